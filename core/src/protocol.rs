@@ -1,0 +1,500 @@
+//! Protocol v1: the JSON frames exchanged over the customer and agent WebSockets.
+//!
+//! Every frame is one JSON object with a version `v` and a `type` tag, e.g.
+//! `{"v":1,"type":"send","client_msg_id":"c1","text":"你好"}`. `PROTOCOL.md` at the
+//! repository root documents each frame with an example and the rules (ordering,
+//! idempotency, resume); this module is its executable form.
+//!
+//! Decoding is defensive because both ends face untrusted peers: the size is checked before
+//! parsing, the version before the type, unknown fields are ignored (so a newer peer can
+//! add fields without a version bump), and every failure is a [`FrameError`] with an
+//! [`ErrorCode`] — decoding never panics, whatever the input.
+//!
+//! The frame enums are plain data with the version kept outside them: [`encode`] and the
+//! `encode_*` functions add `"v": PROTOCOL_VERSION`, the `decode_*` functions check it.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::config::ServiceMode;
+use crate::conversation::{Event, Phase};
+use crate::text::char_count;
+
+/// The protocol version this crate speaks. A peer sending another version gets
+/// `unsupported_version` and should reload (the widget) or upgrade.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The largest frame accepted, in bytes of UTF-8 JSON (64 KiB).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// The longest message text, in characters (Unicode scalar values).
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+/// The longest id, token, group name or client message id, in characters.
+pub const MAX_ID_CHARS: usize = 128;
+/// The most conversations one `hello` may resume.
+pub const MAX_RESUME_CURSORS: usize = 64;
+/// The longest page URL, title or referrer, in characters.
+pub const MAX_PAGE_FIELD_CHARS: usize = 2048;
+/// The most custom attributes of a user identity.
+pub const MAX_USER_ATTRIBUTES: usize = 32;
+
+/// Why a frame was refused. Serialized in snake_case (`bad_frame`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, not an object, a missing or mistyped field, a value out of range.
+    BadFrame,
+    /// `v` is not [`PROTOCOL_VERSION`].
+    UnsupportedVersion,
+    /// Over [`MAX_FRAME_BYTES`] or a text over its limit.
+    TooLarge,
+    /// A `type` this peer does not know.
+    UnknownType,
+    /// Too many frames; slow down.
+    RateLimited,
+    /// No valid token or session.
+    Unauthorized,
+    /// Authenticated but not allowed (e.g. not the assigned agent).
+    Forbidden,
+    /// No such conversation, group or agent.
+    NotFound,
+    /// Not possible in the conversation's current phase (e.g. ended).
+    InvalidState,
+    /// Already accepted; the matching `ack` is sent again.
+    Duplicate,
+    /// The server failed; retrying later may work.
+    Internal,
+    /// A code from a newer peer; treat as a generic failure.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadFrame => "bad_frame",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::Duplicate => "duplicate",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A frame that could not be decoded, with the code to answer it with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl FrameError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        FrameError { code, message: message.into() }
+    }
+
+    /// The `error` frame that answers this failure.
+    pub fn to_server_frame(&self, client_msg_id: Option<String>) -> ServerFrame {
+        ServerFrame::Error { code: self.code, message: self.message.clone(), client_msg_id }
+    }
+}
+
+/// Where a client resumes a conversation: it has seen every event up to `after_seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeCursor {
+    pub conversation_id: String,
+    pub after_seq: u64,
+}
+
+/// The page the customer is on, for the agent's side panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PageInfo {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub referrer: String,
+}
+
+/// What the site owner tells about a logged-in user (`Kefu.setUser`). `user_hash` is an
+/// HMAC of `id` with the site's secret, checked by the server to stop impersonation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UserIdentity {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub user_hash: Option<String>,
+}
+
+/// An agent's presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    /// Takes new chats.
+    Online,
+    /// Keeps current chats, takes no new ones.
+    Away,
+    /// Takes nothing; current chats are re-queued.
+    #[default]
+    Offline,
+}
+
+/// Frames a customer's widget sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CustomerFrame {
+    /// First frame of a connection.
+    Hello {
+        /// The token from an earlier `welcome`, absent for a first visit.
+        #[serde(default)]
+        visitor_token: Option<String>,
+        /// Conversations to resume, with the last seq the widget has.
+        #[serde(default)]
+        resume: Vec<ResumeCursor>,
+        /// A BCP 47 tag such as `zh-CN` or `en`.
+        #[serde(default)]
+        locale: Option<String>,
+        /// The skill group asked for by the page (`data-group`).
+        #[serde(default)]
+        group: Option<String>,
+        #[serde(default)]
+        page: Option<PageInfo>,
+        #[serde(default)]
+        user: Option<UserIdentity>,
+    },
+    Send { client_msg_id: String, text: String },
+    /// The transfer button. `client_msg_id` lets the server answer a retry with the same ack.
+    Transfer {
+        #[serde(default)]
+        client_msg_id: Option<String>,
+    },
+    End {},
+    Typing { typing: bool },
+    Ping {},
+}
+
+/// Frames an agent's workspace sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentFrame {
+    Hello {
+        session_token: String,
+        #[serde(default)]
+        resume: Vec<ResumeCursor>,
+    },
+    SetStatus { status: AgentStatus },
+    Send { conversation_id: String, client_msg_id: String, text: String },
+    End { conversation_id: String },
+    TransferToGroup { conversation_id: String, group: String },
+    Typing { conversation_id: String, typing: bool },
+    Ping {},
+}
+
+/// The agent as shown in its own workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentProfile {
+    pub agent_id: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub avatar: Option<String>,
+    pub groups: Vec<String>,
+    pub max_concurrent_chats: u32,
+    pub status: AgentStatus,
+}
+
+/// Who the customer is, as shown to an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct VisitorProfile {
+    pub visitor_id: String,
+    #[serde(default)]
+    pub user: Option<UserIdentity>,
+    #[serde(default)]
+    pub page: Option<PageInfo>,
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+/// A conversation as listed in the agent's workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub conversation_id: String,
+    pub visitor: VisitorProfile,
+    pub group: String,
+    pub phase: Phase,
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    pub started_at: i64,
+    pub last_seq: u64,
+}
+
+/// Who is typing, in a `typing` frame from the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypingParty {
+    Customer,
+    Agent,
+}
+
+/// Frames the server sends to customers and agents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Answer to a customer's `hello`.
+    Welcome {
+        /// Keep it (e.g. in localStorage) and send it in the next `hello`.
+        visitor_token: String,
+        visitor_id: String,
+        /// The conversation in progress or last ended, if any.
+        #[serde(default)]
+        conversation_id: Option<String>,
+        /// The name of the skill group customers see (对外展示名).
+        group_display_name: String,
+        service_mode: ServiceMode,
+        /// Whether to show the transfer button.
+        transfer_button: bool,
+        /// The server's time (unix ms), so the widget can show times relative to it.
+        server_time: i64,
+    },
+    /// Answer to an agent's `hello`.
+    AgentWelcome {
+        agent: AgentProfile,
+        /// The conversations this agent serves now; a `snapshot` follows for each.
+        conversations: Vec<ConversationSummary>,
+        server_time: i64,
+    },
+    /// The message with `client_msg_id` is durably stored as `seq`.
+    Ack { client_msg_id: String, conversation_id: String, seq: u64 },
+    /// One event of a conversation's log, in seq order.
+    Event { conversation_id: String, event: Event },
+    /// A whole conversation, for an agent newly assigned (or resuming with no cursor).
+    Snapshot { conversation: ConversationSummary, events: Vec<Event> },
+    /// Ephemeral: the customer's place in the queue, 1 = next.
+    QueuePosition { conversation_id: String, position: u32 },
+    /// Ephemeral: the other side is typing.
+    Typing { conversation_id: String, from: TypingParty, typing: bool },
+    /// Confirms an agent's `set_status` (or a change made by the server, e.g. on timeout).
+    AgentStatus { status: AgentStatus },
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default)]
+        client_msg_id: Option<String>,
+    },
+    Pong {},
+}
+
+/// Serializes a frame with the version field. Infallible for these types: they contain only
+/// strings, integers, booleans and maps with string keys.
+fn encode_with_version<T: Serialize>(frame: &T) -> String {
+    #[derive(Serialize)]
+    struct Versioned<'a, T> {
+        v: u32,
+        #[serde(flatten)]
+        frame: &'a T,
+    }
+    serde_json::to_string(&Versioned { v: PROTOCOL_VERSION, frame })
+        .unwrap_or_else(|error| format!(r#"{{"v":{PROTOCOL_VERSION},"type":"error","code":"internal","message":"encode failed: {error}"}}"#))
+}
+
+/// Encodes a server frame (used by the server).
+pub fn encode(frame: &ServerFrame) -> String {
+    encode_with_version(frame)
+}
+
+/// Encodes a customer frame (used by the widget).
+pub fn encode_customer_frame(frame: &CustomerFrame) -> String {
+    encode_with_version(frame)
+}
+
+/// Encodes an agent frame (used by the agent workspace).
+pub fn encode_agent_frame(frame: &AgentFrame) -> String {
+    encode_with_version(frame)
+}
+
+/// Decodes a frame from a customer, checking size, version, type and limits.
+pub fn decode_customer_frame(text: &str) -> Result<CustomerFrame, FrameError> {
+    let frame: CustomerFrame = decode_versioned(text, CUSTOMER_FRAME_TYPES)?;
+    check_customer_frame(&frame)?;
+    Ok(frame)
+}
+
+/// Decodes a frame from an agent, checking size, version, type and limits.
+pub fn decode_agent_frame(text: &str) -> Result<AgentFrame, FrameError> {
+    let frame: AgentFrame = decode_versioned(text, AGENT_FRAME_TYPES)?;
+    check_agent_frame(&frame)?;
+    Ok(frame)
+}
+
+/// Decodes a frame from the server (used by the widget and the agent workspace).
+pub fn decode_server_frame(text: &str) -> Result<ServerFrame, FrameError> {
+    decode_versioned(text, SERVER_FRAME_TYPES)
+}
+
+const CUSTOMER_FRAME_TYPES: &[&str] = &["hello", "send", "transfer", "end", "typing", "ping"];
+const AGENT_FRAME_TYPES: &[&str] =
+    &["hello", "set_status", "send", "end", "transfer_to_group", "typing", "ping"];
+const SERVER_FRAME_TYPES: &[&str] = &[
+    "welcome",
+    "agent_welcome",
+    "ack",
+    "event",
+    "snapshot",
+    "queue_position",
+    "typing",
+    "agent_status",
+    "error",
+    "pong",
+];
+
+/// Shared decoding steps, in the order that gives the most useful error: size, JSON, object,
+/// version, type, then the frame's fields.
+fn decode_versioned<T: DeserializeOwned>(text: &str, known_types: &[&str]) -> Result<T, FrameError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::new(
+            ErrorCode::TooLarge,
+            format!("frame is {} bytes, the limit is {MAX_FRAME_BYTES}", text.len()),
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|error| FrameError::new(ErrorCode::BadFrame, format!("not valid JSON: {error}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| FrameError::new(ErrorCode::BadFrame, "a frame must be a JSON object"))?;
+    match object.get("v") {
+        None => return Err(FrameError::new(ErrorCode::BadFrame, "missing version field \"v\"")),
+        Some(version) if version.as_u64() == Some(u64::from(PROTOCOL_VERSION)) => {}
+        Some(version) => {
+            return Err(FrameError::new(
+                ErrorCode::UnsupportedVersion,
+                format!("protocol version {version} is not supported; this peer speaks {PROTOCOL_VERSION}"),
+            ));
+        }
+    }
+    let frame_type = match object.get("type") {
+        None => return Err(FrameError::new(ErrorCode::BadFrame, "missing field \"type\"")),
+        Some(serde_json::Value::String(frame_type)) => frame_type,
+        Some(_) => return Err(FrameError::new(ErrorCode::BadFrame, "field \"type\" must be a string")),
+    };
+    if !known_types.contains(&frame_type.as_str()) {
+        let shown: String = frame_type.chars().take(MAX_ID_CHARS).collect();
+        return Err(FrameError::new(ErrorCode::UnknownType, format!("unknown frame type \"{shown}\"")));
+    }
+    serde_json::from_value(value)
+        .map_err(|error| FrameError::new(ErrorCode::BadFrame, format!("invalid frame: {error}")))
+}
+
+fn check_length(field: &str, value: &str, max_chars: usize, code: ErrorCode) -> Result<(), FrameError> {
+    if char_count(value) > max_chars {
+        return Err(FrameError::new(code, format!("\"{field}\" is longer than {max_chars} characters")));
+    }
+    Ok(())
+}
+
+fn check_id(field: &str, value: &str) -> Result<(), FrameError> {
+    if value.is_empty() {
+        return Err(FrameError::new(ErrorCode::BadFrame, format!("\"{field}\" must not be empty")));
+    }
+    check_length(field, value, MAX_ID_CHARS, ErrorCode::BadFrame)
+}
+
+fn check_message_text(text: &str) -> Result<(), FrameError> {
+    if text.trim().is_empty() {
+        return Err(FrameError::new(ErrorCode::BadFrame, "\"text\" must not be empty"));
+    }
+    check_length("text", text, MAX_MESSAGE_CHARS, ErrorCode::TooLarge)
+}
+
+fn check_resume(resume: &[ResumeCursor]) -> Result<(), FrameError> {
+    if resume.len() > MAX_RESUME_CURSORS {
+        return Err(FrameError::new(
+            ErrorCode::BadFrame,
+            format!("at most {MAX_RESUME_CURSORS} resume cursors are accepted"),
+        ));
+    }
+    resume.iter().try_for_each(|cursor| check_id("conversation_id", &cursor.conversation_id))
+}
+
+fn check_customer_frame(frame: &CustomerFrame) -> Result<(), FrameError> {
+    match frame {
+        CustomerFrame::Hello { visitor_token, resume, locale, group, page, user } => {
+            check_resume(resume)?;
+            for (field, value) in [("visitor_token", visitor_token), ("locale", locale), ("group", group)] {
+                if let Some(value) = value {
+                    check_id(field, value)?;
+                }
+            }
+            if let Some(page) = page {
+                for (field, value) in [("page.url", &page.url), ("page.title", &page.title), ("page.referrer", &page.referrer)] {
+                    check_length(field, value, MAX_PAGE_FIELD_CHARS, ErrorCode::BadFrame)?;
+                }
+            }
+            if let Some(user) = user {
+                check_id("user.id", &user.id)?;
+                for (field, value) in [("user.name", &user.name), ("user.email", &user.email), ("user.phone", &user.phone), ("user.user_hash", &user.user_hash)] {
+                    if let Some(value) = value {
+                        check_length(field, value, MAX_PAGE_FIELD_CHARS, ErrorCode::BadFrame)?;
+                    }
+                }
+                if user.attributes.len() > MAX_USER_ATTRIBUTES {
+                    return Err(FrameError::new(
+                        ErrorCode::BadFrame,
+                        format!("at most {MAX_USER_ATTRIBUTES} user attributes are accepted"),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        CustomerFrame::Send { client_msg_id, text } => {
+            check_id("client_msg_id", client_msg_id)?;
+            check_message_text(text)
+        }
+        CustomerFrame::Transfer { client_msg_id } => match client_msg_id {
+            Some(client_msg_id) => check_id("client_msg_id", client_msg_id),
+            None => Ok(()),
+        },
+        CustomerFrame::End {} | CustomerFrame::Typing { .. } | CustomerFrame::Ping {} => Ok(()),
+    }
+}
+
+fn check_agent_frame(frame: &AgentFrame) -> Result<(), FrameError> {
+    match frame {
+        AgentFrame::Hello { session_token, resume } => {
+            check_id("session_token", session_token)?;
+            check_resume(resume)
+        }
+        AgentFrame::SetStatus { .. } | AgentFrame::Ping {} => Ok(()),
+        AgentFrame::Send { conversation_id, client_msg_id, text } => {
+            check_id("conversation_id", conversation_id)?;
+            check_id("client_msg_id", client_msg_id)?;
+            check_message_text(text)
+        }
+        AgentFrame::End { conversation_id } | AgentFrame::Typing { conversation_id, .. } => {
+            check_id("conversation_id", conversation_id)
+        }
+        AgentFrame::TransferToGroup { conversation_id, group } => {
+            check_id("conversation_id", conversation_id)?;
+            check_id("group", group)
+        }
+    }
+}
