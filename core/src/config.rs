@@ -295,6 +295,13 @@ fn default_max_concurrent_chats() -> u32 {
     5
 }
 
+/// The demo knowledge base shipped in `core/demo/knowledge.json` (Chinese and English
+/// questions of a small online shop and of Kefu itself). A test checks that it parses, so the
+/// empty fallback never happens in a released build.
+pub fn demo_knowledge() -> Vec<KnowledgeItem> {
+    serde_json::from_str(include_str!("../demo/knowledge.json")).unwrap_or_default()
+}
+
 /// The maximum of `max_concurrent_chats` accepted by validation; a typo such as `500`
 /// would otherwise drown one person in chats.
 pub const MAX_CONCURRENT_CHATS_LIMIT: u32 = 100;
@@ -314,7 +321,7 @@ impl fmt::Display for ConfigProblem {
     }
 }
 
-/// Every problem of a configuration, in file order.
+/// Every problem of a configuration, section by section.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration:\n{}", .problems.iter().map(|problem| format!("  {problem}")).collect::<Vec<_>>().join("\n"))]
 pub struct ConfigErrors {
@@ -557,8 +564,8 @@ impl Config {
     /// The configuration a fresh installation starts with: one skill group `support`
     /// (在线客服) whose rule `default` is open Monday to Friday 09:00–18:00 in Asia/Shanghai,
     /// robot_first with the usual transfer keywords and 3 misses, one demo agent without a
-    /// password (the server decides how it logs in), no knowledge (the server loads the demo
-    /// knowledge base separately) and a few shared canned phrases.
+    /// password (the server decides how it logs in), the demo knowledge base
+    /// ([`demo_knowledge`]) and a few shared canned phrases.
     pub fn demo() -> Config {
         Config {
             service: ServiceSettings {
@@ -596,7 +603,7 @@ impl Config {
                 groups: vec!["support".to_owned()],
                 password_hash: None,
             }],
-            knowledge: Vec::new(),
+            knowledge: demo_knowledge(),
             canned_phrases: vec![
                 CannedPhrase { category: "问候".to_owned(), content: "您好，很高兴为您服务，请问有什么可以帮您？".to_owned(), owner: None },
                 CannedPhrase { category: "问候".to_owned(), content: "请稍等，我帮您查询一下。".to_owned(), owner: None },
