@@ -12,7 +12,8 @@
 //! * an exception replaces the weekly ranges of its date: no ranges is a holiday, ranges are
 //!   a special working day; the overnight tail of the day before still applies;
 //! * an opening time that falls in a DST gap (02:30 on the spring-forward night) opens at
-//!   the first instant after the gap.
+//!   the first instant after the gap; wall times repeated when clocks fall back are open
+//!   both times.
 //!
 //! The time zone database is bundled in the binary (jiff's `tzdb-bundle-always`), so this
 //! module reads no files and works the same in the browser.
@@ -218,8 +219,9 @@ impl Schedule {
             let opening = self
                 .ranges_of(date)
                 .iter()
-                .filter_map(|range| self.instant_of(date, range.from_minute))
-                .find(|opening| *opening > unix_ms);
+                .flat_map(|range| self.instants_of(date, range.from_minute))
+                .filter(|opening| *opening > unix_ms && self.is_open_at(*opening))
+                .min();
             if opening.is_some() {
                 return opening;
             }
@@ -233,10 +235,15 @@ impl Schedule {
         Some(self.zone.to_datetime(timestamp))
     }
 
-    /// The instant of a local wall time; a time in a DST gap maps to just after the gap.
-    fn instant_of(&self, date: Date, minute: u16) -> Option<i64> {
+    /// The instants of a local wall time: one normally; the first instant after the gap for
+    /// a time in a DST gap; both occurrences for a time repeated when clocks fall back (a
+    /// range that closed during the first occurrence opens again at the second).
+    fn instants_of(&self, date: Date, minute: u16) -> impl Iterator<Item = i64> {
         let local = date.at((minute / 60) as i8, (minute % 60) as i8, 0, 0);
-        Some(self.zone.to_timestamp(local).ok()?.as_millisecond())
+        let ambiguous = self.zone.to_ambiguous_timestamp(local);
+        let first = ambiguous.clone().compatible().ok();
+        let second = ambiguous.later().ok();
+        first.into_iter().chain(second).map(|timestamp| timestamp.as_millisecond())
     }
 }
 
