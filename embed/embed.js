@@ -1,0 +1,148 @@
+/* Kefu loader: the only script a site owner pastes.
+ *
+ * It draws the launcher at once and nothing else: no Wasm, no iframe, no cookie, no storage
+ * until the visitor opens the chat. On the first open it adds an iframe served by the Kefu
+ * server (which isolates CSS and JS both ways) and talks to it only by postMessage, checking
+ * the origin and the source window of every message. Styles are set through the CSSOM, so a
+ * strict Content-Security-Policy without 'unsafe-inline' works.
+ *
+ * Public API (calls made before the widget is ready are queued):
+ *   Kefu.open() Kefu.close() Kefu.toggle() Kefu.setUser({...}) Kefu.setLocale('zh-CN'|'en')
+ *   Kefu.on('open'|'close'|'message'|'unread', fn)
+ */
+(function (win, doc) {
+  'use strict';
+  var script = doc.currentScript;
+  if (!script || (win.Kefu && win.Kefu.loaded)) return;
+  var data = script.dataset;
+  var origin = new URL(script.src, location.href).origin;
+  var lang = data.lang || ((doc.documentElement.lang || navigator.language || '').toLowerCase().indexOf('zh') === 0 ? 'zh-CN' : 'en');
+  var label = data.label || (lang === 'zh-CN' ? '在线客服' : 'Chat with us');
+  var accent = /^#[0-9a-f]{3,8}$/i.test(data.color || '') ? data.color : '#1f6feb';
+  var side = data.position === 'left' ? 'left' : 'right';
+  var handlers = {}, outbox = [], frame = null, ready = false, isOpen = false, unread = 0;
+  var KEY = 'kefu-open';
+
+  function css(el, rules) { for (var k in rules) el.style.setProperty(k, rules[k]); return el; }
+  function emit(name, arg) { (handlers[name] || []).forEach(function (fn) { try { fn(arg); } catch (e) { setTimeout(function () { throw e; }); } }); }
+  function post(msg) {
+    msg.kefu = 1;
+    if (ready) frame.contentWindow.postMessage(msg, origin); else outbox.push(msg);
+  }
+
+  var launcher = css(doc.createElement('button'), {
+    position: 'fixed', bottom: '20px', [side]: '20px', 'z-index': '2147483000', border: '0',
+    'border-radius': '24px', padding: '12px 18px', 'font': '600 16px/1.2 system-ui,sans-serif',
+    background: accent, color: '#fff', cursor: 'pointer', 'box-shadow': '0 4px 16px rgba(0,0,0,.2)'
+  });
+  launcher.type = 'button';
+  launcher.setAttribute('aria-haspopup', 'dialog');
+  launcher.setAttribute('aria-expanded', 'false');
+  var text = doc.createElement('span');
+  text.textContent = label;
+  var badge = css(doc.createElement('span'), {
+    display: 'none', 'margin-left': '8px', 'min-width': '20px', 'border-radius': '10px',
+    background: '#d1242f', padding: '0 6px', 'font-size': '13px', 'line-height': '20px'
+  });
+  launcher.appendChild(text);
+  launcher.appendChild(badge);
+  launcher.addEventListener('click', function () { api.toggle(); });
+
+  function setUnread(n) {
+    unread = n;
+    badge.textContent = String(n);
+    badge.style.display = n > 0 ? 'inline-block' : 'none';
+    launcher.setAttribute('aria-label', n > 0 ? label + ' (' + n + ')' : label);
+    emit('unread', n);
+  }
+
+  function layout() {
+    if (!frame) return;
+    var small = win.matchMedia('(max-width: 640px)').matches;
+    var vv = win.visualViewport;
+    css(frame, small ? {
+      top: (vv ? vv.offsetTop : 0) + 'px', left: '0', width: '100%', bottom: 'auto', [side]: 'auto',
+      height: (vv ? vv.height : win.innerHeight) + 'px', 'border-radius': '0'
+    } : {
+      top: 'auto', bottom: '84px', [side]: '20px', width: '380px', height: 'min(640px, calc(100% - 104px))', 'border-radius': '12px'
+    });
+    frame.style.display = isOpen ? 'block' : 'none';
+    launcher.style.display = isOpen && small ? 'none' : 'block';
+  }
+
+  function ensureFrame() {
+    if (frame) return;
+    var src = new URL(origin + '/widget');
+    var params = { site: data.site || '', group: data.group || '', lang: lang, host: location.origin };
+    for (var k in params) if (params[k]) src.searchParams.set(k, params[k]);
+    frame = css(doc.createElement('iframe'), {
+      position: 'fixed', 'z-index': '2147483001', border: '0', display: 'none',
+      'box-shadow': '0 8px 32px rgba(0,0,0,.25)', background: '#fff', 'max-width': '100%'
+    });
+    frame.title = label;
+    frame.src = src.href;
+    frame.setAttribute('allow', 'clipboard-write');
+    doc.body.appendChild(frame);
+    win.addEventListener('resize', layout);
+    if (win.visualViewport) win.visualViewport.addEventListener('resize', layout);
+  }
+
+  win.addEventListener('message', function (event) {
+    // Only our own iframe, from the Kefu server's origin, may speak to the loader.
+    if (!frame || event.origin !== origin || event.source !== frame.contentWindow) return;
+    var msg = event.data;
+    if (!msg || msg.kefu !== 1) return;
+    if (msg.type === 'ready') {
+      ready = true;
+      outbox.splice(0).forEach(post);
+    } else if (msg.type === 'close') {
+      api.close();
+    } else if (msg.type === 'unread') {
+      setUnread(isOpen ? 0 : msg.count | 0);
+    } else if (msg.type === 'message') {
+      emit('message', msg.message);
+    }
+  });
+
+  var api = {
+    loaded: true,
+    open: function () {
+      if (isOpen) return;
+      ensureFrame();
+      isOpen = true;
+      try { sessionStorage.setItem(KEY, '1'); } catch (e) { /* storage may be blocked */ }
+      launcher.setAttribute('aria-expanded', 'true');
+      layout();
+      post({ type: 'open', page: { url: location.href, title: doc.title, referrer: doc.referrer } });
+      setUnread(0);
+      emit('open');
+    },
+    close: function () {
+      if (!isOpen) return;
+      isOpen = false;
+      try { sessionStorage.removeItem(KEY); } catch (e) { /* storage may be blocked */ }
+      launcher.setAttribute('aria-expanded', 'false');
+      layout();
+      post({ type: 'close' });
+      launcher.focus();
+      emit('close');
+    },
+    toggle: function () { isOpen ? api.close() : api.open(); },
+    setUser: function (user) { post({ type: 'setUser', user: user }); },
+    setLocale: function (locale) { post({ type: 'setLocale', locale: locale }); },
+    on: function (name, fn) { (handlers[name] = handlers[name] || []).push(fn); }
+  };
+
+  // Calls queued by a stub defined before this script loaded: Kefu.q = [['open'], ...].
+  var queued = (win.Kefu && win.Kefu.q) || [];
+  win.Kefu = api;
+  setUnread(0);
+  function start() {
+    doc.body.appendChild(launcher);
+    queued.forEach(function (call) { if (api[call[0]]) api[call[0]].apply(null, [].slice.call(call, 1)); });
+    var wasOpen = false;
+    try { wasOpen = sessionStorage.getItem(KEY) === '1'; } catch (e) { /* storage may be blocked */ }
+    if (wasOpen) api.open();
+  }
+  if (doc.body) start(); else doc.addEventListener('DOMContentLoaded', start);
+})(window, document);

@@ -1,0 +1,903 @@
+//! The hub: all live state of the service, owned by one task.
+//!
+//! Connection tasks ([`crate::ws`]) send it [`Request`]s; it decides with kefu-core, appends
+//! the resulting events to the store, and only then applies them, acknowledges and fans
+//! them out to the customer's and the assigned agent's connections. One owner means the
+//! events of a conversation are ordered without locks, and an `ack` always follows a commit.
+//!
+//! What lives here and nowhere else: which connections belong to which visitor or agent,
+//! agents' presence, the folded state of every open conversation, and the queues.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use kefu_core::config::{Config, ServiceMode};
+use kefu_core::conversation::{self, Availability, Command, Ctx, Event, EventBody, Phase, Rejection, State};
+use kefu_core::protocol::{
+    AgentFrame, AgentProfile, AgentStatus, ConversationSummary, CustomerFrame, ErrorCode, FrameError, PageInfo,
+    ResumeCursor, ServerFrame, TypingParty, UserIdentity, VisitorProfile,
+};
+use kefu_core::robot::KnowledgeIndex;
+use kefu_core::routing::{self, AgentLoad, QueueEntry, Queues};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::app::now_ms;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use crate::store::{AgentRecord, Store};
+
+/// Frames queued for one connection. Bounded: a client that cannot keep up is disconnected
+/// and resumes from its last seq, rather than growing the server's memory.
+#[derive(Clone)]
+pub struct Outbox {
+    frames: mpsc::Sender<ServerFrame>,
+    closing: Arc<tokio::sync::Notify>,
+}
+
+/// The connection task's end of an [`Outbox`].
+pub struct OutboxReceiver {
+    pub frames: mpsc::Receiver<ServerFrame>,
+    /// Notified when the connection must close: a frame had to be dropped (the client
+    /// resumes from its last seq) or the agent's session was revoked.
+    pub closing: Arc<tokio::sync::Notify>,
+}
+
+/// How many frames may wait for a slow connection before it is dropped.
+pub const OUTBOX_CAPACITY: usize = 512;
+
+impl Outbox {
+    pub fn new() -> (Outbox, OutboxReceiver) {
+        let (sender, receiver) = mpsc::channel(OUTBOX_CAPACITY);
+        let closing = Arc::new(tokio::sync::Notify::new());
+        (Outbox { frames: sender, closing: closing.clone() }, OutboxReceiver { frames: receiver, closing })
+    }
+
+    /// Queues a frame (see [`send`]).
+    pub fn send_now(&self, frame: ServerFrame) {
+        send(self, frame);
+    }
+
+    /// Asks the connection to close.
+    pub fn close(&self) {
+        self.closing.notify_one();
+    }
+}
+
+/// A connection's identity inside the hub.
+pub type ConnId = u64;
+
+/// What a customer's `hello` carried.
+pub struct CustomerHello {
+    pub visitor_token: Option<String>,
+    pub resume: Vec<ResumeCursor>,
+    pub locale: Option<String>,
+    pub group: Option<String>,
+    pub page: Option<PageInfo>,
+    pub user: Option<UserIdentity>,
+}
+
+/// Requests from connection tasks and HTTP handlers.
+pub enum Request {
+    CustomerHello { conn: ConnId, hello: CustomerHello, outbox: Outbox, reply: oneshot::Sender<Result<(), FrameError>> },
+    CustomerFrame { conn: ConnId, frame: CustomerFrame },
+    CustomerGone { conn: ConnId },
+    AgentHello { conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox, reply: oneshot::Sender<Result<(), FrameError>> },
+    AgentFrame { conn: ConnId, frame: AgentFrame },
+    AgentGone { conn: ConnId },
+    SessionRevoked { session_token: String },
+}
+
+/// A cheap, cloneable handle on the hub task.
+#[derive(Clone)]
+pub struct HubHandle {
+    requests: mpsc::Sender<Request>,
+    next_conn: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl HubHandle {
+    /// A new connection id.
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sends a request; false when the hub has stopped (the server is shutting down).
+    pub async fn send(&self, request: Request) -> bool {
+        self.requests.send(request).await.is_ok()
+    }
+
+    /// Ends every connection that logged in with this (now revoked) session token.
+    pub async fn session_revoked(&self, session_token: String) {
+        self.send(Request::SessionRevoked { session_token }).await;
+    }
+}
+
+/// Loads the live state from the store and starts the hub task.
+pub async fn start(store: Store, settings: Settings, metrics: Arc<Metrics>) -> Result<HubHandle> {
+    let config = load_service_config(&store).await?;
+    let mut hub = Hub::new(store, settings, config, metrics);
+    hub.restore().await?;
+    let (requests, receiver) = mpsc::channel(4096);
+    tokio::spawn(hub.run(receiver));
+    Ok(HubHandle { requests, next_conn: Arc::new(std::sync::atomic::AtomicU64::new(1)) })
+}
+
+/// The service configuration from the database, seeded with the demo on first run.
+async fn load_service_config(store: &Store) -> Result<Config> {
+    if let Some(config) = store.service_config().await? {
+        return Ok(config);
+    }
+    let config = crate::demo::service_config();
+    store.save_service_config(&config, now_ms()).await?;
+    Ok(config)
+}
+
+struct Conversation {
+    state: State,
+    visitor_id: String,
+}
+
+struct CustomerConn {
+    visitor_id: String,
+    outbox: Outbox,
+}
+
+struct AgentConn {
+    agent_id: String,
+    session_token: String,
+    outbox: Outbox,
+}
+
+struct AgentLive {
+    record: AgentRecord,
+    status: AgentStatus,
+    idle_since: i64,
+    /// When the agent's last connection closed; its chats are re-queued after the grace period.
+    disconnected_at: Option<i64>,
+}
+
+struct Hub {
+    store: Store,
+    settings: Settings,
+    config: Config,
+    robot: KnowledgeIndex,
+    metrics: Arc<Metrics>,
+    conversations: HashMap<String, Conversation>,
+    /// Each visitor's conversations, oldest first.
+    visitor_conversations: HashMap<String, Vec<String>>,
+    visitor_profiles: HashMap<String, VisitorProfile>,
+    customers: HashMap<ConnId, CustomerConn>,
+    agents: HashMap<String, AgentLive>,
+    agent_conns: HashMap<ConnId, AgentConn>,
+    /// Conversations in `Human`, by agent.
+    assigned: HashMap<String, BTreeSet<String>>,
+    queues: Queues,
+}
+
+/// How often idle timeouts and disconnected agents are checked.
+const TICK: Duration = Duration::from_secs(1);
+
+/// How many past conversations a returning visitor gets back.
+const HISTORY_CONVERSATIONS: usize = 20;
+
+impl Hub {
+    fn new(store: Store, settings: Settings, config: Config, metrics: Arc<Metrics>) -> Hub {
+        let robot = KnowledgeIndex::new(&config.knowledge);
+        Hub {
+            store,
+            settings,
+            config,
+            robot,
+            metrics,
+            conversations: HashMap::new(),
+            visitor_conversations: HashMap::new(),
+            visitor_profiles: HashMap::new(),
+            customers: HashMap::new(),
+            agents: HashMap::new(),
+            agent_conns: HashMap::new(),
+            assigned: HashMap::new(),
+            queues: Queues::new(),
+        }
+    }
+
+    /// Folds every stored conversation, so a restarted server continues where it stopped:
+    /// queued conversations wait again, and chats of agents who do not come back within the
+    /// grace period are re-queued.
+    async fn restore(&mut self) -> Result<()> {
+        let now = now_ms();
+        for agent in self.store.list_agents().await? {
+            self.agents.insert(
+                agent.id.clone(),
+                AgentLive { record: agent, status: AgentStatus::Offline, idle_since: now, disconnected_at: Some(now) },
+            );
+        }
+        for (conversation_id, visitor_id, _group) in self.store.all_conversations().await? {
+            let events = self.store.events_after(&conversation_id, 0).await?;
+            let state = conversation::fold(&events);
+            self.visitor_conversations.entry(visitor_id.clone()).or_default().push(conversation_id.clone());
+            if state.phase == Phase::Queued {
+                let queued_at = events
+                    .iter()
+                    .rev()
+                    .find(|event| matches!(event.body, EventBody::Queued { .. } | EventBody::Requeued { .. }))
+                    .map_or(now, |event| event.at);
+                self.queues.push(QueueEntry { conversation_id: conversation_id.clone(), group: state.group.clone(), queued_at });
+            }
+            if let Some(agent_id) = state.agent_id() {
+                self.assigned.entry(agent_id.to_owned()).or_default().insert(conversation_id.clone());
+            }
+            self.conversations.insert(conversation_id, Conversation { state, visitor_id });
+        }
+        Ok(())
+    }
+
+    async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                request = requests.recv() => match request {
+                    Some(request) => self.handle(request).await,
+                    None => break,
+                },
+                _ = tick.tick() => self.tick().await,
+            }
+        }
+    }
+
+    async fn handle(&mut self, request: Request) {
+        match request {
+            Request::CustomerHello { conn, hello, outbox, reply } => {
+                let result = self.customer_hello(conn, hello, outbox).await;
+                let _ = reply.send(result);
+            }
+            Request::CustomerFrame { conn, frame } => self.customer_frame(conn, frame).await,
+            Request::CustomerGone { conn } => {
+                self.customers.remove(&conn);
+            }
+            Request::AgentHello { conn, session_token, resume, outbox, reply } => {
+                let result = self.agent_hello(conn, session_token, resume, outbox).await;
+                let _ = reply.send(result);
+            }
+            Request::AgentFrame { conn, frame } => self.agent_frame(conn, frame).await,
+            Request::AgentGone { conn } => self.agent_gone(conn),
+            Request::SessionRevoked { session_token } => {
+                let conns: Vec<ConnId> = self
+                    .agent_conns
+                    .iter()
+                    .filter(|(_, agent_conn)| agent_conn.session_token == session_token)
+                    .map(|(conn, _)| *conn)
+                    .collect();
+                for conn in conns {
+                    if let Some(agent_conn) = self.agent_conns.remove(&conn) {
+                        agent_conn.outbox.close();
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- customers ----------------------------------------------------------------------
+
+    async fn customer_hello(&mut self, conn: ConnId, hello: CustomerHello, outbox: Outbox) -> Result<(), FrameError> {
+        let now = now_ms();
+        let user = match hello.user {
+            Some(user) => match &user.user_hash {
+                Some(hash) if !crate::auth::verify_user_hash(&self.settings.identity_secret, &user.id, hash) => {
+                    return Err(FrameError::new(ErrorCode::Unauthorized, "the user identity's userHash does not match its id"));
+                }
+                _ => Some(user),
+            },
+            None => None,
+        };
+        let visitor = match &hello.visitor_token {
+            Some(token) => self.store.visit(token, &serde_json::Value::Null, now).await.map_err(internal)?,
+            None => None,
+        };
+        let (visitor_id, visitor_token) = match (visitor, hello.visitor_token) {
+            (Some(visitor), Some(token)) => (visitor.id, token),
+            // No token, or one this server never issued: a new visitor (never someone else's).
+            _ => {
+                let (visitor, token) = self.store.create_visitor(&serde_json::Value::Null, now).await.map_err(internal)?;
+                (visitor.id, token)
+            }
+        };
+        let profile = VisitorProfile { visitor_id: visitor_id.clone(), user, page: hello.page, locale: hello.locale };
+        self.visitor_profiles.insert(visitor_id.clone(), profile);
+        let group = self.config.resolve_group(hello.group.as_deref()).map(|group| (group.name.clone(), group.display_name.clone()));
+        let (_, group_display_name) = group.unwrap_or_default();
+        let conversation_ids = self.visitor_conversations.get(&visitor_id).cloned().unwrap_or_default();
+        let current = conversation_ids.last().cloned();
+        let welcome = ServerFrame::Welcome {
+            visitor_token,
+            visitor_id: visitor_id.clone(),
+            conversation_id: current.clone(),
+            group_display_name,
+            service_mode: self.config.service.mode,
+            transfer_button: self.config.service.robot.transfer_button && self.config.service.mode == ServiceMode::RobotFirst,
+            server_time: now,
+        };
+        send(&outbox, welcome);
+        // History: the events of the visitor's recent conversations the client has not seen.
+        let start = conversation_ids.len().saturating_sub(HISTORY_CONVERSATIONS);
+        for conversation_id in &conversation_ids[start..] {
+            let after_seq = hello
+                .resume
+                .iter()
+                .find(|cursor| &cursor.conversation_id == conversation_id)
+                .map_or(0, |cursor| cursor.after_seq);
+            let events = self.store.events_after(conversation_id, after_seq).await.map_err(internal)?;
+            for event in events {
+                send(&outbox, ServerFrame::Event { conversation_id: conversation_id.clone(), event });
+            }
+        }
+        if let Some(conversation_id) = &current
+            && let Some(position) = self.queues.position(conversation_id)
+        {
+            send(&outbox, ServerFrame::QueuePosition { conversation_id: conversation_id.clone(), position });
+        }
+        self.customers.insert(conn, CustomerConn { visitor_id, outbox });
+        Ok(())
+    }
+
+    async fn customer_frame(&mut self, conn: ConnId, frame: CustomerFrame) {
+        let Some(customer) = self.customers.get(&conn) else { return };
+        let visitor_id = customer.visitor_id.clone();
+        let outbox = customer.outbox.clone();
+        match frame {
+            CustomerFrame::Hello { .. } => {
+                send(&outbox, error_frame(ErrorCode::InvalidState, "hello was already received", None));
+            }
+            CustomerFrame::Send { client_msg_id, text } => {
+                let command = Command::CustomerMessage { client_msg_id: client_msg_id.clone(), text };
+                self.customer_command(&visitor_id, &outbox, command, Some(client_msg_id), true).await;
+            }
+            CustomerFrame::Transfer { client_msg_id } => {
+                self.customer_command(&visitor_id, &outbox, Command::RequestTransfer, client_msg_id, false).await;
+            }
+            CustomerFrame::End {} => {
+                self.customer_command(&visitor_id, &outbox, Command::EndByCustomer, None, false).await;
+            }
+            CustomerFrame::Typing { typing } => {
+                let current = self.current_conversation(&visitor_id);
+                if let Some(conversation) = current.and_then(|id| self.conversations.get(id))
+                    && let Some(agent_id) = conversation.state.agent_id()
+                {
+                    let frame = ServerFrame::Typing {
+                        conversation_id: conversation.state.conversation_id.clone(),
+                        from: TypingParty::Customer,
+                        typing,
+                    };
+                    self.send_to_agent(agent_id, &frame);
+                }
+            }
+            CustomerFrame::Ping {} => send(&outbox, ServerFrame::Pong {}),
+        }
+    }
+
+    fn current_conversation(&self, visitor_id: &str) -> Option<&String> {
+        self.visitor_conversations.get(visitor_id).and_then(|ids| ids.last())
+    }
+
+    /// Runs a customer's command against their current conversation, starting a new one when
+    /// there is none or the last has ended and `may_start` (a question starts one; pressing
+    /// "end" on nothing does not).
+    async fn customer_command(
+        &mut self,
+        visitor_id: &str,
+        outbox: &Outbox,
+        command: Command,
+        client_msg_id: Option<String>,
+        may_start: bool,
+    ) {
+        let now = now_ms();
+        // A retried send whose first copy was stored in the previous conversation is
+        // acknowledged again, not stored twice.
+        if let (Some(id), Command::CustomerMessage { .. }) = (&client_msg_id, &command) {
+            for conversation_id in self.visitor_conversations.get(visitor_id).into_iter().flatten().rev().take(2) {
+                if let Some(seq) = self.conversations.get(conversation_id).and_then(|c| c.state.customer_client_msg_ids.get(id)) {
+                    send(outbox, ServerFrame::Ack { client_msg_id: id.clone(), conversation_id: conversation_id.clone(), seq: *seq });
+                    return;
+                }
+            }
+        }
+        let current = self.current_conversation(visitor_id).cloned();
+        let open = current.filter(|id| self.conversations.get(id).is_some_and(|c| !c.state.is_ended()));
+        let (conversation_id, mut state, mut events) = match open {
+            Some(id) => {
+                let state = self.conversations[&id].state.clone();
+                (id, state, Vec::new())
+            }
+            None if may_start => {
+                let Some(group) = self.config.resolve_group(None).map(|group| group.name.clone()) else {
+                    send(outbox, error_frame(ErrorCode::Internal, "the service has no skill group configured", client_msg_id));
+                    return;
+                };
+                let conversation_id = crate::auth::random_id();
+                let start = Command::Start { conversation_id: conversation_id.clone(), visitor_id: visitor_id.to_owned(), group: group.clone() };
+                let settings = self.conversation_settings(&group);
+                let ctx = Ctx { now, settings: &settings, availability: Availability::default(), robot: None };
+                let started = match conversation::decide(&State::default(), &start, &ctx) {
+                    Ok(events) => events,
+                    Err(rejection) => {
+                        send(outbox, rejection_frame(&rejection, client_msg_id));
+                        return;
+                    }
+                };
+                (conversation_id, conversation::fold(&started), started)
+            }
+            None => {
+                send(outbox, error_frame(ErrorCode::InvalidState, "there is no conversation in progress", client_msg_id));
+                return;
+            }
+        };
+        let group = state.group.clone();
+        let settings = self.conversation_settings(&group);
+        let availability = self.availability(&group, now);
+        let robot_result = match (&command, state.phase) {
+            (Command::CustomerMessage { text, .. }, Phase::Robot) if settings.mode != ServiceMode::HumanOnly => Some(self.robot.ask(text)),
+            _ => None,
+        };
+        let ctx = Ctx { now, settings: &settings, availability, robot: robot_result.as_ref() };
+        match conversation::decide(&state, &command, &ctx) {
+            Ok(decided) => {
+                for event in &decided {
+                    state.apply(event);
+                }
+                events.extend(decided);
+            }
+            Err(Rejection::Duplicate { seq }) => {
+                if let Some(id) = client_msg_id {
+                    send(outbox, ServerFrame::Ack { client_msg_id: id, conversation_id, seq });
+                }
+                return;
+            }
+            Err(rejection) => {
+                send(outbox, rejection_frame(&rejection, client_msg_id));
+                return;
+            }
+        }
+        let is_new = !self.conversations.contains_key(&conversation_id);
+        if is_new {
+            if let Err(error) = self.store.create_conversation(&conversation_id, visitor_id, &group, now).await {
+                send(outbox, internal_frame(error, client_msg_id));
+                return;
+            }
+            Metrics::add(&self.metrics.conversations_started, 1);
+            self.visitor_conversations.entry(visitor_id.to_owned()).or_default().push(conversation_id.clone());
+            self.conversations.insert(conversation_id.clone(), Conversation { state: State::default(), visitor_id: visitor_id.to_owned() });
+        }
+        let ack_seq = client_msg_id.as_ref().and_then(|id| state.customer_client_msg_ids.get(id).copied());
+        if let Err(error) = self.commit(&conversation_id, events).await {
+            send(outbox, internal_frame(error, client_msg_id));
+            return;
+        }
+        if let (Some(id), Some(seq)) = (client_msg_id, ack_seq) {
+            send(outbox, ServerFrame::Ack { client_msg_id: id, conversation_id, seq });
+        }
+        self.route().await;
+    }
+
+    // ---- agents -------------------------------------------------------------------------
+
+    async fn agent_hello(&mut self, conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox) -> Result<(), FrameError> {
+        let now = now_ms();
+        let record = self
+            .store
+            .agent_for_session(&session_token, now)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| FrameError::new(ErrorCode::Unauthorized, "the session token is not valid; log in again"))?;
+        let agent_id = record.id.clone();
+        let live = self.agents.entry(agent_id.clone()).or_insert_with(|| AgentLive {
+            record: record.clone(),
+            status: AgentStatus::Offline,
+            idle_since: now,
+            disconnected_at: None,
+        });
+        live.record = record;
+        live.disconnected_at = None;
+        let profile = agent_profile(live);
+        let conversation_ids: Vec<String> = self.assigned.get(&agent_id).map(|ids| ids.iter().cloned().collect()).unwrap_or_default();
+        let summaries: Vec<ConversationSummary> = conversation_ids.iter().filter_map(|id| self.summary(id)).collect();
+        send(&outbox, ServerFrame::AgentWelcome { agent: profile, conversations: summaries.clone(), server_time: now });
+        for summary in summaries {
+            let after_seq = resume
+                .iter()
+                .find(|cursor| cursor.conversation_id == summary.conversation_id)
+                .map_or(0, |cursor| cursor.after_seq);
+            let events = self.store.events_after(&summary.conversation_id, after_seq).await.map_err(internal)?;
+            if after_seq == 0 {
+                send(&outbox, ServerFrame::Snapshot { conversation: summary, events });
+            } else {
+                for event in events {
+                    send(&outbox, ServerFrame::Event { conversation_id: summary.conversation_id.clone(), event });
+                }
+            }
+        }
+        self.agent_conns.insert(conn, AgentConn { agent_id, session_token, outbox });
+        Ok(())
+    }
+
+    async fn agent_frame(&mut self, conn: ConnId, frame: AgentFrame) {
+        let Some(agent_conn) = self.agent_conns.get(&conn) else { return };
+        let agent_id = agent_conn.agent_id.clone();
+        let outbox = agent_conn.outbox.clone();
+        match frame {
+            AgentFrame::Hello { .. } => send(&outbox, error_frame(ErrorCode::InvalidState, "hello was already received", None)),
+            AgentFrame::SetStatus { status } => {
+                if let Some(live) = self.agents.get_mut(&agent_id) {
+                    live.status = status;
+                }
+                self.send_to_agent(&agent_id, &ServerFrame::AgentStatus { status });
+                if status == AgentStatus::Offline {
+                    self.requeue_chats_of(&agent_id).await;
+                }
+                self.route().await;
+            }
+            AgentFrame::Send { conversation_id, client_msg_id, text } => {
+                let command = Command::AgentMessage { agent_id: agent_id.clone(), client_msg_id: client_msg_id.clone(), text };
+                self.agent_command(&agent_id, &outbox, &conversation_id, command, Some(client_msg_id)).await;
+            }
+            AgentFrame::End { conversation_id } => {
+                let command = Command::EndByAgent { agent_id: agent_id.clone() };
+                self.agent_command(&agent_id, &outbox, &conversation_id, command, None).await;
+            }
+            AgentFrame::TransferToGroup { conversation_id, group } => {
+                let command = Command::TransferToGroup { agent_id: agent_id.clone(), group };
+                self.agent_command(&agent_id, &outbox, &conversation_id, command, None).await;
+            }
+            AgentFrame::Typing { conversation_id, typing } => {
+                let serves = self.conversations.get(&conversation_id).is_some_and(|c| c.state.agent_id() == Some(agent_id.as_str()));
+                if serves {
+                    let frame = ServerFrame::Typing { conversation_id: conversation_id.clone(), from: TypingParty::Agent, typing };
+                    let visitor_id = self.conversations[&conversation_id].visitor_id.clone();
+                    self.send_to_visitor(&visitor_id, &frame);
+                }
+            }
+            AgentFrame::Ping {} => send(&outbox, ServerFrame::Pong {}),
+        }
+    }
+
+    /// Runs an agent's command on a conversation. An agent may act only on conversations
+    /// assigned to them; any other id gets `not_found`, so ids cannot be probed.
+    async fn agent_command(&mut self, agent_id: &str, outbox: &Outbox, conversation_id: &str, command: Command, client_msg_id: Option<String>) {
+        let now = now_ms();
+        let Some(conversation) = self.conversations.get(conversation_id) else {
+            send(outbox, error_frame(ErrorCode::NotFound, "no such conversation", client_msg_id));
+            return;
+        };
+        let mut state = conversation.state.clone();
+        if state.agent_id() != Some(agent_id) {
+            // Duplicates of an already stored message are still acknowledged, even after the end.
+            if let Some(id) = &client_msg_id
+                && let Some(seq) = state.agent_client_msg_ids.get(&(agent_id.to_owned(), id.clone()))
+            {
+                send(outbox, ServerFrame::Ack { client_msg_id: id.clone(), conversation_id: conversation_id.to_owned(), seq: *seq });
+                return;
+            }
+            send(outbox, error_frame(ErrorCode::NotFound, "no such conversation among yours", client_msg_id));
+            return;
+        }
+        let target_group = match &command {
+            Command::TransferToGroup { group, .. } => group.clone(),
+            _ => state.group.clone(),
+        };
+        if self.config.skill_group(&target_group).is_none() {
+            send(outbox, error_frame(ErrorCode::NotFound, "no such skill group", client_msg_id));
+            return;
+        }
+        let settings = self.conversation_settings(&target_group);
+        let availability = self.availability(&target_group, now);
+        let ctx = Ctx { now, settings: &settings, availability, robot: None };
+        let events = match conversation::decide(&state, &command, &ctx) {
+            Ok(events) => events,
+            Err(Rejection::Duplicate { seq }) => {
+                if let Some(id) = client_msg_id {
+                    send(outbox, ServerFrame::Ack { client_msg_id: id, conversation_id: conversation_id.to_owned(), seq });
+                }
+                return;
+            }
+            Err(rejection) => {
+                send(outbox, rejection_frame(&rejection, client_msg_id));
+                return;
+            }
+        };
+        for event in &events {
+            state.apply(event);
+        }
+        let ack_seq = client_msg_id.as_ref().and_then(|id| state.agent_client_msg_ids.get(&(agent_id.to_owned(), id.clone())).copied());
+        if let Err(error) = self.commit(conversation_id, events).await {
+            send(outbox, internal_frame(error, client_msg_id));
+            return;
+        }
+        if let (Some(id), Some(seq)) = (client_msg_id, ack_seq) {
+            send(outbox, ServerFrame::Ack { client_msg_id: id, conversation_id: conversation_id.to_owned(), seq });
+        }
+        self.route().await;
+    }
+
+    fn agent_gone(&mut self, conn: ConnId) {
+        let Some(agent_conn) = self.agent_conns.remove(&conn) else { return };
+        let still_connected = self.agent_conns.values().any(|other| other.agent_id == agent_conn.agent_id);
+        if !still_connected && let Some(live) = self.agents.get_mut(&agent_conn.agent_id) {
+            live.disconnected_at = Some(now_ms());
+        }
+    }
+
+    /// Moves an agent's chats back to the queue (the agent went offline or stayed away).
+    async fn requeue_chats_of(&mut self, agent_id: &str) {
+        let now = now_ms();
+        let ids: Vec<String> = self.assigned.get(agent_id).map(|ids| ids.iter().cloned().collect()).unwrap_or_default();
+        for conversation_id in ids {
+            let Some(conversation) = self.conversations.get(&conversation_id) else { continue };
+            let group = conversation.state.group.clone();
+            let settings = self.conversation_settings(&group);
+            let ctx = Ctx { now, settings: &settings, availability: self.availability(&group, now), robot: None };
+            let command = Command::AgentOffline { agent_id: agent_id.to_owned() };
+            match conversation::decide(&conversation.state, &command, &ctx) {
+                Ok(events) => {
+                    if let Err(error) = self.commit(&conversation_id, events).await {
+                        tracing::error!(error = format!("{error:#}"), conversation_id, "re-queue failed");
+                    }
+                }
+                Err(rejection) => tracing::warn!(%rejection, conversation_id, "re-queue refused"),
+            }
+        }
+    }
+
+    // ---- shared machinery ---------------------------------------------------------------
+
+    /// Appends events durably, then applies them and tells everyone concerned. Nothing is
+    /// applied or sent when the append fails: the client gets an error and may retry.
+    async fn commit(&mut self, conversation_id: &str, events: Vec<Event>) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.store.append_events(conversation_id, &events).await.context("appending events")?;
+        Metrics::add(&self.metrics.events_appended, events.len() as u64);
+        let conversation = self.conversations.get_mut(conversation_id).context("committing to an unknown conversation")?;
+        let visitor_id = conversation.visitor_id.clone();
+        for event in &events {
+            let previous_agent = conversation.state.agent_id().map(str::to_owned);
+            conversation.state.apply(event);
+            let state = &conversation.state;
+            // Keep the indexes in step with the state.
+            match &event.body {
+                EventBody::Queued { group } => {
+                    self.queues.push(QueueEntry { conversation_id: conversation_id.to_owned(), group: group.clone(), queued_at: event.at })
+                }
+                EventBody::Requeued { .. } => self.queues.push(QueueEntry {
+                    conversation_id: conversation_id.to_owned(),
+                    group: state.group.clone(),
+                    queued_at: event.at,
+                }),
+                EventBody::AgentAssigned { agent_id, .. } => {
+                    self.queues.remove(conversation_id);
+                    self.assigned.entry(agent_id.clone()).or_default().insert(conversation_id.to_owned());
+                }
+                EventBody::Ended { .. } => {
+                    self.queues.remove(conversation_id);
+                }
+                _ => {}
+            }
+            if let Some(previous) = &previous_agent
+                && state.agent_id() != Some(previous.as_str())
+                && let Some(ids) = self.assigned.get_mut(previous)
+            {
+                ids.remove(conversation_id);
+            }
+            let frame = ServerFrame::Event { conversation_id: conversation_id.to_owned(), event: event.clone() };
+            for conn in self.customers.values().filter(|conn| conn.visitor_id == visitor_id) {
+                send(&conn.outbox, frame.clone());
+            }
+            // The agent serving the conversation sees every event; one who just lost it sees
+            // the event that took it away. A newly assigned agent gets the whole log instead.
+            let recipient = match (&event.body, &previous_agent) {
+                (EventBody::AgentAssigned { .. }, _) => None,
+                (_, Some(previous)) => Some(previous.clone()),
+                (_, None) => state.agent_id().map(str::to_owned),
+            };
+            if let Some(agent_id) = recipient {
+                for conn in self.agent_conns.values().filter(|conn| conn.agent_id == agent_id) {
+                    send(&conn.outbox, frame.clone());
+                }
+            }
+        }
+        let assigned_now = events.iter().rev().find_map(|event| match &event.body {
+            EventBody::AgentAssigned { agent_id, .. } => Some(agent_id.clone()),
+            _ => None,
+        });
+        if let Some(agent_id) = assigned_now
+            && self.conversations[conversation_id].state.agent_id() == Some(agent_id.as_str())
+        {
+            let all = self.store.events_after(conversation_id, 0).await.context("loading the log for a snapshot")?;
+            if let Some(summary) = self.summary(conversation_id) {
+                self.send_to_agent(&agent_id, &ServerFrame::Snapshot { conversation: summary, events: all });
+            }
+        }
+        Ok(())
+    }
+
+    /// Assigns waiting conversations to agents with free capacity, then tells every waiting
+    /// customer their place in line.
+    async fn route(&mut self) {
+        let now = now_ms();
+        let loads = self.agent_loads();
+        for assignment in routing::plan_assignments(&loads, &self.queues, now) {
+            let Some(conversation) = self.conversations.get(&assignment.conversation_id) else { continue };
+            let settings = self.conversation_settings(&assignment.group);
+            let ctx = Ctx { now, settings: &settings, availability: self.availability(&assignment.group, now), robot: None };
+            let command = Command::AssignAgent { agent_id: assignment.agent_id.clone(), agent_name: assignment.agent_name.clone() };
+            match conversation::decide(&conversation.state, &command, &ctx) {
+                Ok(events) => match self.commit(&assignment.conversation_id, events).await {
+                    Ok(()) => {
+                        if let Some(live) = self.agents.get_mut(&assignment.agent_id) {
+                            live.idle_since = now;
+                        }
+                    }
+                    Err(error) => tracing::error!(error = format!("{error:#}"), "assignment failed"),
+                },
+                Err(rejection) => {
+                    tracing::warn!(%rejection, conversation_id = assignment.conversation_id, "assignment refused");
+                    self.queues.remove(&assignment.conversation_id);
+                }
+            }
+        }
+        for (conversation_id, position) in self.queues.positions() {
+            if let Some(conversation) = self.conversations.get(&conversation_id) {
+                let frame = ServerFrame::QueuePosition { conversation_id: conversation_id.clone(), position };
+                let visitor_id = conversation.visitor_id.clone();
+                self.send_to_visitor(&visitor_id, &frame);
+            }
+        }
+    }
+
+    /// Idle timeouts and agents who stayed disconnected past the grace period.
+    async fn tick(&mut self) {
+        let now = now_ms();
+        let grace = i64::from(self.settings.agent_disconnect_grace_seconds) * 1000;
+        let gone: Vec<String> = self
+            .agents
+            .iter()
+            .filter(|(agent_id, live)| {
+                live.disconnected_at.is_some_and(|at| now - at >= grace)
+                    && self.assigned.get(*agent_id).is_some_and(|ids| !ids.is_empty())
+            })
+            .map(|(agent_id, _)| agent_id.clone())
+            .collect();
+        for agent_id in gone {
+            if let Some(live) = self.agents.get_mut(&agent_id) {
+                live.status = AgentStatus::Offline;
+            }
+            self.requeue_chats_of(&agent_id).await;
+        }
+        let human: Vec<String> = self.assigned.values().flatten().cloned().collect();
+        for conversation_id in human {
+            let Some(conversation) = self.conversations.get(&conversation_id) else { continue };
+            let group = conversation.state.group.clone();
+            let settings = self.conversation_settings(&group);
+            let ctx = Ctx { now, settings: &settings, availability: Availability::default(), robot: None };
+            if let Ok(events) = conversation::decide(&conversation.state, &Command::IdleTick, &ctx)
+                && !events.is_empty()
+                && let Err(error) = self.commit(&conversation_id, events).await
+            {
+                tracing::error!(error = format!("{error:#}"), conversation_id, "idle timeout failed");
+            }
+        }
+        if !self.queues.is_empty() {
+            self.route().await;
+        }
+    }
+
+    fn agent_loads(&self) -> Vec<AgentLoad> {
+        self.agents
+            .values()
+            .filter(|live| live.disconnected_at.is_none() && !live.record.disabled)
+            .map(|live| AgentLoad {
+                agent_id: live.record.id.clone(),
+                agent_name: live.record.display_name.clone(),
+                groups: live.record.groups.clone(),
+                status: live.status,
+                active_chats: self.assigned.get(&live.record.id).map_or(0, |ids| ids.len() as u32),
+                max_concurrent_chats: live.record.max_chats,
+                idle_since: live.idle_since,
+            })
+            .collect()
+    }
+
+    fn availability(&self, group: &str, now: i64) -> Availability {
+        let loads = self.agent_loads();
+        let rule = self.config.skill_group(group).and_then(|group| self.config.rule(&group.rule));
+        let (open, next_opening) = match rule {
+            Some(rule) => (
+                kefu_core::hours::is_open_at(&rule.working_hours, now),
+                kefu_core::hours::next_opening(&rule.working_hours, now),
+            ),
+            None => (false, None),
+        };
+        Availability {
+            open,
+            next_opening,
+            agents_online: routing::agents_online(&loads, group),
+            free_capacity: routing::free_capacity(&loads, group),
+        }
+    }
+
+    fn conversation_settings(&self, group: &str) -> kefu_core::conversation::ConversationSettings {
+        self.config
+            .conversation_settings(group)
+            .or_else(|| self.config.skill_groups.first().and_then(|first| self.config.conversation_settings(&first.name)))
+            .unwrap_or_else(|| crate::demo::service_config().conversation_settings("support").expect("the demo config is valid"))
+    }
+
+    fn summary(&self, conversation_id: &str) -> Option<ConversationSummary> {
+        let conversation = self.conversations.get(conversation_id)?;
+        let state = &conversation.state;
+        Some(ConversationSummary {
+            conversation_id: conversation_id.to_owned(),
+            visitor: self
+                .visitor_profiles
+                .get(&conversation.visitor_id)
+                .cloned()
+                .unwrap_or_else(|| VisitorProfile { visitor_id: conversation.visitor_id.clone(), ..VisitorProfile::default() }),
+            group: state.group.clone(),
+            phase: state.phase,
+            agent_id: state.agent_id().map(str::to_owned),
+            started_at: state.started_at.unwrap_or_default(),
+            last_seq: state.last_seq,
+        })
+    }
+
+    fn send_to_agent(&self, agent_id: &str, frame: &ServerFrame) {
+        for conn in self.agent_conns.values().filter(|conn| conn.agent_id == agent_id) {
+            send(&conn.outbox, frame.clone());
+        }
+    }
+
+    fn send_to_visitor(&self, visitor_id: &str, frame: &ServerFrame) {
+        for conn in self.customers.values().filter(|conn| conn.visitor_id == visitor_id) {
+            send(&conn.outbox, frame.clone());
+        }
+    }
+}
+
+fn agent_profile(live: &AgentLive) -> AgentProfile {
+    AgentProfile {
+        agent_id: live.record.id.clone(),
+        display_name: live.record.display_name.clone(),
+        avatar: None,
+        groups: live.record.groups.clone(),
+        max_concurrent_chats: live.record.max_chats,
+        status: live.status,
+    }
+}
+
+/// Queues a frame for a connection. A full outbox means the client is not reading: the frame
+/// is dropped and the connection task is told to close the socket, so the client reconnects
+/// and resumes from its last seq without missing anything.
+fn send(outbox: &Outbox, frame: ServerFrame) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = outbox.frames.try_send(frame) {
+        tracing::warn!("a connection's outbox is full; closing it so the client resumes");
+        outbox.close();
+    }
+}
+
+fn error_frame(code: ErrorCode, message: &str, client_msg_id: Option<String>) -> ServerFrame {
+    ServerFrame::Error { code, message: message.to_owned(), client_msg_id }
+}
+
+fn rejection_frame(rejection: &Rejection, client_msg_id: Option<String>) -> ServerFrame {
+    ServerFrame::Error { code: rejection.error_code(), message: rejection.to_string(), client_msg_id }
+}
+
+fn internal_frame(error: anyhow::Error, client_msg_id: Option<String>) -> ServerFrame {
+    tracing::error!(error = format!("{error:#}"), "storage failed");
+    error_frame(ErrorCode::Internal, "the server could not store this; retry later", client_msg_id)
+}
+
+fn internal(error: anyhow::Error) -> FrameError {
+    tracing::error!(error = format!("{error:#}"), "storage failed");
+    FrameError::new(ErrorCode::Internal, "the server failed; retry later")
+}

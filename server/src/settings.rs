@@ -1,0 +1,144 @@
+//! The server's own settings: `kefu.toml` in the data directory.
+//!
+//! Only what belongs to the machine lives here (listen address, database, secrets, allowed
+//! origins, where the built widget is). The service itself (skill groups, rules, robot,
+//! knowledge) is kefu-core's `Config`, kept in the database. On first run the file is written
+//! with every setting commented, so an operator can read what can be changed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// The parsed `kefu.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP and WebSocket server binds to.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The URL visitors' browsers reach the server at; printed in the embed snippet.
+    /// Defaults to `http://<listen>`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// SQLite file, relative to the data directory.
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// Directory with the built widget (Trunk's output). Relative to the data directory.
+    #[serde(default)]
+    pub assets: Option<PathBuf>,
+    /// Origins (scheme://host:port) of the pages allowed to embed the widget and open its
+    /// WebSocket. The server's own origin is always allowed.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// HMAC-SHA256 key with which a site owner signs the user ids passed to `Kefu.setUser`.
+    pub identity_secret: String,
+    /// How long an agent's login lasts, in hours.
+    #[serde(default = "default_session_hours")]
+    pub agent_session_hours: u32,
+    /// How long an agent may stay disconnected (a reload, a network drop) before their chats
+    /// are re-queued, in seconds.
+    #[serde(default = "default_grace_seconds")]
+    pub agent_disconnect_grace_seconds: u32,
+}
+
+fn default_grace_seconds() -> u32 {
+    60
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_database() -> String {
+    "kefu.db".to_owned()
+}
+
+fn default_session_hours() -> u32 {
+    12
+}
+
+impl Settings {
+    /// The URL a browser reaches this server at.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// Reads `kefu.toml` from `data_dir`, writing the commented default first if there is none.
+    /// Returns the settings and whether the file was created now (the first run).
+    pub fn load_or_create(data_dir: &Path) -> Result<(Settings, bool)> {
+        let path = data_dir.join("kefu.toml");
+        let created = if path.exists() {
+            false
+        } else {
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+            std::fs::write(&path, default_file(&crate::auth::random_token()))
+                .with_context(|| format!("writing {}", path.display()))?;
+            true
+        };
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let settings: Settings = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        Ok((settings, created))
+    }
+}
+
+/// The text of a new `kefu.toml`, with a fresh identity secret.
+fn default_file(identity_secret: &str) -> String {
+    format!(
+        r#"# Kefu server settings. Skill groups, service rules, the robot and the knowledge base
+# are edited in the running service (they live in the database), not here.
+
+# Address to listen on (HTTP and WebSocket).
+# listen = "127.0.0.1:8080"
+
+# The URL visitors' browsers use to reach this server; used in the embed snippet.
+# public_url = "https://kefu.example.com"
+
+# SQLite database file, relative to this directory.
+# database = "kefu.db"
+
+# Directory of the built widget (Trunk's output), relative to this directory.
+# assets = "../dist"
+
+# Pages allowed to embed the widget and to open its WebSocket (scheme://host[:port]).
+# The server's own origin is always allowed.
+# allowed_origins = ["https://www.example.com"]
+
+# Secret for identity verification: the site owner's backend computes
+# hex(HMAC-SHA256(identity_secret, user_id)) and passes it as `userHash` to Kefu.setUser.
+identity_secret = "{identity_secret}"
+
+# How long an agent's login lasts, in hours.
+# agent_session_hours = 12
+
+# How long an agent may stay disconnected before their chats go back to the queue, in seconds.
+# agent_disconnect_grace_seconds = 60
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file written on first run parses, and every commented setting is a real one.
+    #[test]
+    fn default_file_parses_with_every_setting_uncommented() {
+        let text = default_file("secret");
+        let settings: Settings = toml::from_str(&text).unwrap();
+        assert_eq!(settings.listen, default_listen());
+        let uncommented: String = text
+            .lines()
+            .map(|line| line.strip_prefix("# ").filter(|rest| rest.contains(" = ")).unwrap_or(line))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let all: Settings = toml::from_str(&uncommented).unwrap();
+        assert_eq!(all.public_url(), "https://kefu.example.com");
+        assert_eq!(all.allowed_origins, vec!["https://www.example.com".to_owned()]);
+    }
+}

@@ -1,0 +1,326 @@
+//! Storage: the SQLite database behind sqlx, with the schema in `server/migrations/`.
+//!
+//! Every query is plain SQL that PostgreSQL also accepts; nothing here knows the rules of
+//! the service (kefu-core does). Events are appended in one transaction per batch, and a
+//! batch is acknowledged to clients only after its commit returned: in WAL mode a committed
+//! transaction survives `kill -9` of the server.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use kefu_core::conversation::{Event, EventBody};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::auth;
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// An agent as stored (without the password hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentRecord {
+    pub id: String,
+    pub login: String,
+    pub display_name: String,
+    pub max_chats: u32,
+    pub groups: Vec<String>,
+    pub is_admin: bool,
+    pub disabled: bool,
+}
+
+/// A visitor as stored.
+#[derive(Debug, Clone)]
+pub struct VisitorRecord {
+    pub id: String,
+    pub profile: serde_json::Value,
+    pub first_seen: i64,
+    pub visits: i64,
+}
+
+/// What to create a new agent with.
+pub struct NewAgent<'a> {
+    pub login: &'a str,
+    pub display_name: &'a str,
+    pub password: &'a str,
+    pub max_chats: u32,
+    pub groups: &'a [String],
+    pub is_admin: bool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Store> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: a commit is in the WAL before it returns, so a killed
+            // process loses nothing it acknowledged; only a power cut may lose the last commits.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening the database {}", path.display()))?;
+        sqlx::migrate!("./migrations").run(&pool).await.context("migrating the database")?;
+        Ok(Store { pool })
+    }
+
+    // ---- the service configuration ------------------------------------------------------
+
+    /// The stored service configuration, if one was saved.
+    pub async fn service_config(&self) -> Result<Option<kefu_core::config::Config>> {
+        let row = sqlx::query("SELECT config_json FROM service_config WHERE id = 1").fetch_optional(&self.pool).await?;
+        row.map(|row| {
+            let json: &str = row.try_get("config_json")?;
+            kefu_core::config::Config::from_json(json).context("the stored service configuration does not parse")
+        })
+        .transpose()
+    }
+
+    pub async fn save_service_config(&self, config: &kefu_core::config::Config, now: i64) -> Result<()> {
+        let json = serde_json::to_string(config)?;
+        sqlx::query(
+            "INSERT INTO service_config (id, config_json, updated_at) VALUES (1, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET config_json = excluded.config_json, updated_at = excluded.updated_at",
+        )
+        .bind(json)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    // ---- agents -------------------------------------------------------------------------
+
+    /// Adds an agent; the login must be new.
+    pub async fn add_agent(&self, agent: NewAgent<'_>, now: i64) -> Result<AgentRecord> {
+        let id = auth::random_id();
+        let hash = auth::hash_password(agent.password)?;
+        sqlx::query(
+            "INSERT INTO agents (id, login, display_name, password_hash, max_chats, groups_json, is_admin, disabled, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        )
+        .bind(&id)
+        .bind(agent.login)
+        .bind(agent.display_name)
+        .bind(&hash)
+        .bind(agent.max_chats as i64)
+        .bind(serde_json::to_string(agent.groups)?)
+        .bind(agent.is_admin as i64)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .with_context(|| format!("adding agent {:?} (is the login already taken?)", agent.login))?;
+        self.agent_by_id(&id).await?.context("the agent just added is missing")
+    }
+
+    pub async fn list_agents(&self) -> Result<Vec<AgentRecord>> {
+        let rows = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY login"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(agent_from_row).collect()
+    }
+
+    pub async fn agent_by_id(&self, id: &str) -> Result<Option<AgentRecord>> {
+        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(agent_from_row).transpose()
+    }
+
+    /// The agent whose login and password match, unless disabled.
+    pub async fn check_agent_password(&self, login: &str, password: &str) -> Result<Option<AgentRecord>> {
+        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE login = ?"))
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            // Spend the same time as a real check, so logins cannot be probed by timing.
+            let _ = auth::verify_password(password, DUMMY_HASH);
+            return Ok(None);
+        };
+        let hash: String = row.try_get("password_hash")?;
+        let agent = agent_from_row(&row)?;
+        Ok((auth::verify_password(password, &hash) && !agent.disabled).then_some(agent))
+    }
+
+    pub async fn set_agent_password(&self, login: &str, password: &str) -> Result<bool> {
+        let hash = auth::hash_password(password)?;
+        let done = sqlx::query("UPDATE agents SET password_hash = ? WHERE login = ?")
+            .bind(hash)
+            .bind(login)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Starts a session for an agent and returns its token (shown once, stored as a digest).
+    pub async fn create_agent_session(&self, agent_id: &str, now: i64, lifetime_ms: i64) -> Result<String> {
+        let token = auth::random_token();
+        sqlx::query("INSERT INTO agent_sessions (token_sha256, agent_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(auth::token_digest(&token))
+            .bind(agent_id)
+            .bind(now)
+            .bind(now + lifetime_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(token)
+    }
+
+    /// The agent a session token belongs to, if the session is live and the agent enabled.
+    pub async fn agent_for_session(&self, token: &str, now: i64) -> Result<Option<AgentRecord>> {
+        let columns = AGENT_COLUMNS.replace("id,", "agents.id,");
+        let row = sqlx::query(&format!(
+            "SELECT {columns} FROM agent_sessions JOIN agents ON agents.id = agent_sessions.agent_id
+             WHERE token_sha256 = ? AND revoked = 0 AND expires_at > ? AND agents.disabled = 0"
+        ))
+        .bind(auth::token_digest(token))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(agent_from_row).transpose()
+    }
+
+    pub async fn revoke_agent_session(&self, token: &str) -> Result<()> {
+        sqlx::query("UPDATE agent_sessions SET revoked = 1 WHERE token_sha256 = ?")
+            .bind(auth::token_digest(token))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ---- visitors -----------------------------------------------------------------------
+
+    /// Creates a visitor and returns it with its token (shown once, stored as a digest).
+    pub async fn create_visitor(&self, profile: &serde_json::Value, now: i64) -> Result<(VisitorRecord, String)> {
+        let id = auth::random_id();
+        let token = auth::random_token();
+        sqlx::query(
+            "INSERT INTO visitors (id, token_sha256, profile_json, first_seen, last_seen, visits) VALUES (?, ?, ?, ?, ?, 1)",
+        )
+        .bind(&id)
+        .bind(auth::token_digest(&token))
+        .bind(profile.to_string())
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        let record = VisitorRecord { id, profile: profile.clone(), first_seen: now, visits: 1 };
+        Ok((record, token))
+    }
+
+    /// The visitor a token belongs to; counts the visit and stores the latest profile.
+    pub async fn visit(&self, token: &str, profile: &serde_json::Value, now: i64) -> Result<Option<VisitorRecord>> {
+        let digest = auth::token_digest(token);
+        sqlx::query(
+            "UPDATE visitors SET last_seen = ?, visits = visits + 1, profile_json = ? WHERE token_sha256 = ?",
+        )
+        .bind(now)
+        .bind(profile.to_string())
+        .bind(&digest)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT id, profile_json, first_seen, visits FROM visitors WHERE token_sha256 = ?")
+            .bind(&digest)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(VisitorRecord {
+                id: row.try_get("id")?,
+                profile: serde_json::from_str(row.try_get::<&str, _>("profile_json")?)?,
+                first_seen: row.try_get("first_seen")?,
+                visits: row.try_get("visits")?,
+            })
+        })
+        .transpose()
+    }
+
+    // ---- conversations and their event logs ---------------------------------------------
+
+    pub async fn create_conversation(&self, id: &str, visitor_id: &str, group: &str, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO conversations (id, visitor_id, group_name, created_at) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(visitor_id)
+            .bind(group)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The ids of a visitor's conversations, oldest first.
+    pub async fn conversations_of_visitor(&self, visitor_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM conversations WHERE visitor_id = ? ORDER BY created_at, id")
+            .bind(visitor_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+    }
+
+    /// Every conversation with its visitor, for rebuilding live state at start-up.
+    pub async fn all_conversations(&self) -> Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query("SELECT id, visitor_id, group_name FROM conversations ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("visitor_id")?, row.try_get("group_name")?)))
+            .collect()
+    }
+
+    /// Appends events in one transaction. The primary key (conversation, seq) makes a second
+    /// writer of the same seq fail instead of forking the log.
+    pub async fn append_events(&self, conversation_id: &str, events: &[Event]) -> Result<()> {
+        let mut transaction = self.pool.begin().await?;
+        for event in events {
+            sqlx::query("INSERT INTO events (conversation_id, seq, at, body_json) VALUES (?, ?, ?, ?)")
+                .bind(conversation_id)
+                .bind(event.seq as i64)
+                .bind(event.at)
+                .bind(serde_json::to_string(&event.body)?)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// A conversation's events with seq greater than `after_seq`, in order.
+    pub async fn events_after(&self, conversation_id: &str, after_seq: u64) -> Result<Vec<Event>> {
+        let rows = sqlx::query("SELECT seq, at, body_json FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq")
+            .bind(conversation_id)
+            .bind(after_seq as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let body: EventBody = serde_json::from_str(row.try_get::<&str, _>("body_json")?)?;
+                Ok(Event { seq: row.try_get::<i64, _>("seq")? as u64, at: row.try_get("at")?, body })
+            })
+            .collect()
+    }
+}
+
+const AGENT_COLUMNS: &str = "id, login, display_name, max_chats, groups_json, is_admin, disabled";
+
+/// A valid Argon2 hash of nothing anyone types, checked when a login does not exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7Zs3oE3kx9JcyQnSgu5SqC6eFbdmEBq6UujbZf0ZjqU";
+
+fn agent_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AgentRecord> {
+    Ok(AgentRecord {
+        id: row.try_get("id")?,
+        login: row.try_get("login")?,
+        display_name: row.try_get("display_name")?,
+        max_chats: row.try_get::<i64, _>("max_chats")?.max(0) as u32,
+        groups: serde_json::from_str(row.try_get::<&str, _>("groups_json")?)?,
+        is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+    })
+}

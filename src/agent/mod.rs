@@ -1,0 +1,4 @@
+//! Agent mode: the agent workspace at `/agent`, from the same bundle as the customer panel.
+
+pub mod session;
+pub mod workspace;

@@ -1,0 +1,213 @@
+//! The customer's side of protocol v1, as plain data: what the widget knows, what it must
+//! send after (re)connecting, and how each server frame changes it. No browser API here, so
+//! the rules (resume cursors, the outbox, dedupe) are tested without a page.
+
+use kefu_core::config::ServiceMode;
+use kefu_core::conversation::{EventBody, Phase};
+use kefu_core::protocol::{CustomerFrame, PageInfo, ResumeCursor, ServerFrame, TypingParty, UserIdentity};
+
+use crate::transcript::ConversationLog;
+
+/// A message typed by the customer and not yet acknowledged by the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub client_msg_id: String,
+    pub text: String,
+    /// Refused by the server (e.g. too long); shown as not sent, not retried.
+    pub error: Option<String>,
+}
+
+/// Everything the customer panel shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerSession {
+    pub visitor_token: Option<String>,
+    pub group: Option<String>,
+    pub locale: String,
+    pub page: Option<PageInfo>,
+    pub user: Option<UserIdentity>,
+    pub group_display_name: String,
+    pub service_mode: Option<ServiceMode>,
+    pub transfer_button: bool,
+    /// The visitor's conversations, oldest first.
+    pub conversations: Vec<ConversationLog>,
+    /// Messages waiting for their ack, in the order typed.
+    pub pending: Vec<Pending>,
+    pub queue_position: Option<u32>,
+    pub agent_typing: bool,
+    /// A `welcome` was received on the current connection.
+    pub connected: bool,
+    /// Messages from the robot or an agent not yet seen (for the launcher's badge).
+    pub unread: u32,
+}
+
+impl CustomerSession {
+    /// The `hello` to send when a connection opens: the token and, for each conversation
+    /// already here, the last seq, so the server sends only what is missing.
+    pub fn hello(&self) -> CustomerFrame {
+        CustomerFrame::Hello {
+            visitor_token: self.visitor_token.clone(),
+            resume: self
+                .conversations
+                .iter()
+                .map(|log| ResumeCursor { conversation_id: log.id.clone(), after_seq: log.state.last_seq })
+                .collect(),
+            locale: Some(self.locale.clone()),
+            group: self.group.clone(),
+            page: self.page.clone(),
+            user: self.user.clone(),
+        }
+    }
+
+    /// Queues a message; returns the frame to send now if connected. Empty text is ignored.
+    pub fn type_message(&mut self, client_msg_id: String, text: &str) -> Option<CustomerFrame> {
+        if text.trim().is_empty() {
+            return None;
+        }
+        self.pending.push(Pending { client_msg_id: client_msg_id.clone(), text: text.to_owned(), error: None });
+        self.connected.then(|| CustomerFrame::Send { client_msg_id, text: text.to_owned() })
+    }
+
+    /// The frames to send after `welcome`: every unacknowledged message, in the order typed.
+    /// The server deduplicates by client message id, so a message whose ack was lost in the
+    /// drop is stored once.
+    pub fn resend(&self) -> Vec<CustomerFrame> {
+        self.pending
+            .iter()
+            .filter(|pending| pending.error.is_none())
+            .map(|pending| CustomerFrame::Send { client_msg_id: pending.client_msg_id.clone(), text: pending.text.clone() })
+            .collect()
+    }
+
+    /// The connection closed: nothing more is sent until the next `welcome`.
+    pub fn disconnected(&mut self) {
+        self.connected = false;
+        self.agent_typing = false;
+    }
+
+    /// The current (last) conversation.
+    pub fn current(&self) -> Option<&ConversationLog> {
+        self.conversations.last()
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.current().map_or(Phase::NotStarted, |log| log.state.phase)
+    }
+
+    /// Applies a server frame. Returns true when it brought a new message from the other side.
+    pub fn on_frame(&mut self, frame: ServerFrame) -> bool {
+        match frame {
+            ServerFrame::Welcome { visitor_token, group_display_name, service_mode, transfer_button, .. } => {
+                self.visitor_token = Some(visitor_token);
+                self.group_display_name = group_display_name;
+                self.service_mode = Some(service_mode);
+                self.transfer_button = transfer_button;
+                self.connected = true;
+                false
+            }
+            ServerFrame::Ack { client_msg_id, .. } => {
+                self.pending.retain(|pending| pending.client_msg_id != client_msg_id);
+                false
+            }
+            ServerFrame::Event { conversation_id, event } => {
+                if let EventBody::CustomerMessage { client_msg_id, .. } = &event.body {
+                    self.pending.retain(|pending| &pending.client_msg_id != client_msg_id);
+                }
+                let from_other_side = matches!(
+                    event.body,
+                    EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. } | EventBody::AgentMessage { .. }
+                );
+                if matches!(event.body, EventBody::AgentMessage { .. }) {
+                    self.agent_typing = false;
+                }
+                let index = match self.conversations.iter().position(|log| log.id == conversation_id) {
+                    Some(index) => index,
+                    None => {
+                        self.conversations.push(ConversationLog::new(&conversation_id));
+                        self.conversations.len() - 1
+                    }
+                };
+                let is_new = self.conversations[index].push(event);
+                if self.phase() != Phase::Queued {
+                    self.queue_position = None;
+                }
+                is_new && from_other_side
+            }
+            ServerFrame::QueuePosition { position, .. } => {
+                self.queue_position = Some(position);
+                false
+            }
+            ServerFrame::Typing { from: TypingParty::Agent, typing, .. } => {
+                self.agent_typing = typing;
+                false
+            }
+            ServerFrame::Error { client_msg_id: Some(id), message, code } => {
+                // A refused message is marked, not retried; a temporary failure is retried
+                // on the next connection.
+                if code != kefu_core::protocol::ErrorCode::Internal
+                    && let Some(pending) = self.pending.iter_mut().find(|pending| pending.client_msg_id == id)
+                {
+                    pending.error = Some(message);
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kefu_core::conversation::Event;
+
+    fn welcome() -> ServerFrame {
+        ServerFrame::Welcome {
+            visitor_token: "t".into(),
+            visitor_id: "v".into(),
+            conversation_id: None,
+            group_display_name: "在线客服".into(),
+            service_mode: ServiceMode::RobotFirst,
+            transfer_button: true,
+            server_time: 0,
+        }
+    }
+
+    fn message_event(seq: u64, id: &str) -> ServerFrame {
+        ServerFrame::Event {
+            conversation_id: "c1".into(),
+            event: Event { seq, at: 0, body: EventBody::CustomerMessage { client_msg_id: id.into(), text: id.into() } },
+        }
+    }
+
+    #[test]
+    fn messages_typed_offline_are_sent_in_order_after_welcome() {
+        let mut session = CustomerSession::default();
+        assert_eq!(session.type_message("m1".into(), "one"), None);
+        assert_eq!(session.type_message("m2".into(), "two"), None);
+        session.on_frame(welcome());
+        let ids: Vec<_> = session
+            .resend()
+            .into_iter()
+            .map(|frame| match frame {
+                CustomerFrame::Send { client_msg_id, .. } => client_msg_id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ids, ["m1", "m2"]);
+    }
+
+    #[test]
+    fn an_event_shown_twice_by_a_resume_is_kept_once_and_clears_pending() {
+        let mut session = CustomerSession::default();
+        session.on_frame(welcome());
+        session.type_message("m1".into(), "one");
+        session.on_frame(message_event(1, "m1"));
+        session.on_frame(message_event(1, "m1"));
+        assert!(session.pending.is_empty());
+        assert_eq!(session.conversations[0].events.len(), 1);
+        match session.hello() {
+            CustomerFrame::Hello { resume, .. } => assert_eq!(resume[0].after_seq, 1),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The Kefu widget: one Leptos (CSR) app, two faces.
+//!
+//! * Customer mode (`/widget`, inside the iframe that `embed.js` opens on the host page):
+//!   [`customer`] — the chat panel, its protocol session and its bridge to the host page.
+//! * Agent mode (`/agent`): [`agent`] — the agent workspace.
+//!
+//! Shared: [`transcript`] (a conversation's log, folded with kefu-core's reducer, and how it
+//! reads), [`socket`] (a reconnecting WebSocket), [`i18n`] (every visible string in zh-CN and
+//! en), [`storage`]. Protocol sessions are plain data with `on_frame` methods, tested without
+//! a page; components only read signals and send frames.
+
+use leptos::prelude::*;
+
+pub mod agent;
+pub mod customer;
+pub mod i18n;
+pub mod socket;
+pub mod storage;
+pub mod transcript;
+
+/// What the page's URL tells the app (set by `embed.js` on the iframe's URL).
+#[derive(Debug, Clone, Default)]
+pub struct PageParams {
+    pub lang: Option<String>,
+    pub group: Option<String>,
+    /// The host page's origin, the only one the panel talks to by postMessage.
+    pub host: Option<String>,
+}
+
+/// Reads [`PageParams`] from the current URL.
+pub fn page_params() -> PageParams {
+    let search = web_sys::window().and_then(|window| window.location().search().ok()).unwrap_or_default();
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return PageParams::default() };
+    let get = |key: &str| params.get(key).filter(|value| !value.is_empty());
+    PageParams { lang: get("lang"), group: get("group"), host: get("host") }
+}
+
+/// The browser's preferred language tag.
+pub fn browser_language() -> String {
+    web_sys::window().and_then(|window| window.navigator().language()).unwrap_or_else(|| "zh-CN".to_owned())
+}
+
+/// The root component: agent mode under `/agent`, customer mode anywhere else.
+#[component]
+pub fn App() -> impl IntoView {
+    let path = web_sys::window().and_then(|window| window.location().pathname().ok()).unwrap_or_default();
+    if path.starts_with("/agent") {
+        view! { <agent::workspace::AgentApp/> }.into_any()
+    } else {
+        view! { <customer::panel::CustomerPanel/> }.into_any()
+    }
+}

@@ -1,0 +1,152 @@
+//! A conversation's log as the widget keeps it, and how its events read in a transcript.
+//!
+//! Both faces of the bundle fold the events they receive with kefu-core's reducer, so the
+//! customer, the agent and the server cannot disagree on a conversation's state. The
+//! transcript is plain text: message text is never parsed as HTML.
+
+use kefu_core::conversation::{EndedBy, Event, EventBody, NoticeKind, State, Suggestion};
+
+use crate::i18n::{fill, Texts};
+
+/// One conversation's events as received, folded into its state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConversationLog {
+    pub id: String,
+    pub state: State,
+    pub events: Vec<Event>,
+}
+
+impl ConversationLog {
+    pub fn new(id: &str) -> ConversationLog {
+        ConversationLog { id: id.to_owned(), ..ConversationLog::default() }
+    }
+
+    /// Adds an event unless it was already received (a resume may repeat the tail): each
+    /// event is shown exactly once. Returns whether it was new.
+    pub fn push(&mut self, event: Event) -> bool {
+        if event.seq <= self.state.last_seq {
+            return false;
+        }
+        self.state.apply(&event);
+        self.events.push(event);
+        true
+    }
+}
+
+/// Who is looking at the transcript: it decides which side "me" is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Customer,
+    Agent,
+}
+
+/// How a transcript line looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The viewer's own message, on the right.
+    Mine,
+    /// The other side's message, on the left.
+    Theirs,
+    /// A system line, centred.
+    Notice,
+}
+
+/// One line of the transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Unique within the conversation list: conversation id + seq.
+    pub key: String,
+    pub side: Side,
+    pub author: String,
+    pub text: String,
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// The transcript lines of a conversation, as `viewer` sees them.
+pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> {
+    let mut agent_name = String::new();
+    let mut lines = Vec::with_capacity(log.events.len());
+    for event in &log.events {
+        let key = format!("{}:{}", log.id, event.seq);
+        let line = |side: Side, author: &str, text: &str| Line {
+            key: key.clone(),
+            side,
+            author: author.to_owned(),
+            text: text.to_owned(),
+            suggestions: Vec::new(),
+        };
+        let notice = |text: &str| line(Side::Notice, texts.system, text);
+        match &event.body {
+            EventBody::Started { .. } => {}
+            EventBody::CustomerMessage { text, .. } => lines.push(match viewer {
+                Viewer::Customer => line(Side::Mine, texts.you, text),
+                Viewer::Agent => line(Side::Theirs, texts.customer, text),
+            }),
+            EventBody::RobotAnswer { text, suggestions, .. } | EventBody::RobotMiss { text, suggestions } => {
+                let mut robot = line(Side::Theirs, texts.robot, text);
+                robot.suggestions = suggestions.clone();
+                lines.push(robot);
+            }
+            EventBody::TransferRequested { .. } => lines.push(notice(texts.transfer_requested)),
+            EventBody::Notice { notice: kind, text } => lines.push(match kind {
+                NoticeKind::IdleTimeout => notice(if text.is_empty() { texts.ended_idle } else { text }),
+                _ => notice(text),
+            }),
+            EventBody::Queued { .. } => lines.push(notice(texts.queued)),
+            EventBody::AgentAssigned { agent_name: name, .. } => {
+                agent_name = name.clone();
+                lines.push(notice(&fill(texts.agent_joined, "name", name)));
+            }
+            EventBody::AgentMessage { text, .. } => lines.push(match viewer {
+                Viewer::Customer => line(Side::Theirs, &agent_name, text),
+                Viewer::Agent => line(Side::Mine, &agent_name, text),
+            }),
+            EventBody::Requeued { .. } => lines.push(notice(texts.requeued)),
+            EventBody::Ended { by } => lines.push(notice(match by {
+                EndedBy::Customer => texts.ended_by_customer,
+                EndedBy::Agent { .. } => texts.ended_by_agent,
+                EndedBy::IdleTimeout => texts.ended_idle,
+            })),
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::ZH;
+
+    fn event(seq: u64, body: EventBody) -> Event {
+        Event { seq, at: seq as i64, body }
+    }
+
+    fn log() -> ConversationLog {
+        let mut log = ConversationLog::new("c1");
+        log.push(event(1, EventBody::Started { conversation_id: "c1".into(), visitor_id: "v".into(), group: "support".into() }));
+        log.push(event(2, EventBody::CustomerMessage { client_msg_id: "m1".into(), text: "<b>你好</b>".into() }));
+        log.push(event(3, EventBody::AgentAssigned { agent_id: "a1".into(), agent_name: "小美".into() }));
+        log.push(event(4, EventBody::AgentMessage { agent_id: "a1".into(), client_msg_id: "r1".into(), text: "您好".into() }));
+        log
+    }
+
+    #[test]
+    fn a_repeated_event_is_kept_once() {
+        let mut log = log();
+        let repeated = log.events[1].clone();
+        assert!(!log.push(repeated));
+        assert_eq!(log.events.len(), 4);
+    }
+
+    #[test]
+    fn each_side_sees_its_own_messages_as_mine_and_text_stays_literal() {
+        let customer = lines(&log(), Viewer::Customer, &ZH);
+        assert_eq!(customer[0].side, Side::Mine);
+        assert_eq!(customer[0].text, "<b>你好</b>");
+        assert_eq!(customer[2].author, "小美");
+        assert_eq!(customer[2].side, Side::Theirs);
+        let agent = lines(&log(), Viewer::Agent, &ZH);
+        assert_eq!(agent[0].side, Side::Theirs);
+        assert_eq!(agent[2].side, Side::Mine);
+    }
+}
