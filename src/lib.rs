@@ -50,3 +50,7 @@ pub fn App() -> impl IntoView {
         view! { <customer::panel::CustomerPanel/> }.into_any()
     }
 }
+
+// The unit tests of the pure modules run in the same headless browser as the component tests.
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -146,6 +146,7 @@ pub fn same_origin_url(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::backoff_ms;
 
     #[test]

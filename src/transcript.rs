@@ -114,6 +114,7 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
 
 #[cfg(test)]
 mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use crate::i18n::ZH;
 

@@ -157,6 +157,7 @@ impl CustomerSession {
 
 #[cfg(test)]
 mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use kefu_core::conversation::Event;
 
