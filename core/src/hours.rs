@@ -241,7 +241,7 @@ impl Schedule {
     fn instants_of(&self, date: Date, minute: u16) -> impl Iterator<Item = i64> {
         let local = date.at((minute / 60) as i8, (minute % 60) as i8, 0, 0);
         let ambiguous = self.zone.to_ambiguous_timestamp(local);
-        let first = ambiguous.clone().compatible().ok();
+        let first = ambiguous.compatible().ok();
         let second = ambiguous.later().ok();
         first.into_iter().chain(second).map(|timestamp| timestamp.as_millisecond())
     }

@@ -356,11 +356,12 @@ impl KnowledgeIndex {
         // Feature → weight factor (1, or less for a corrected spelling).
         let mut query: BTreeMap<String, (FeatureKind, f64)> = BTreeMap::new();
         for (kind, feature) in features(question) {
-            if kind == FeatureKind::Word && !self.postings.contains_key(&feature) {
-                if let Some(corrected) = self.correct_spelling(&feature) {
-                    query.entry(corrected.to_owned()).or_insert((kind, CORRECTED_WORD_WEIGHT));
-                    continue;
-                }
+            if kind == FeatureKind::Word
+                && !self.postings.contains_key(&feature)
+                && let Some(corrected) = self.correct_spelling(&feature)
+            {
+                query.entry(corrected.to_owned()).or_insert((kind, CORRECTED_WORD_WEIGHT));
+                continue;
             }
             query.insert(feature, (kind, 1.0));
         }
@@ -464,7 +465,7 @@ fn bm25_idf(document_count: f64, containing: f64) -> f64 {
 
 /// The ids of the `limit` most asked items, for the agent's recommended list (推荐知识):
 /// highest hit count first, ties in the order given. Items with no hit are not recommended.
-pub fn recommended<'a>(hit_counts: &'a [(String, u64)], limit: usize) -> Vec<&'a str> {
+pub fn recommended(hit_counts: &[(String, u64)], limit: usize) -> Vec<&str> {
     let mut ranked: Vec<(usize, &(String, u64))> =
         hit_counts.iter().enumerate().filter(|(_, (_, count))| *count > 0).collect();
     ranked.sort_by(|left, right| right.1.1.cmp(&left.1.1).then(left.0.cmp(&right.0)));

@@ -82,9 +82,11 @@ fn mode() -> impl Strategy<Value = ServiceMode> {
     prop::sample::select(vec![ServiceMode::RobotFirst, ServiceMode::RobotOnly, ServiceMode::HumanOnly])
 }
 
-/// Runs a scenario from an empty log; returns the log and, for each step, the state before
-/// it and the outcome.
-fn run(mode: ServiceMode, steps: &[Step]) -> (Vec<Event>, Vec<(State, Step, Result<Vec<Event>, Rejection>)>) {
+/// For each step: the state after it, the step, and what `decide` answered.
+type Outcomes = Vec<(State, Step, Result<Vec<Event>, Rejection>)>;
+
+/// Runs a scenario from an empty log; returns the log and the outcome of each step.
+fn run(mode: ServiceMode, steps: &[Step]) -> (Vec<Event>, Outcomes) {
     let settings = settings(mode);
     let robot_hit = RobotResult {
         best: Some(Hit { id: "kb-1".into(), score: 0.9, question: "q".into(), answer: "a".into() }),
