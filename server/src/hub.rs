@@ -354,7 +354,7 @@ impl Hub {
                 self.customer_command(&visitor_id, &outbox, command, Some(client_msg_id), true).await;
             }
             CustomerFrame::Transfer { client_msg_id } => {
-                self.customer_command(&visitor_id, &outbox, Command::RequestTransfer, client_msg_id, false).await;
+                self.customer_command(&visitor_id, &outbox, Command::RequestTransfer, client_msg_id, true).await;
             }
             CustomerFrame::End {} => {
                 self.customer_command(&visitor_id, &outbox, Command::EndByCustomer, None, false).await;
@@ -381,8 +381,8 @@ impl Hub {
     }
 
     /// Runs a customer's command against their current conversation, starting a new one when
-    /// there is none or the last has ended and `may_start` (a question starts one; pressing
-    /// "end" on nothing does not).
+    /// there is none or the last has ended and `may_start` (a question or the transfer button
+    /// starts one; pressing "end" on nothing does not).
     async fn customer_command(
         &mut self,
         visitor_id: &str,

@@ -1,0 +1,181 @@
+//! A real server for integration tests: the whole app on 127.0.0.1:0 over a fresh SQLite
+//! file, and WebSocket clients that speak protocol v1 with kefu-core's frame types.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use kefu_core::config::Config;
+use kefu_core::conversation::{Event, EventBody};
+use kefu_core::protocol::{self, AgentFrame, CustomerFrame, ServerFrame};
+use kefu_server::app::{self, AppState, ServeOptions};
+use kefu_server::store::{NewAgent, Store};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    _dir: tempfile::TempDir,
+}
+
+/// The demo configuration (open around the clock, demo knowledge base).
+pub fn demo_config() -> Config {
+    kefu_server::demo::service_config()
+}
+
+impl TestServer {
+    /// Starts the app with `config` as the service configuration.
+    pub async fn start(config: Config) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("kefu.db")).await.unwrap();
+        store.save_service_config(&config, app::now_ms()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = ServeOptions { data_dir: dir.path().to_owned(), listen: Some(addr), assets: None };
+        let (state, _) = app::open(&options).await.unwrap();
+        let router = kefu_server::http::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        TestServer { addr, state, _dir: dir }
+    }
+
+    /// Adds an agent and returns a session token for it.
+    pub async fn agent_session(&self, login: &str, groups: &[&str], max_chats: u32) -> String {
+        let groups: Vec<String> = groups.iter().map(|group| group.to_string()).collect();
+        let agent = self
+            .state
+            .store
+            .add_agent(NewAgent { login, display_name: login, password: "password-1", max_chats, groups: &groups, is_admin: false }, app::now_ms())
+            .await
+            .unwrap();
+        self.state.store.create_agent_session(&agent.id, app::now_ms(), 3_600_000).await.unwrap()
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// A customer connected with `hello` (no token: a new visitor), past its `welcome`.
+    pub async fn customer(&self) -> Client {
+        let mut client = Client::connect(&self.ws_url("/ws/customer"), None).await;
+        client.send_customer(&hello(None, vec![])).await;
+        client.expect(|frame| matches!(frame, ServerFrame::Welcome { .. })).await;
+        client
+    }
+
+    /// An agent connected with `hello`, past its `agent_welcome`, and online.
+    pub async fn online_agent(&self, session_token: &str) -> Client {
+        let mut client = Client::connect(&self.ws_url("/ws/agent"), None).await;
+        client.send_agent(&AgentFrame::Hello { session_token: session_token.to_owned(), resume: vec![] }).await;
+        client.expect(|frame| matches!(frame, ServerFrame::AgentWelcome { .. })).await;
+        client.send_agent(&AgentFrame::SetStatus { status: protocol::AgentStatus::Online }).await;
+        client.expect(|frame| matches!(frame, ServerFrame::AgentStatus { .. })).await;
+        client
+    }
+}
+
+pub fn hello(visitor_token: Option<String>, resume: Vec<protocol::ResumeCursor>) -> CustomerFrame {
+    CustomerFrame::Hello { visitor_token, resume, locale: Some("zh-CN".into()), group: None, page: None, user: None }
+}
+
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Every frame received so far, in order.
+    pub received: Vec<ServerFrame>,
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+
+impl Client {
+    pub async fn connect(url: &str, origin: Option<&str>) -> Client {
+        Client::try_connect(url, origin).await.unwrap()
+    }
+
+    pub async fn try_connect(url: &str, origin: Option<&str>) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let mut request = url.into_client_request().unwrap();
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", origin.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Client { ws, received: Vec::new() })
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.ws.send(Message::text(text)).await.unwrap();
+    }
+
+    pub async fn send_customer(&mut self, frame: &CustomerFrame) {
+        self.send_text(protocol::encode_customer_frame(frame)).await;
+    }
+
+    pub async fn send_agent(&mut self, frame: &AgentFrame) {
+        self.send_text(protocol::encode_agent_frame(frame)).await;
+    }
+
+    pub async fn say(&mut self, client_msg_id: &str, text: &str) {
+        self.send_customer(&CustomerFrame::Send { client_msg_id: client_msg_id.into(), text: text.into() }).await;
+    }
+
+    /// The next frame, or None when the socket closed.
+    pub async fn next_frame(&mut self) -> Option<ServerFrame> {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next()).await.expect("no frame within 5 s")?;
+            match message {
+                Ok(Message::Text(text)) => {
+                    let frame = protocol::decode_server_frame(text.as_str()).unwrap_or_else(|error| panic!("undecodable {text}: {error}"));
+                    self.received.push(frame.clone());
+                    return Some(frame);
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Reads frames until one matches, and returns it.
+    pub async fn expect(&mut self, matches: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
+        loop {
+            match self.next_frame().await {
+                Some(frame) if matches(&frame) => return frame,
+                Some(_) => continue,
+                None => panic!("the socket closed; received {:#?}", self.received),
+            }
+        }
+    }
+
+    /// Reads frames until an event whose body matches, and returns the event.
+    pub async fn expect_event(&mut self, matches: impl Fn(&EventBody) -> bool) -> (String, Event) {
+        match self.expect(|frame| matches!(frame, ServerFrame::Event { event, .. } if matches(&event.body))).await {
+            ServerFrame::Event { conversation_id, event } => (conversation_id, event),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Every event received so far (from `event` and `snapshot` frames).
+    pub fn events(&self) -> Vec<Event> {
+        let mut events = Vec::new();
+        for frame in &self.received {
+            match frame {
+                ServerFrame::Event { event, .. } => events.push(event.clone()),
+                ServerFrame::Snapshot { events: all, .. } => events.extend(all.iter().cloned()),
+                _ => {}
+            }
+        }
+        events
+    }
+
+    /// Waits a moment and returns what arrived meanwhile (for "nothing more happens" checks).
+    pub async fn drain(&mut self, wait: Duration) -> Vec<ServerFrame> {
+        let mut frames = Vec::new();
+        while let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, self.ws.next()).await {
+            let frame = protocol::decode_server_frame(text.as_str()).unwrap();
+            self.received.push(frame.clone());
+            frames.push(frame);
+        }
+        frames
+    }
+}
