@@ -15,7 +15,7 @@ fn customer_and_agent_talk_through_the_real_server() {
     let agent = Browser::start();
     agent.goto(&server.url("/agent"));
     agent.find_by_role("textbox", "Login").type_text("mei");
-    agent.find_by_role("textbox", "Password").type_text("mei-password-1");
+    agent.find_by_label("Password").type_text("mei-password-1");
     agent.find_by_role("button", "Log in").click();
     agent.find_by_role("button", "Go online").click();
     agent.wait_for_text("Online");
