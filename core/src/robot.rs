@@ -119,10 +119,14 @@ fn is_cjk(character: char) -> bool {
 }
 
 /// Light English stemming: enough to make `orders`/`order`, `shipped`/`ship`,
-/// `tracking`/`track` meet, without a stemmer's tables.
+/// `tracking`/`track` meet, without a stemmer's tables. Only ASCII words are stemmed: the
+/// rules are English, and byte-wise suffix checks on other scripts would cut characters.
 fn stem(word: &str) -> String {
     let word = word.strip_suffix("'s").unwrap_or(word);
     let word: String = word.chars().filter(|character| *character != '\'').collect();
+    if !word.is_ascii() {
+        return word;
+    }
     let length = word.len();
     let stemmed = if length > 4 && word.ends_with("ies") {
         format!("{}y", &word[..length - 3])
@@ -137,8 +141,9 @@ fn stem(word: &str) -> String {
     };
     // `shipped` → `shipp` → `ship`: undo the doubled final consonant.
     let bytes = stemmed.as_bytes();
-    if stemmed.len() > 3 && bytes[bytes.len() - 1] == bytes[bytes.len() - 2] && !matches!(bytes[bytes.len() - 1], b'l' | b's' | b'z' | b'e' | b'o') {
-        return stemmed[..stemmed.len() - 1].to_owned();
+    let length = bytes.len();
+    if length > 3 && bytes[length - 1] == bytes[length - 2] && !matches!(bytes[length - 1], b'l' | b's' | b'z' | b'e' | b'o') {
+        return stemmed[..length - 1].to_owned();
     }
     stemmed
 }
@@ -509,6 +514,18 @@ mod tests {
             .map(|(_, feature)| feature)
             .collect();
         assert_eq!(found, vec!["order", "ship"]);
+    }
+
+    #[test]
+    fn stemming_leaves_other_scripts_whole() {
+        // Found by the robot_ask fuzz target: 'ꍍ' ends with two equal bytes, which the
+        // doubled-consonant rule used to cut in the middle of the character.
+        assert_eq!(stem("aꍍ"), "aꍍ");
+        assert_eq!(stem("größes"), "größes");
+        assert_eq!(stem("shipped"), "ship");
+        assert_eq!(stem("tracking"), "track");
+        assert_eq!(stem("deliveries"), "delivery");
+        let _ = KnowledgeIndex::new(&[]).ask("ꍍꍍ aꍍ ﻿ꍍs");
     }
 
     #[test]
