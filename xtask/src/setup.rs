@@ -1,0 +1,317 @@
+//! `cargo xtask setup [--test]`: installs what building (and, with `--test`, testing) needs,
+//! each tool only when it is missing or has the wrong version.
+//!
+//! Versions are pinned in one place each: Trunk here (`0.21.x`, the last line that builds with
+//! our toolchain), wasm-bindgen by `Cargo.lock` (the CLI must match the library exactly), and
+//! wasm-opt by `Trunk.toml`'s `[tools] wasm_opt = "version_N"` (installed from npm's
+//! `binaryen@N`, because Debian's binaryen is too old for current Rust output). Everything
+//! comes from crates.io, npm or Debian packages; nothing is downloaded from elsewhere, and
+//! `trunk build --offline` then finds the exact versions on `PATH` instead of fetching its own.
+
+use std::{
+    env,
+    ffi::OsString,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use crate::{Error, Result, cmd::Cmd, project_root};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// What `cargo install` is asked for, and the prefix `trunk --version` must report.
+const TRUNK_REQUIREMENT: &str = "~0.21";
+const TRUNK_VERSION_PREFIX: &str = "0.21.";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+pub(crate) fn setup(with_test_tools: bool) -> Result<()> {
+    let versions = PinnedVersions::read()?;
+    wasm_target()?;
+    trunk()?;
+    wasm_bindgen(&versions.wasm_bindgen)?;
+    wasm_opt(&versions.binaryen)?;
+    if with_test_tools {
+        browser()?;
+    }
+    Ok(())
+}
+
+/// `PATH` with the tools installed outside `~/.cargo/bin` (wasm-opt) in front, for Trunk.
+pub(crate) fn path_with_tools() -> Result<OsString> {
+    let versions = PinnedVersions::read()?;
+    let mut paths = vec![binaryen_bin_dir(&versions.binaryen)?];
+    if let Some(path) = env::var_os("PATH") {
+        paths.extend(env::split_paths(&path));
+    }
+    env::join_paths(paths).map_err(|error| Error::new(format!("cannot build PATH: {error}")))
+}
+
+/// The tool versions the repository pins.
+struct PinnedVersions {
+    /// The `wasm-bindgen` crate's version in `Cargo.lock`, e.g. `0.2.130`.
+    wasm_bindgen: String,
+    /// Binaryen's release number from `Trunk.toml`, e.g. `132`.
+    binaryen: String,
+}
+
+impl PinnedVersions {
+    fn read() -> Result<PinnedVersions> {
+        let root = project_root();
+        let lock = read_to_string(&root.join("Cargo.lock"))?;
+        let wasm_bindgen = cargo_lock_version(&lock, "wasm-bindgen")
+            .ok_or_else(|| Error::new("Cargo.lock has no `wasm-bindgen` package"))?;
+        let trunk_toml = read_to_string(&root.join("Trunk.toml"))?;
+        let trunk_wasm_bindgen = toml_string(&trunk_toml, "wasm_bindgen")
+            .ok_or_else(|| Error::new("Trunk.toml: [tools] wasm_bindgen is missing"))?;
+        if trunk_wasm_bindgen != wasm_bindgen {
+            return Err(Error::new(format!(
+                "Trunk.toml pins wasm_bindgen = \"{trunk_wasm_bindgen}\" but Cargo.lock has \
+                 wasm-bindgen {wasm_bindgen}; set Trunk.toml's [tools] wasm_bindgen to \"{wasm_bindgen}\""
+            )));
+        }
+        let binaryen = toml_string(&trunk_toml, "wasm_opt")
+            .and_then(|version| version.strip_prefix("version_").map(str::to_string))
+            .ok_or_else(|| Error::new("Trunk.toml: [tools] wasm_opt = \"version_N\" is missing"))?;
+        Ok(PinnedVersions {
+            wasm_bindgen,
+            binaryen,
+        })
+    }
+}
+
+fn wasm_target() -> Result<()> {
+    let probe = "rustup target list --installed";
+    let installed = Cmd::new("rustup")
+        .args(["target", "list", "--installed"])
+        .probe();
+    if installed.is_some_and(|list| list.lines().any(|line| line.trim() == WASM_TARGET)) {
+        return ok(WASM_TARGET, &format!("listed by `{probe}`"));
+    }
+    installing(
+        WASM_TARGET,
+        "not listed by `rustup target list --installed`",
+    );
+    Cmd::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .run()
+}
+
+fn trunk() -> Result<()> {
+    let is_pinned = |version: &str| {
+        version
+            .strip_prefix("trunk ")
+            .is_some_and(|v| v.starts_with(TRUNK_VERSION_PREFIX))
+    };
+    let found = Cmd::new("trunk").arg("--version").probe();
+    if let Some(version) = found.as_deref().filter(|version| is_pinned(version)) {
+        return ok("trunk", version);
+    }
+    installing(
+        "trunk",
+        &format!("found {}, want {TRUNK_VERSION_PREFIX}x", describe(&found)),
+    );
+    Cmd::cargo()
+        .args([
+            "install",
+            "--locked",
+            "trunk",
+            "--version",
+            TRUNK_REQUIREMENT,
+        ])
+        .run()?;
+    let found = Cmd::new("trunk").arg("--version").probe();
+    verify("trunk", found.as_deref().is_some_and(is_pinned), &found)
+}
+
+fn wasm_bindgen(version: &str) -> Result<()> {
+    let wanted = format!("wasm-bindgen {version}");
+    let found = Cmd::new("wasm-bindgen").arg("--version").probe();
+    if found.as_deref() == Some(wanted.as_str()) {
+        return ok("wasm-bindgen-cli", &wanted);
+    }
+    installing(
+        "wasm-bindgen-cli",
+        &format!("found {}, want {version}", describe(&found)),
+    );
+    // Not `--locked`: the CLI's own lock file pins dependencies that no longer build with a
+    // current toolchain, and `cargo install` resolves compatible ones instead.
+    Cmd::cargo()
+        .args(["install", "wasm-bindgen-cli", "--version", version])
+        .run()?;
+    let found = Cmd::new("wasm-bindgen").arg("--version").probe();
+    verify(
+        "wasm-bindgen-cli",
+        found.as_deref() == Some(wanted.as_str()),
+        &found,
+    )
+}
+
+fn wasm_opt(binaryen: &str) -> Result<()> {
+    let prefix = binaryen_prefix(binaryen)?;
+    let wasm_opt = binaryen_bin_dir(binaryen)?.join("wasm-opt");
+    // Trunk reads the third word of `wasm-opt --version` ("wasm-opt version 132 (...)").
+    let is_pinned = |output: &str| output.split(' ').nth(2) == Some(binaryen);
+    let found = Cmd::new(&wasm_opt).arg("--version").probe();
+    if let Some(version) = found.as_deref().filter(|output| is_pinned(output)) {
+        return ok("wasm-opt", &format!("{version} in {}", prefix.display()));
+    }
+    installing(
+        "wasm-opt",
+        &format!("found {}, want binaryen {binaryen}", describe(&found)),
+    );
+    if Cmd::new("npm").arg("--version").probe().is_none() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    fs::create_dir_all(&prefix)?;
+    Cmd::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("binaryen@{binaryen}"))
+        .run()?;
+    let found = Cmd::new(&wasm_opt).arg("--version").probe();
+    verify("wasm-opt", found.as_deref().is_some_and(is_pinned), &found)
+}
+
+fn browser() -> Result<()> {
+    let mut missing = Vec::new();
+    for (name, path, package) in [
+        ("chromium", CHROMIUM, "chromium"),
+        ("chromedriver", CHROMEDRIVER, "chromium-driver"),
+    ] {
+        if Path::new(path).exists() {
+            ok(name, path)?;
+        } else {
+            installing(name, &format!("{path} is missing"));
+            missing.push(package);
+        }
+    }
+    // Without a CJK font every Chinese character in a screenshot is a box.
+    let cjk_fonts = Cmd::new("fc-list").args([":lang=zh", "family"]).probe();
+    match cjk_fonts.as_deref().and_then(|list| list.lines().next()) {
+        Some(family) => ok("CJK font", family)?,
+        None => {
+            installing("CJK font", "`fc-list :lang=zh` lists none");
+            missing.push("fonts-noto-cjk");
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        apt_install(&missing)
+    }
+}
+
+/// Installs Debian packages, with `sudo` when not root.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let is_root = Cmd::new("id").arg("-u").probe().as_deref() == Some("0");
+    let apt_get = |args: &[&str]| {
+        let cmd = if is_root {
+            Cmd::new("apt-get")
+        } else {
+            Cmd::new("sudo").arg("apt-get")
+        };
+        cmd.env("DEBIAN_FRONTEND", "noninteractive").args(args)
+    };
+    apt_get(&["update"]).run()?;
+    apt_get(&["install", "-y"]).args(packages).run()
+}
+
+/// Where npm installs binaryen: under the user's cache, so every clone shares one copy.
+fn binaryen_prefix(binaryen: &str) -> Result<PathBuf> {
+    let home = env::var_os("HOME").ok_or_else(|| Error::new("HOME is not set"))?;
+    Ok(PathBuf::from(home)
+        .join(".cache/kefu-tools")
+        .join(format!("binaryen-{binaryen}")))
+}
+
+fn binaryen_bin_dir(binaryen: &str) -> Result<PathBuf> {
+    Ok(binaryen_prefix(binaryen)?.join("node_modules/.bin"))
+}
+
+fn ok(tool: &str, detail: &str) -> Result<()> {
+    println!("{tool:<24} ok          {detail}");
+    Ok(())
+}
+
+fn installing(tool: &str, reason: &str) {
+    println!("{tool:<24} installing  ({reason})");
+}
+
+fn verify(tool: &str, is_ok: bool, found: &Option<String>) -> Result<()> {
+    if is_ok {
+        ok(tool, found.as_deref().unwrap_or_default())
+    } else {
+        Err(Error::new(format!(
+            "{tool} was installed but the version check still finds {}; is ~/.cargo/bin on PATH?",
+            describe(found)
+        )))
+    }
+}
+
+fn describe(found: &Option<String>) -> String {
+    match found {
+        Some(version) if !version.is_empty() => format!("`{version}`"),
+        _ => "nothing".to_string(),
+    }
+}
+
+fn read_to_string(path: &Path) -> Result<String> {
+    fs::read_to_string(path)
+        .map_err(|error| Error::new(format!("cannot read {}: {error}", path.display())))
+}
+
+/// The version of `package` in a `Cargo.lock`; an error-free `None` when it is absent.
+fn cargo_lock_version(lock: &str, package: &str) -> Option<String> {
+    let name_line = format!("name = \"{package}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == name_line {
+            let version_line = lines.next()?.trim();
+            return toml_string(version_line, "version");
+        }
+    }
+    None
+}
+
+/// The string value of the first `key = "value"` line, which is all we read from TOML files.
+fn toml_string(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (line_key, value) = line.split_once('=')?;
+        if line_key.trim() != key {
+            return None;
+        }
+        let value = value.trim();
+        let value = value.strip_prefix('"')?;
+        Some(value[..value.find('"')?].to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_wasm_bindgen_version_from_a_lock_file() {
+        let lock = "[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\nsource = \"x\"\n\n\
+                    [[package]]\nname = \"wasm-bindgen-futures\"\nversion = \"0.4.50\"\n";
+        assert_eq!(
+            cargo_lock_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(cargo_lock_version(lock, "trunk"), None);
+    }
+
+    #[test]
+    fn reads_quoted_values_and_ignores_comments_after_them() {
+        let toml = "# wasm_opt is binaryen\n[tools]\nwasm_bindgen = \"0.2.130\"\nwasm_opt = \"version_132\" # npm\n";
+        assert_eq!(
+            toml_string(toml, "wasm_bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(
+            toml_string(toml, "wasm_opt").as_deref(),
+            Some("version_132")
+        );
+        assert_eq!(toml_string(toml, "dist"), None);
+    }
+}
