@@ -87,21 +87,34 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
                 robot.suggestions = suggestions.clone();
                 lines.push(robot);
             }
-            EventBody::TransferRequested { .. } => lines.push(notice(texts.transfer_requested)),
+            EventBody::TransferRequested { .. } => lines.push(notice(match viewer {
+                Viewer::Customer => texts.transfer_requested,
+                Viewer::Agent => texts.agent_view_transfer_requested,
+            })),
             EventBody::Notice { notice: kind, text } => lines.push(match kind {
                 NoticeKind::IdleTimeout => notice(if text.is_empty() { texts.ended_idle } else { text }),
                 _ => notice(text),
             }),
-            EventBody::Queued { .. } => lines.push(notice(texts.queued)),
+            EventBody::Queued { .. } => lines.push(notice(match viewer {
+                Viewer::Customer => texts.queued,
+                Viewer::Agent => texts.agent_view_queued,
+            })),
             EventBody::AgentAssigned { agent_name: name, .. } => {
                 agent_name = name.clone();
-                lines.push(notice(&fill(texts.agent_joined, "name", name)));
+                let template = match viewer {
+                    Viewer::Customer => texts.agent_joined,
+                    Viewer::Agent => texts.agent_view_assigned,
+                };
+                lines.push(notice(&fill(template, "name", name)));
             }
             EventBody::AgentMessage { text, .. } => lines.push(match viewer {
                 Viewer::Customer => line(Side::Theirs, &agent_name, text),
                 Viewer::Agent => line(Side::Mine, &agent_name, text),
             }),
-            EventBody::Requeued { .. } => lines.push(notice(texts.requeued)),
+            EventBody::Requeued { .. } => lines.push(notice(match viewer {
+                Viewer::Customer => texts.requeued,
+                Viewer::Agent => texts.agent_view_requeued,
+            })),
             EventBody::Ended { by } => lines.push(notice(match by {
                 EndedBy::Customer => texts.ended_by_customer,
                 EndedBy::Agent { .. } => texts.ended_by_agent,
