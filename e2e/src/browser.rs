@@ -10,6 +10,7 @@ use std::{
     fs,
     path::PathBuf,
     process::{Child, Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
     thread,
     time::{Duration, Instant},
 };
@@ -25,6 +26,7 @@ use crate::{
 /// How long lookups and waits poll before they fail the test.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+static BROWSERS_STARTED: AtomicU32 = AtomicU32::new(0);
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -78,13 +80,16 @@ impl BrowserOptions {
 ///
 /// Methods panic with a descriptive message when the browser fails or a wait times out,
 /// which is what a test wants. Dropping the browser closes it; if the test is panicking it
-/// first saves a screenshot `failed-<test name>` and prints the page's text.
+/// first saves a screenshot `failed-<test name>-browser<n>` and prints the page's text.
 pub struct Browser {
     driver: Driver,
     session: SessionId,
     chromedriver: Child,
     /// Holds the Chromium profile and ChromeDriver's log.
     run_dir: PathBuf,
+    /// 1 for the first browser of the test process, 2 for the next…, so that the failure
+    /// screenshots of a customer's and an agent's browser do not overwrite each other.
+    number: u32,
 }
 
 impl Browser {
@@ -169,6 +174,7 @@ impl Browser {
                 .take()
                 .expect("ChromeDriver is still owned here"),
             run_dir,
+            number: BROWSERS_STARTED.fetch_add(1, Ordering::Relaxed) + 1,
         };
         browser
             .driver
@@ -483,8 +489,12 @@ impl Browser {
             .unwrap_or("test")
             .replace("::", "-");
         let _ = self.driver.switch_to_frame(&self.session, Value::Null);
-        match self.try_screenshot(&format!("failed-{test_name}")) {
-            Ok(path) => eprintln!("e2e: screenshot of the failed test: {}", path.display()),
+        match self.try_screenshot(&format!("failed-{test_name}-browser{}", self.number)) {
+            Ok(path) => eprintln!(
+                "e2e: browser {} at the failure: {}",
+                self.number,
+                path.display()
+            ),
             Err(error) => eprintln!("e2e: no screenshot of the failed test: {error}"),
         }
         if let Ok(text) = self.driver.execute(
@@ -493,9 +503,16 @@ impl Browser {
             &[],
         ) {
             eprintln!(
-                "e2e: visible text of the top page:\n{}",
+                "e2e: visible text of browser {}'s top page:\n{}",
+                self.number,
                 tail(text.as_str().unwrap_or_default(), 2000)
             );
+        }
+        if let Ok(entries) = self.driver.browser_log(&self.session) {
+            for entry in entries.iter().filter(|entry| entry["level"] == "SEVERE") {
+                let message = entry["message"].as_str().unwrap_or_default();
+                eprintln!("e2e: browser {} console error: {message}", self.number);
+            }
         }
         eprintln!(
             "e2e: ChromeDriver log: {}",
