@@ -98,7 +98,7 @@ impl Browser {
         Browser::start_with(BrowserOptions::default())
     }
 
-    /// Starts Chromium with the given window size and language.
+    /// Starts Chromium with the given viewport size and language.
     pub fn start_with(options: BrowserOptions) -> Browser {
         for program in [CHROMIUM, CHROMEDRIVER] {
             assert!(

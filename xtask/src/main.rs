@@ -2,7 +2,8 @@
 //!
 //! Tasks (one module each):
 //! - `setup [--test]` ([`setup`]): installs the pinned tools the build needs, and with
-//!   `--test` also Chromium and ChromeDriver. Idempotent, and fast when nothing is missing.
+//!   `--test` also Chromium, ChromeDriver and a CJK font for readable screenshots.
+//!   Idempotent, and fast when nothing is missing.
 //! - `build-widget` ([`widget`]): `trunk build --release --offline` into `target/dist/`.
 //! - `run [--port 8080] [--data-dir target/kefu-run] [--release]` ([`run`]): set-up, widget,
 //!   server, then the server in the foreground.
@@ -32,7 +33,7 @@ cargo xtask <task> [options]
 Tasks:
   setup [--test]     install missing tools: wasm32 target, trunk 0.21, wasm-bindgen-cli
                      (Cargo.lock's version), wasm-opt (npm binaryen); --test adds
-                     chromium and chromium-driver (apt)
+                     chromium, chromium-driver and a CJK font (apt)
   build-widget       build the widget with trunk into target/dist/
   run [--port 8080] [--data-dir target/kefu-run] [--release]
                      set up, build, and run the server on 127.0.0.1 in the foreground
