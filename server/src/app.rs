@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 
 use crate::assets::Assets;
+use crate::clock::Clock;
 use crate::hub::{self, HubHandle};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
@@ -19,14 +20,14 @@ pub struct AppState {
     pub assets: Assets,
     pub hub: HubHandle,
     pub metrics: Arc<Metrics>,
+    /// The service's clock: the system clock, or a manual one in tests.
+    pub clock: Clock,
 }
 
-/// Now, in unix milliseconds: the only clock read of the service; kefu-core gets it passed in.
+/// Now on the system clock, in unix milliseconds, for the command line and start-up. The
+/// running service reads time only through its [`Clock`] (see [`AppState::clock`]).
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as i64)
-        .unwrap_or(0)
+    crate::clock::system_now_ms()
 }
 
 /// How `kefu serve` was asked to run.
@@ -34,6 +35,8 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     pub listen: Option<std::net::SocketAddr>,
     pub assets: Option<PathBuf>,
+    /// Where time comes from ([`Clock::System`] except in tests).
+    pub clock: Clock,
 }
 
 /// Opens everything under the data directory (creating it on first run, with a demo agent).
@@ -50,7 +53,7 @@ pub async fn open(options: &ServeOptions) -> Result<(Arc<AppState>, FirstRun)> {
         store
             .add_agent(
                 NewAgent { login: "demo", display_name: "小美 Mei", password: &password, max_chats: 5, groups: &groups, is_admin: true },
-                now_ms(),
+                options.clock.now_ms(),
             )
             .await?;
         first_run.demo_password = Some(password);
@@ -58,8 +61,8 @@ pub async fn open(options: &ServeOptions) -> Result<(Arc<AppState>, FirstRun)> {
     let assets_dir = options.assets.clone().or_else(|| settings.assets.as_ref().map(|dir| resolve(&options.data_dir, dir)));
     let assets = Assets::load(assets_dir.as_deref());
     let metrics = Arc::new(Metrics::default());
-    let hub = hub::start(store.clone(), settings.clone(), metrics.clone()).await?;
-    Ok((Arc::new(AppState { settings, store, assets, hub, metrics }), first_run))
+    let hub = hub::start(store.clone(), settings.clone(), metrics.clone(), options.clock.clone()).await?;
+    Ok((Arc::new(AppState { settings, store, assets, hub, metrics, clock: options.clock.clone() }), first_run))
 }
 
 /// What happened on the first run, to print once.

@@ -88,7 +88,7 @@ enum AgentCommand {
 pub async fn run() -> Result<()> {
     match Cli::parse().command {
         Command::Serve { data, listen, assets } => {
-            app::serve(ServeOptions { data_dir: data.data_dir, listen, assets }).await
+            app::serve(ServeOptions { data_dir: data.data_dir, listen, assets, clock: crate::clock::Clock::System }).await
         }
         Command::Agent { command } => agent(command).await,
     }

@@ -141,7 +141,7 @@ fn api_error(status: StatusCode, error: &'static str, message: impl Into<String>
 }
 
 async fn agent_login(State(state): State<Arc<AppState>>, Json(request): Json<LoginRequest>) -> Response {
-    let now = crate::app::now_ms();
+    let now = state.clock.now_ms();
     match state.store.check_agent_password(request.login.trim(), &request.password).await {
         Ok(Some(agent)) => {
             let lifetime = i64::from(state.settings.agent_session_hours) * 3_600_000;

@@ -23,7 +23,7 @@ use kefu_core::robot::KnowledgeIndex;
 use kefu_core::routing::{self, AgentLoad, QueueEntry, Queues};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::app::now_ms;
+use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::store::{AgentRecord, Store};
@@ -87,6 +87,9 @@ pub enum Request {
     AgentFrame { conn: ConnId, frame: AgentFrame },
     AgentGone { conn: ConnId },
     SessionRevoked { session_token: String },
+    /// Runs the periodic checks (idle timeouts, agents gone past the grace period) now, and
+    /// answers when done; tests use it after moving a manual clock.
+    Tick { done: oneshot::Sender<()> },
 }
 
 /// A cheap, cloneable handle on the hub task.
@@ -107,6 +110,14 @@ impl HubHandle {
         self.requests.send(request).await.is_ok()
     }
 
+    /// Runs the periodic checks now and waits for them (see [`Request::Tick`]).
+    pub async fn tick(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.send(Request::Tick { done }).await {
+            let _ = finished.await;
+        }
+    }
+
     /// Ends every connection that logged in with this (now revoked) session token.
     pub async fn session_revoked(&self, session_token: String) {
         self.send(Request::SessionRevoked { session_token }).await;
@@ -114,9 +125,9 @@ impl HubHandle {
 }
 
 /// Loads the live state from the store and starts the hub task.
-pub async fn start(store: Store, settings: Settings, metrics: Arc<Metrics>) -> Result<HubHandle> {
-    let config = load_service_config(&store).await?;
-    let mut hub = Hub::new(store, settings, config, metrics);
+pub async fn start(store: Store, settings: Settings, metrics: Arc<Metrics>, clock: Clock) -> Result<HubHandle> {
+    let config = load_service_config(&store, &clock).await?;
+    let mut hub = Hub::new(store, settings, config, metrics, clock);
     hub.restore().await?;
     let (requests, receiver) = mpsc::channel(4096);
     tokio::spawn(hub.run(receiver));
@@ -124,12 +135,12 @@ pub async fn start(store: Store, settings: Settings, metrics: Arc<Metrics>) -> R
 }
 
 /// The service configuration from the database, seeded with the demo on first run.
-async fn load_service_config(store: &Store) -> Result<Config> {
+async fn load_service_config(store: &Store, clock: &Clock) -> Result<Config> {
     if let Some(config) = store.service_config().await? {
         return Ok(config);
     }
     let config = crate::demo::service_config();
-    store.save_service_config(&config, now_ms()).await?;
+    store.save_service_config(&config, clock.now_ms()).await?;
     Ok(config)
 }
 
@@ -163,6 +174,7 @@ struct Hub {
     config: Config,
     robot: KnowledgeIndex,
     metrics: Arc<Metrics>,
+    clock: Clock,
     conversations: HashMap<String, Conversation>,
     /// Each visitor's conversations, oldest first.
     visitor_conversations: HashMap<String, Vec<String>>,
@@ -182,7 +194,7 @@ const TICK: Duration = Duration::from_secs(1);
 const HISTORY_CONVERSATIONS: usize = 20;
 
 impl Hub {
-    fn new(store: Store, settings: Settings, config: Config, metrics: Arc<Metrics>) -> Hub {
+    fn new(store: Store, settings: Settings, config: Config, metrics: Arc<Metrics>, clock: Clock) -> Hub {
         let robot = KnowledgeIndex::new(&config.knowledge);
         Hub {
             store,
@@ -190,6 +202,7 @@ impl Hub {
             config,
             robot,
             metrics,
+            clock,
             conversations: HashMap::new(),
             visitor_conversations: HashMap::new(),
             visitor_profiles: HashMap::new(),
@@ -205,7 +218,7 @@ impl Hub {
     /// queued conversations wait again, and chats of agents who do not come back within the
     /// grace period are re-queued.
     async fn restore(&mut self) -> Result<()> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         for agent in self.store.list_agents().await? {
             self.agents.insert(
                 agent.id.clone(),
@@ -262,6 +275,10 @@ impl Hub {
             }
             Request::AgentFrame { conn, frame } => self.agent_frame(conn, frame).await,
             Request::AgentGone { conn } => self.agent_gone(conn),
+            Request::Tick { done } => {
+                self.tick().await;
+                let _ = done.send(());
+            }
             Request::SessionRevoked { session_token } => {
                 let conns: Vec<ConnId> = self
                     .agent_conns
@@ -281,7 +298,7 @@ impl Hub {
     // ---- customers ----------------------------------------------------------------------
 
     async fn customer_hello(&mut self, conn: ConnId, hello: CustomerHello, outbox: Outbox) -> Result<(), FrameError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let user = match hello.user {
             Some(user) => match &user.user_hash {
                 Some(hash) if !crate::auth::verify_user_hash(&self.settings.identity_secret, &user.id, hash) => {
@@ -391,7 +408,7 @@ impl Hub {
         client_msg_id: Option<String>,
         may_start: bool,
     ) {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         // A retried send whose first copy was stored in the previous conversation is
         // acknowledged again, not stored twice.
         if let (Some(id), Command::CustomerMessage { .. }) = (&client_msg_id, &command) {
@@ -482,7 +499,7 @@ impl Hub {
     // ---- agents -------------------------------------------------------------------------
 
     async fn agent_hello(&mut self, conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox) -> Result<(), FrameError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let record = self
             .store
             .agent_for_session(&session_token, now)
@@ -563,7 +580,7 @@ impl Hub {
     /// Runs an agent's command on a conversation. An agent may act only on conversations
     /// assigned to them; any other id gets `not_found`, so ids cannot be probed.
     async fn agent_command(&mut self, agent_id: &str, outbox: &Outbox, conversation_id: &str, command: Command, client_msg_id: Option<String>) {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let Some(conversation) = self.conversations.get(conversation_id) else {
             send(outbox, error_frame(ErrorCode::NotFound, "no such conversation", client_msg_id));
             return;
@@ -622,13 +639,13 @@ impl Hub {
         let Some(agent_conn) = self.agent_conns.remove(&conn) else { return };
         let still_connected = self.agent_conns.values().any(|other| other.agent_id == agent_conn.agent_id);
         if !still_connected && let Some(live) = self.agents.get_mut(&agent_conn.agent_id) {
-            live.disconnected_at = Some(now_ms());
+            live.disconnected_at = Some(self.clock.now_ms());
         }
     }
 
     /// Moves an agent's chats back to the queue (the agent went offline or stayed away).
     async fn requeue_chats_of(&mut self, agent_id: &str) {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let ids: Vec<String> = self.assigned.get(agent_id).map(|ids| ids.iter().cloned().collect()).unwrap_or_default();
         for conversation_id in ids {
             let Some(conversation) = self.conversations.get(&conversation_id) else { continue };
@@ -723,7 +740,7 @@ impl Hub {
     /// Assigns waiting conversations to agents with free capacity, then tells every waiting
     /// customer their place in line.
     async fn route(&mut self) {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let loads = self.agent_loads();
         for assignment in routing::plan_assignments(&loads, &self.queues, now) {
             let Some(conversation) = self.conversations.get(&assignment.conversation_id) else { continue };
@@ -756,7 +773,7 @@ impl Hub {
 
     /// Idle timeouts and agents who stayed disconnected past the grace period.
     async fn tick(&mut self) {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let grace = i64::from(self.settings.agent_disconnect_grace_seconds) * 1000;
         let gone: Vec<String> = self
             .agents

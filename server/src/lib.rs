@@ -13,7 +13,7 @@
 //! - [`hub`]: the live state (conversations, connections, agents, queues) as one actor that
 //!   applies kefu-core's decisions, appends events durably, then fans them out.
 //! - [`store`]: SQLite through sqlx; [`auth`]: tokens, password hashes, identity HMAC;
-//!   [`settings`]: `kefu.toml`; [`metrics`]: `/metrics`.
+//!   [`settings`]: `kefu.toml`; [`metrics`]: `/metrics`; [`clock`]: the only source of time.
 //!
 //! The key choice: a single hub task owns all live state, so decisions for one conversation
 //! are serialized without locks and an event is acknowledged only after its commit.
@@ -22,6 +22,7 @@ pub mod app;
 pub mod assets;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod demo;
 pub mod http;
 pub mod hub;

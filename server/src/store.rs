@@ -101,8 +101,15 @@ impl Store {
 
     /// Adds an agent; the login must be new.
     pub async fn add_agent(&self, agent: NewAgent<'_>, now: i64) -> Result<AgentRecord> {
-        let id = auth::random_id();
         let hash = auth::hash_password(agent.password)?;
+        self.add_agent_with_hash(agent, &hash, now).await
+    }
+
+    /// Adds an agent whose password hash (from [`auth::hash_password`]) is already known;
+    /// `agent.password` is not used. Tests add many agents with one hash this way, because
+    /// Argon2 is deliberately slow.
+    pub async fn add_agent_with_hash(&self, agent: NewAgent<'_>, hash: &str, now: i64) -> Result<AgentRecord> {
+        let id = auth::random_id();
         sqlx::query(
             "INSERT INTO agents (id, login, display_name, password_hash, max_chats, groups_json, is_admin, disabled, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
@@ -110,7 +117,7 @@ impl Store {
         .bind(&id)
         .bind(agent.login)
         .bind(agent.display_name)
-        .bind(&hash)
+        .bind(hash)
         .bind(agent.max_chats as i64)
         .bind(serde_json::to_string(agent.groups)?)
         .bind(agent.is_admin as i64)

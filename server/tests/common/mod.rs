@@ -11,6 +11,7 @@ use kefu_core::config::Config;
 use kefu_core::conversation::{Event, EventBody};
 use kefu_core::protocol::{self, AgentFrame, CustomerFrame, ServerFrame};
 use kefu_server::app::{self, AppState, ServeOptions};
+use kefu_server::clock::Clock;
 use kefu_server::store::{NewAgent, Store};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -20,6 +21,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub struct TestServer {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
+    /// The server's manual clock: tests move it forward, then call [`TestServer::tick`].
+    pub clock: Clock,
     _dir: tempfile::TempDir,
 }
 
@@ -31,16 +34,28 @@ pub fn demo_config() -> Config {
 impl TestServer {
     /// Starts the app with `config` as the service configuration.
     pub async fn start(config: Config) -> TestServer {
+        TestServer::start_at(config, app::now_ms()).await
+    }
+
+    /// Starts the app with its manual clock at `start_ms` (unix milliseconds).
+    pub async fn start_at(config: Config, start_ms: i64) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("kefu.db")).await.unwrap();
         store.save_service_config(&config, app::now_ms()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let options = ServeOptions { data_dir: dir.path().to_owned(), listen: Some(addr), assets: None };
+        let clock = Clock::manual(start_ms);
+        let options = ServeOptions { data_dir: dir.path().to_owned(), listen: Some(addr), assets: None, clock: clock.clone() };
         let (state, _) = app::open(&options).await.unwrap();
         let router = kefu_server::http::router(state.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        TestServer { addr, state, _dir: dir }
+        TestServer { addr, state, clock, _dir: dir }
+    }
+
+    /// Moves the server's clock forward and runs the hub's periodic checks at the new time.
+    pub async fn advance(&self, ms: i64) {
+        self.clock.advance(ms);
+        self.state.hub.tick().await;
     }
 
     /// Adds an agent and returns a session token for it.
@@ -49,10 +64,14 @@ impl TestServer {
         let agent = self
             .state
             .store
-            .add_agent(NewAgent { login, display_name: login, password: "password-1", max_chats, groups: &groups, is_admin: false }, app::now_ms())
+            .add_agent_with_hash(
+                NewAgent { login, display_name: login, password: TEST_PASSWORD, max_chats, groups: &groups, is_admin: false },
+                test_password_hash(),
+                self.clock.now_ms(),
+            )
             .await
             .unwrap();
-        self.state.store.create_agent_session(&agent.id, app::now_ms(), 3_600_000).await.unwrap()
+        self.state.store.create_agent_session(&agent.id, self.clock.now_ms(), 24 * 3_600_000).await.unwrap()
     }
 
     pub fn ws_url(&self, path: &str) -> String {
@@ -76,6 +95,40 @@ impl TestServer {
         client.expect(|frame| matches!(frame, ServerFrame::AgentStatus { .. })).await;
         client
     }
+}
+
+/// The password of every agent added by [`TestServer::agent_session`].
+pub const TEST_PASSWORD: &str = "password-1";
+
+/// The Argon2 hash of [`TEST_PASSWORD`], computed once per test binary (Argon2 is slow on
+/// purpose, and slower still in a debug build).
+pub fn test_password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| kefu_server::auth::hash_password(TEST_PASSWORD).unwrap())
+}
+
+/// The agent id (not the login) of a client connected with [`TestServer::online_agent`].
+pub fn agent_id(agent: &Client) -> String {
+    agent
+        .received
+        .iter()
+        .find_map(|frame| match frame {
+            ServerFrame::AgentWelcome { agent, .. } => Some(agent.agent_id.clone()),
+            _ => None,
+        })
+        .expect("the client got an agent_welcome")
+}
+
+/// The visitor token a customer got in its `welcome`.
+pub fn visitor_token(customer: &Client) -> String {
+    customer
+        .received
+        .iter()
+        .find_map(|frame| match frame {
+            ServerFrame::Welcome { visitor_token, .. } => Some(visitor_token.clone()),
+            _ => None,
+        })
+        .expect("the client got a welcome")
 }
 
 pub fn hello(visitor_token: Option<String>, resume: Vec<protocol::ResumeCursor>) -> CustomerFrame {
