@@ -6,6 +6,9 @@
  * the origin and the source window of every message. Styles are set through the CSSOM, so a
  * strict Content-Security-Policy without 'unsafe-inline' works.
  *
+ * Data attributes: data-site, data-group, data-lang, data-position, data-color, data-label,
+ * data-backend="local" (the in-browser demo backend: kefu-core's robot, no server round trip).
+ *
  * Public API (calls made before the widget is ready are queued):
  *   Kefu.open() Kefu.close() Kefu.toggle() Kefu.setUser({...}) Kefu.setLocale('zh-CN'|'en')
  *   Kefu.on('open'|'close'|'message'|'unread', fn)
@@ -17,7 +20,8 @@
   var data = script.dataset;
   var origin = new URL(script.src, location.href).origin;
   var lang = data.lang || ((doc.documentElement.lang || navigator.language || '').toLowerCase().indexOf('zh') === 0 ? 'zh-CN' : 'en');
-  var label = data.label || (lang === 'zh-CN' ? '在线客服' : 'Chat with us');
+  function defaultLabel() { return data.label || (lang === 'zh-CN' ? '在线客服' : 'Chat with us'); }
+  var label = defaultLabel();
   var accent = /^#[0-9a-f]{3,8}$/i.test(data.color || '') ? data.color : '#1f6feb';
   var side = data.position === 'left' ? 'left' : 'right';
   var handlers = {}, outbox = [], frame = null, ready = false, isOpen = false, unread = 0;
@@ -52,9 +56,10 @@
     unread = n;
     badge.textContent = String(n);
     badge.style.display = n > 0 ? 'inline-block' : 'none';
-    launcher.setAttribute('aria-label', n > 0 ? label + ' (' + n + ')' : label);
+    nameLauncher();
     emit('unread', n);
   }
+  function nameLauncher() { launcher.setAttribute('aria-label', unread > 0 ? label + ' (' + unread + ')' : label); }
 
   function layout() {
     if (!frame) return;
@@ -73,7 +78,7 @@
   function ensureFrame() {
     if (frame) return;
     var src = new URL(origin + '/widget');
-    var params = { site: data.site || '', group: data.group || '', lang: lang, host: location.origin };
+    var params = { site: data.site || '', group: data.group || '', lang: lang, backend: data.backend || '', host: location.origin };
     for (var k in params) if (params[k]) src.searchParams.set(k, params[k]);
     frame = css(doc.createElement('iframe'), {
       position: 'fixed', 'z-index': '2147483001', border: '0', display: 'none',
@@ -113,6 +118,8 @@
       try { sessionStorage.setItem(KEY, '1'); } catch (e) { /* storage may be blocked */ }
       launcher.setAttribute('aria-expanded', 'true');
       layout();
+      // Into the panel: the frame takes the focus, the panel puts it in its composer.
+      frame.focus();
       post({ type: 'open', page: { url: location.href, title: doc.title, referrer: doc.referrer } });
       setUnread(0);
       emit('open');
@@ -129,7 +136,14 @@
     },
     toggle: function () { isOpen ? api.close() : api.open(); },
     setUser: function (user) { post({ type: 'setUser', user: user }); },
-    setLocale: function (locale) { post({ type: 'setLocale', locale: locale }); },
+    setLocale: function (locale) {
+      lang = String(locale).toLowerCase().indexOf('zh') === 0 ? 'zh-CN' : 'en';
+      label = defaultLabel();
+      text.textContent = label;
+      if (frame) frame.title = label;
+      nameLauncher();
+      post({ type: 'setLocale', locale: lang });
+    },
     on: function (name, fn) { (handlers[name] = handlers[name] || []).push(fn); }
   };
 

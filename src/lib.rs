@@ -6,7 +6,7 @@
 //!
 //! Shared: [`transcript`] (a conversation's log, folded with kefu-core's reducer, and how it
 //! reads), [`socket`] (a reconnecting WebSocket), [`i18n`] (every visible string in zh-CN and
-//! en), [`storage`]. Protocol sessions are plain data with `on_frame` methods, tested without
+//! en), [`richtext`] (the safe formatting of robot answers), [`storage`]. Protocol sessions are plain data with `on_frame` methods, tested without
 //! a page; components only read signals and send frames.
 
 use leptos::prelude::*;
@@ -14,6 +14,7 @@ use leptos::prelude::*;
 pub mod agent;
 pub mod customer;
 pub mod i18n;
+pub mod richtext;
 pub mod socket;
 pub mod storage;
 pub mod transcript;
@@ -25,6 +26,8 @@ pub struct PageParams {
     pub group: Option<String>,
     /// The host page's origin, the only one the panel talks to by postMessage.
     pub host: Option<String>,
+    /// `local` runs the in-browser backend (see [`customer::backend`]).
+    pub backend: Option<String>,
 }
 
 /// Reads [`PageParams`] from the current URL.
@@ -32,7 +35,7 @@ pub fn page_params() -> PageParams {
     let search = web_sys::window().and_then(|window| window.location().search().ok()).unwrap_or_default();
     let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return PageParams::default() };
     let get = |key: &str| params.get(key).filter(|value| !value.is_empty());
-    PageParams { lang: get("lang"), group: get("group"), host: get("host") }
+    PageParams { lang: get("lang"), group: get("group"), host: get("host"), backend: get("backend") }
 }
 
 /// The browser's preferred language tag.

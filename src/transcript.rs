@@ -2,7 +2,8 @@
 //!
 //! Both faces of the bundle fold the events they receive with kefu-core's reducer, so the
 //! customer, the agent and the server cannot disagree on a conversation's state. The
-//! transcript is plain text: message text is never parsed as HTML.
+//! transcript is plain text: message text is never parsed as HTML (robot answers are marked
+//! `rich` and go through the safe subset of [`crate::richtext`]).
 
 use kefu_core::conversation::{EndedBy, Event, EventBody, NoticeKind, State, Suggestion};
 
@@ -59,6 +60,9 @@ pub struct Line {
     pub side: Side,
     pub author: String,
     pub text: String,
+    /// A robot answer, which may use the small safe formatting of [`crate::richtext`];
+    /// every other line is plain text.
+    pub rich: bool,
     pub suggestions: Vec<Suggestion>,
 }
 
@@ -73,6 +77,7 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
             side,
             author: author.to_owned(),
             text: text.to_owned(),
+            rich: false,
             suggestions: Vec::new(),
         };
         let notice = |text: &str| line(Side::Notice, texts.system, text);
@@ -84,6 +89,7 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
             }),
             EventBody::RobotAnswer { text, suggestions, .. } | EventBody::RobotMiss { text, suggestions } => {
                 let mut robot = line(Side::Theirs, texts.robot, text);
+                robot.rich = true;
                 robot.suggestions = suggestions.clone();
                 lines.push(robot);
             }

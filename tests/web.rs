@@ -1,6 +1,11 @@
 //! The widget's components in headless Chromium: mounted, used like a person would (found by
 //! role and accessible name), and checked by what is visible.
 
+use std::rc::Rc;
+
+use kefu_core::config::{Config, KnowledgeItem, ServiceMode};
+use kefu_widget::customer::backend::{Backend, LocalBackend};
+use kefu_widget::customer::panel::CustomerPanel;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -42,6 +47,7 @@ fn by_role(container: &HtmlElement, role: &str, name: &str) -> HtmlElement {
         "textbox" => "textarea, input:not([type]), input[type=text], input[type=password], [role=textbox]",
         "log" => "[role=log]",
         "dialog" => "[role=dialog]",
+        "link" => "a[href]",
         other => panic!("unknown role {other}"),
     };
     let found = container.query_selector_all(selector).unwrap();
@@ -115,4 +121,151 @@ async fn agent_app_starts_with_a_labelled_login_form_in_both_languages() {
     settle().await;
     by_role(&container, "textbox", "账号");
     by_role(&container, "button", "登录");
+}
+
+/// Mounts the customer panel over `backend` (the in-browser one: no server needed).
+fn mount_panel(backend: &LocalBackend) -> HtmlElement {
+    let backend: Rc<dyn Backend> = Rc::new(backend.clone());
+    mount(move || view! { <CustomerPanel backend=backend/> }.into_any())
+}
+
+/// Waits (up to 2 s) until `check` holds, then returns; panics with `what` otherwise.
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if check() {
+            return;
+        }
+        settle().await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+async fn ask(container: &HtmlElement, text: &str) {
+    let composer = by_role(container, "textbox", "Type a message");
+    type_into(&composer, text);
+    press_enter(&composer, false);
+    settle().await;
+}
+
+fn log_text(container: &HtmlElement) -> String {
+    by_role(container, "log", "Conversation").inner_text()
+}
+
+/// The demo configuration plus one answer that tries to smuggle a `javascript:` link and HTML.
+fn config_with_hostile_answer() -> Config {
+    let mut config = Config::demo();
+    config.knowledge.push(KnowledgeItem {
+        id: "kb-hostile".into(),
+        category: "test".into(),
+        question: "zebra hostile question".into(),
+        similar: Vec::new(),
+        answer: "[click me](javascript:alert(1)) <img src=x onerror=alert(1)>\n- [safe](https://example.com/safe)".into(),
+        enabled: true,
+    });
+    config
+}
+
+/// Robot answers use the safe subset: a list from `- ` lines and http(s) links opened
+/// without an opener; everything else (a `javascript:` link, HTML) stays literal text.
+#[wasm_bindgen_test]
+async fn robot_answers_render_lists_and_safe_links_and_nothing_else() {
+    let backend = LocalBackend::demo();
+    let container = mount_panel(&backend);
+    eventually("the panel is connected", || container.inner_text().contains("Assistant")).await;
+
+    ask(&container, "退款多久到账？").await;
+    eventually("the robot answers with a list", || log_text(&container).contains("银行卡")).await;
+    let log = by_role(&container, "log", "Conversation");
+    let items = log.query_selector_all("ul li").unwrap();
+    assert_eq!(items.length(), 2, "{}", log.inner_html());
+
+    ask(&container, "退货政策是什么？").await;
+    eventually("the robot answers with a link", || log_text(&container).contains("退货政策")).await;
+    let link = by_role(&container, "link", "退货政策");
+    assert_eq!(link.get_attribute("href").as_deref(), Some("https://example.com/returns"));
+    assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
+
+    let hostile = LocalBackend::with_config(config_with_hostile_answer());
+    let container = mount_panel(&hostile);
+    eventually("the second panel is connected", || container.inner_text().contains("Assistant")).await;
+    ask(&container, "zebra hostile question").await;
+    eventually("the hostile answer arrives", || log_text(&container).contains("[click me](javascript:alert(1))")).await;
+    let log = by_role(&container, "log", "Conversation");
+    assert!(log.query_selector("img").unwrap().is_none(), "HTML in an answer must stay text");
+    let links = log.query_selector_all("a").unwrap();
+    assert_eq!(links.length(), 1, "only the https link is a link: {}", log.inner_html());
+    by_role(&container, "link", "safe");
+}
+
+/// The header follows the conversation; a miss offers suggestion chips and clicking one asks
+/// that question; the transfer button (robot_first) meets the no-agent notice when nobody
+/// is online, and the conversation stays with the robot.
+#[wasm_bindgen_test]
+async fn panel_shows_states_suggestions_and_the_transfer_button() {
+    let backend = LocalBackend::demo();
+    let container = mount_panel(&backend);
+    eventually("the robot state is shown", || container.inner_text().contains("Assistant")).await;
+    by_role(&container, "dialog", "在线客服");
+
+    ask(&container, "密码").await;
+    eventually("a suggestion chip appears", || log_text(&container).contains("忘记密码怎么办？")).await;
+    by_role(&container, "button", "忘记密码怎么办？").click();
+    eventually("the suggestion is asked and answered", || log_text(&container).contains("别担心")).await;
+    assert_eq!(backend.stored_customer_messages(), ["密码", "忘记密码怎么办？"]);
+
+    by_role(&container, "button", "Talk to a person").click();
+    eventually("the no-agent notice is shown", || log_text(&container).contains("没有客服在线")).await;
+    assert!(container.inner_text().contains("Assistant"), "still with the robot: {}", container.inner_text());
+
+    // robot_only: no transfer button at all.
+    let mut robot_only = Config::demo();
+    robot_only.service.mode = ServiceMode::RobotOnly;
+    let container = mount_panel(&LocalBackend::with_config(robot_only));
+    eventually("the robot-only panel is connected", || container.inner_text().contains("Assistant")).await;
+    let has_transfer = container.query_selector(".kefu-transfer").unwrap().is_some();
+    assert!(!has_transfer, "robot_only has no transfer button");
+}
+
+/// Offline, messages show "Sending"; back online, the panel resumes and each goes out once,
+/// in the order typed, and is shown once.
+#[wasm_bindgen_test]
+async fn messages_typed_offline_go_out_once_in_order_after_reconnecting() {
+    let backend = LocalBackend::demo();
+    let container = mount_panel(&backend);
+    eventually("the panel is connected", || container.inner_text().contains("Assistant")).await;
+    ask(&container, "发票").await;
+    eventually("the first answer arrives", || log_text(&container).contains("发票抬头")).await;
+
+    backend.set_online(false);
+    settle().await;
+    assert!(container.inner_text().contains("Connecting"), "{}", container.inner_text());
+    ask(&container, "第一条").await;
+    ask(&container, "第二条").await;
+    assert_eq!(log_text(&container).matches("Sending").count(), 2, "{}", log_text(&container));
+
+    backend.set_online(true);
+    eventually("both messages are acknowledged", || !log_text(&container).contains("Sending")).await;
+    assert_eq!(backend.stored_customer_messages(), ["发票", "第一条", "第二条"]);
+    let text = log_text(&container);
+    assert_eq!(text.matches("第一条").count(), 1, "{text}");
+    assert!(text.find("第一条") < text.find("第二条"), "{text}");
+    // A reconnect that resumes repeats nothing either.
+    backend.reconnect();
+    settle().await;
+    eventually("reconnected", || container.inner_text().contains("Assistant")).await;
+    assert_eq!(log_text(&container).matches("第二条").count(), 1);
+}
+
+/// Opened on its own, the panel puts the focus in the composer, and every control has a name.
+#[wasm_bindgen_test]
+async fn panel_focuses_the_composer_and_names_every_control() {
+    let container = mount_panel(&LocalBackend::demo());
+    let composer = by_role(&container, "textbox", "Type a message");
+    eventually("the composer has the focus", || document().active_element().is_some_and(|active| &active == composer.unchecked_ref::<web_sys::Element>())).await;
+    let controls = container.query_selector_all("button, textarea, input, a").unwrap();
+    for index in 0..controls.length() {
+        let element: web_sys::Element = controls.item(index).unwrap().unchecked_into();
+        assert!(!accessible_name(&element).is_empty(), "unnamed control: {}", element.outer_html());
+    }
 }

@@ -12,9 +12,9 @@ use wasm_bindgen::prelude::*;
 
 use kefu_core::protocol::{PageInfo, UserIdentity};
 
+use crate::customer::backend::Backend;
 use crate::customer::session::CustomerSession;
 use crate::i18n::Lang;
-use crate::socket::Socket;
 
 thread_local! {
     static HOST_ORIGIN: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
@@ -85,11 +85,19 @@ pub fn notify_new_message(session: RwSignal<CustomerSession>) {
     post_to_host(&HostMessage::Unread { count });
 }
 
-/// Listens to the loader and announces that the panel is ready.
-pub fn listen(host: Option<String>, session: RwSignal<CustomerSession>, lang: RwSignal<Lang>, socket: StoredValue<Socket, LocalStorage>) {
+/// Listens to the loader and announces that the panel is ready. `on_open` runs each time
+/// the visitor opens the panel (it moves the focus into the composer).
+pub fn listen(
+    host: Option<String>,
+    session: RwSignal<CustomerSession>,
+    lang: RwSignal<Lang>,
+    backend: StoredValue<std::rc::Rc<dyn Backend>, LocalStorage>,
+    on_open: impl Fn() + 'static,
+) {
     let Some(host) = host.filter(|host| host.starts_with("http://") || host.starts_with("https://")) else {
         // Opened directly, not through embed.js: behave as an open panel.
         PANEL_OPEN.with(|open| open.set(true));
+        on_open();
         return;
     };
     HOST_ORIGIN.with(|origin| *origin.borrow_mut() = Some(host.clone()));
@@ -114,6 +122,7 @@ pub fn listen(host: Option<String>, session: RwSignal<CustomerSession>, lang: Rw
                         session.page = page;
                     }
                 });
+                on_open();
             }
             HostCommand::Close => PANEL_OPEN.with(|open| open.set(false)),
             HostCommand::SetUser { user } => {
@@ -133,9 +142,13 @@ pub fn listen(host: Option<String>, session: RwSignal<CustomerSession>, lang: Rw
                     })
                 });
                 // The identity travels in `hello`: reconnect so the server learns it now.
-                socket.with_value(Socket::drop_connection);
+                backend.with_value(|backend| backend.reconnect());
             }
-            HostCommand::SetLocale { locale } => lang.set(Lang::from_tag(&locale)),
+            HostCommand::SetLocale { locale } => {
+                let new_lang = Lang::from_tag(&locale);
+                lang.set(new_lang);
+                session.update(|session| session.locale = new_lang.tag().to_owned());
+            }
         }
     });
     let _ = window.add_event_listener_with_callback("message", handler.as_ref().unchecked_ref());

@@ -1,48 +1,46 @@
 //! The customer panel (inside the iframe): header, transcript, transfer button, composer.
-//! It reads the [`CustomerSession`] signal and sends frames through the socket; the socket
-//! lives in [`connect`], never in the view.
+//! It reads the [`CustomerSession`] signal and sends frames through a [`Backend`] (a Kefu
+//! server over WebSocket, or the in-browser one); the backend is wired in [`connect`], never
+//! in the view.
 
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
 
-use kefu_core::conversation::Phase;
-use kefu_core::protocol::{self, CustomerFrame, ServerFrame};
+use std::rc::Rc;
 
+use kefu_core::conversation::Phase;
+use kefu_core::protocol::{CustomerFrame, ServerFrame};
+
+use crate::customer::backend::{self, Backend, Listener};
 use crate::customer::host::{self, HostMessage};
 use crate::customer::session::CustomerSession;
 use crate::i18n::{fill, Lang};
-use crate::socket::{same_origin_url, Handlers, Socket};
+use crate::richtext::{self, Block, Inline};
 use crate::transcript::{lines, Side, Viewer};
 
-/// Opens the customer socket and wires its frames into `session`.
-fn connect(session: RwSignal<CustomerSession>) -> Socket {
-    let socket_cell: std::rc::Rc<std::cell::RefCell<Option<Socket>>> = Default::default();
+/// Starts `backend` and wires its frames into `session`: `hello` on every (re)connection,
+/// then, after `welcome`, every message still waiting for its ack, in the order typed.
+fn connect(session: RwSignal<CustomerSession>, backend: Rc<dyn Backend>) {
     let on_open = {
-        let socket_cell = socket_cell.clone();
+        let backend = backend.clone();
         move || {
             let hello = session.with_untracked(CustomerSession::hello);
-            if let Some(socket) = socket_cell.borrow().as_ref() {
-                socket.send(&protocol::encode_customer_frame(&hello));
-            }
+            backend.send(&hello);
         }
     };
-    let on_text = {
-        let socket_cell = socket_cell.clone();
-        move |text: String| {
-            let Ok(frame) = protocol::decode_server_frame(&text) else { return };
+    let on_frame = {
+        let backend = backend.clone();
+        move |frame: ServerFrame| {
             let is_welcome = matches!(frame, ServerFrame::Welcome { .. });
             let mut news = false;
             session.update(|session| news = session.on_frame(frame));
             if is_welcome {
                 let token = session.with_untracked(|session| session.visitor_token.clone());
-                if let Some(token) = token {
+                if let Some(token) = token.filter(|_| backend.remembers_visitor()) {
                     crate::storage::set_local(crate::storage::VISITOR_TOKEN, &token);
                 }
-                let frames = session.with_untracked(CustomerSession::resend);
-                if let Some(socket) = socket_cell.borrow().as_ref() {
-                    for frame in frames {
-                        socket.send(&protocol::encode_customer_frame(&frame));
-                    }
+                for frame in session.with_untracked(CustomerSession::resend) {
+                    backend.send(&frame);
                 }
             }
             if news {
@@ -51,12 +49,7 @@ fn connect(session: RwSignal<CustomerSession>) -> Socket {
         }
     };
     let on_close = move || session.update(CustomerSession::disconnected);
-    let socket = Socket::connect(
-        same_origin_url("/ws/customer"),
-        Handlers { on_open: Box::new(on_open), on_text: Box::new(on_text), on_close: Box::new(on_close) },
-    );
-    *socket_cell.borrow_mut() = Some(socket.clone());
-    socket
+    backend.start(Listener { on_open: Box::new(on_open), on_frame: Box::new(on_frame), on_close: Box::new(on_close) });
 }
 
 /// A client message id: random enough that two tabs of one visitor never collide.
@@ -65,26 +58,50 @@ pub fn new_client_msg_id() -> String {
     format!("{:x}-{:x}", js_sys::Date::now() as u64, random)
 }
 
-/// The whole customer panel.
+/// The whole customer panel. `backend` defaults to the one the URL names (`?backend=local`
+/// for the in-browser backend, else the Kefu server over WebSocket); tests pass their own.
 #[component]
-pub fn CustomerPanel() -> impl IntoView {
+pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl IntoView {
     let params = crate::page_params();
+    let backend = backend.unwrap_or_else(|| backend::from_name(params.backend.as_deref()));
     let lang = RwSignal::new(Lang::from_tag(&params.lang.clone().unwrap_or_else(crate::browser_language)));
     let session = RwSignal::new(CustomerSession {
-        visitor_token: crate::storage::get_local(crate::storage::VISITOR_TOKEN),
+        visitor_token: backend.remembers_visitor().then(|| crate::storage::get_local(crate::storage::VISITOR_TOKEN)).flatten(),
         group: params.group.clone(),
         locale: lang.get_untracked().tag().to_owned(),
         ..CustomerSession::default()
     });
-    let socket = StoredValue::new_local(connect(session));
-    host::listen(params.host.clone(), session, lang, socket);
+    connect(session, backend.clone());
+    let backend = StoredValue::new_local(backend);
+    // Unique per panel, so that several panels on one page (the component tests) keep their
+    // own dialog label.
+    let title_id = {
+        static PANELS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        format!("kefu-title-{}", PANELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    };
     let draft = RwSignal::new(String::new());
     let composer = NodeRef::<leptos::html::Textarea>::new();
+    // Opening the panel puts the visitor in the composer, ready to type.
+    let focus_composer = move || {
+        request_animation_frame(move || {
+            if let Some(composer) = composer.get_untracked() {
+                let _ = composer.focus();
+            }
+        })
+    };
+    host::listen(params.host.clone(), session, lang, backend, focus_composer);
+    // The document's language follows the panel's, for screen readers and fonts.
+    Effect::new(move |_| {
+        let tag = lang.get().tag();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", tag);
+        }
+    });
 
     let send_text = move |text: String| {
         let frame = session.try_update(|session| session.type_message(new_client_msg_id(), &text)).flatten();
         if let Some(frame) = frame {
-            socket.with_value(|socket| socket.send(&protocol::encode_customer_frame(&frame)));
+            backend.with_value(|backend| backend.send(&frame));
         }
     };
     let submit = move || {
@@ -104,7 +121,14 @@ pub fn CustomerPanel() -> impl IntoView {
     };
     let transfer = move |_| {
         let frame = CustomerFrame::Transfer { client_msg_id: Some(new_client_msg_id()) };
-        socket.with_value(|socket| socket.send(&protocol::encode_customer_frame(&frame)));
+        backend.with_value(|backend| backend.send(&frame));
+    };
+    // Escape anywhere in the panel closes it, as it would close any dialog.
+    let on_panel_keydown = move |event: KeyboardEvent| {
+        if event.key() == "Escape" {
+            event.prevent_default();
+            host::post_to_host(&HostMessage::Close);
+        }
     };
     let texts = move || lang.get().texts();
     let title = move || {
@@ -148,11 +172,12 @@ pub fn CustomerPanel() -> impl IntoView {
         }
     });
 
+    let title_id_for_dialog = title_id.clone();
     view! {
-        <section class="kefu-panel" role="dialog" aria-modal="false" aria-labelledby="kefu-title">
+        <section class="kefu-panel" role="dialog" aria-modal="false" aria-labelledby=title_id_for_dialog on:keydown=on_panel_keydown>
             <header class="kefu-header">
                 <div>
-                    <h1 id="kefu-title" class="kefu-title">{title}</h1>
+                    <h1 id=title_id class="kefu-title">{title}</h1>
                     <p class="kefu-status" role="status">{status}</p>
                 </div>
                 <button type="button" class="kefu-icon-button" aria-label=move || texts().language_switch
@@ -168,7 +193,7 @@ pub fn CustomerPanel() -> impl IntoView {
                     view! {
                         <div class=class>
                             {(line.side != Side::Notice).then(|| view! { <span class="kefu-author">{line.author.clone()}</span> })}
-                            <p class="kefu-text">{line.text.clone()}</p>
+                            {if line.rich { rich_text(&line.text).into_any() } else { view! { <p class="kefu-text">{line.text.clone()}</p> }.into_any() }}
                             {has_suggestions.then(|| view! {
                                 <div class="kefu-suggestions">
                                     <span class="kefu-suggestions-label">{move || texts().did_you_mean}</span>
@@ -209,4 +234,38 @@ pub fn CustomerPanel() -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// A robot answer as DOM nodes: paragraphs with line breaks, lists, and links that open in a
+/// new tab without giving the new page a handle on this one. Text goes into text nodes only.
+fn rich_text(text: &str) -> impl IntoView + use<> {
+    let inline_view = |inline: Inline| match inline {
+        Inline::Text(text) => text.into_any(),
+        Inline::Link { text, href } => view! { <a href=href rel="noopener noreferrer" target="_blank">{text}</a> }.into_any(),
+    };
+    let blocks = richtext::parse(text)
+        .into_iter()
+        .map(|block| match block {
+            Block::Paragraph(lines) => {
+                let n_lines = lines.len();
+                let children = lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, line)| {
+                        let line = line.into_iter().map(inline_view).collect_view();
+                        view! { {line} {(index + 1 < n_lines).then(|| view! { <br/> })} }
+                    })
+                    .collect_view();
+                view! { <p>{children}</p> }.into_any()
+            }
+            Block::List(items) => {
+                let items = items
+                    .into_iter()
+                    .map(|item| view! { <li>{item.into_iter().map(inline_view).collect_view()}</li> })
+                    .collect_view();
+                view! { <ul>{items}</ul> }.into_any()
+            }
+        })
+        .collect_view();
+    view! { <div class="kefu-text kefu-rich">{blocks}</div> }
 }
