@@ -1,4 +1,5 @@
 //! Agent mode: the agent workspace at `/agent`, from the same bundle as the customer panel.
 
+pub mod alerts;
 pub mod session;
 pub mod workspace;

@@ -13,6 +13,8 @@ pub struct AgentConversation {
     pub log: ConversationLog,
     /// Customer messages not yet seen (the conversation was not the selected one).
     pub unread: u32,
+    /// When the snapshot arrived (client clock), to order the list.
+    pub assigned_at: f64,
     pub customer_typing: bool,
 }
 
@@ -30,6 +32,35 @@ impl AgentConversation {
             .as_ref()
             .and_then(|user| user.name.clone())
             .unwrap_or_else(|| format!("#{}", visitor.visitor_id.chars().take(6).collect::<String>()))
+    }
+
+    /// When the customer started waiting for an answer: their first message after the last
+    /// agent message, if it is still unanswered (for the list's waiting time).
+    pub fn waiting_since(&self) -> Option<i64> {
+        let mut since = None;
+        for event in &self.log.events {
+            match &event.body {
+                EventBody::CustomerMessage { .. } if since.is_none() => since = Some(event.at),
+                EventBody::AgentMessage { .. } | EventBody::Ended { .. } => since = None,
+                _ => {}
+            }
+        }
+        since
+    }
+
+    /// Whether `query` (folded like every comparison in kefu-core: case, full-width) appears
+    /// in the customer's name or in any message of the conversation.
+    pub fn matches(&self, query: &str) -> bool {
+        let query = kefu_core::text::normalize(query).to_lowercase();
+        if query.is_empty() {
+            return true;
+        }
+        let found = |text: &str| kefu_core::text::normalize(text).to_lowercase().contains(&query);
+        found(&self.customer_name())
+            || self.log.events.iter().any(|event| match &event.body {
+                EventBody::CustomerMessage { text, .. } | EventBody::AgentMessage { text, .. } => found(text),
+                _ => false,
+            })
     }
 
     /// The last message's text, for the list.
@@ -65,6 +96,8 @@ pub struct AgentSession {
     pub connected: bool,
     /// The server refused the session token: back to the login form.
     pub unauthorized: bool,
+    /// Conversations assigned while the agent was looking elsewhere (title flash, sound).
+    pub unseen_assignments: u32,
 }
 
 impl AgentSession {
@@ -98,6 +131,37 @@ impl AgentSession {
     pub fn active_count(&self) -> usize {
         let agent_id = self.agent_id();
         self.conversations.iter().filter(|conversation| conversation.is_active(&agent_id)).count()
+    }
+
+    /// Conversations this agent serves now, newest assignment first.
+    pub fn active(&self) -> Vec<&AgentConversation> {
+        let agent_id = self.agent_id();
+        self.conversations.iter().filter(|conversation| conversation.is_active(&agent_id)).collect()
+    }
+
+    /// Conversations that ended or left this agent (已结束), matching `query`.
+    pub fn ended(&self, query: &str) -> Vec<&AgentConversation> {
+        let agent_id = self.agent_id();
+        self.conversations
+            .iter()
+            .filter(|conversation| !conversation.is_active(&agent_id) && conversation.matches(query))
+            .collect()
+    }
+
+    /// Selects the next (`step` = 1) or previous (`step` = -1) active conversation, wrapping
+    /// around; the keyboard shortcut for moving between chats.
+    pub fn select_step(&mut self, step: isize) {
+        let ids: Vec<String> = self.active().iter().map(|c| c.summary.conversation_id.clone()).collect();
+        if ids.is_empty() {
+            return;
+        }
+        let current = self.selected.as_ref().and_then(|selected| ids.iter().position(|id| id == selected));
+        let next = match current {
+            Some(index) => (index as isize + step).rem_euclid(ids.len() as isize) as usize,
+            None => 0,
+        };
+        let id = ids[next].clone();
+        self.select(&id);
     }
 
     pub fn selected(&self) -> Option<&AgentConversation> {
@@ -137,8 +201,9 @@ impl AgentSession {
         self.connected = false;
     }
 
-    /// Applies a server frame. Returns true when a conversation was newly assigned.
-    pub fn on_frame(&mut self, frame: ServerFrame) -> bool {
+    /// Applies a server frame at client time `now` (ms). Returns true when a conversation was
+    /// newly assigned.
+    pub fn on_frame(&mut self, frame: ServerFrame, now: f64) -> bool {
         match frame {
             ServerFrame::AgentWelcome { agent, .. } => {
                 self.profile = Some(agent);
@@ -157,7 +222,7 @@ impl AgentSession {
                 for event in events {
                     log.push(event);
                 }
-                let entry = AgentConversation { summary: conversation, log, unread: 0, customer_typing: false };
+                let entry = AgentConversation { summary: conversation, log, unread: 0, customer_typing: false, assigned_at: now };
                 let is_new = match self.conversations.iter_mut().find(|c| c.summary.conversation_id == id) {
                     Some(existing) => {
                         *existing = entry;
@@ -168,8 +233,12 @@ impl AgentSession {
                         true
                     }
                 };
-                if self.selected.is_none() {
+                let selected_is_active = self.selected().is_some_and(|selected| selected.is_active(&self.agent_id()));
+                if !selected_is_active {
                     self.select(&id);
+                }
+                if is_new {
+                    self.unseen_assignments += 1;
                 }
                 is_new
             }
@@ -209,5 +278,105 @@ impl AgentSession {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kefu_core::conversation::{Event, Phase};
+    use kefu_core::protocol::{AgentProfile, VisitorProfile};
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn welcome() -> ServerFrame {
+        ServerFrame::AgentWelcome {
+            agent: AgentProfile {
+                agent_id: "a1".into(),
+                display_name: "小美".into(),
+                avatar: None,
+                groups: vec!["support".into()],
+                max_concurrent_chats: 5,
+                status: AgentStatus::Online,
+            },
+            conversations: vec![],
+            server_time: 0,
+        }
+    }
+
+    fn snapshot(id: &str, name: &str, text: &str) -> ServerFrame {
+        let events = vec![
+            Event { seq: 1, at: 1, body: EventBody::Started { conversation_id: id.into(), visitor_id: "v".into(), group: "support".into() } },
+            Event { seq: 2, at: 2, body: EventBody::CustomerMessage { client_msg_id: "m".into(), text: text.into() } },
+            Event { seq: 3, at: 3, body: EventBody::TransferRequested { reason: kefu_core::conversation::TransferReason::Keyword } },
+            Event { seq: 4, at: 4, body: EventBody::Queued { group: "support".into() } },
+            Event { seq: 5, at: 5, body: EventBody::AgentAssigned { agent_id: "a1".into(), agent_name: "小美".into() } },
+        ];
+        let user = kefu_core::protocol::UserIdentity { id: name.into(), name: Some(name.into()), ..Default::default() };
+        ServerFrame::Snapshot {
+            conversation: ConversationSummary {
+                conversation_id: id.into(),
+                visitor: VisitorProfile { visitor_id: "v".into(), user: Some(user), page: None, locale: None },
+                group: "support".into(),
+                phase: Phase::Human,
+                agent_id: Some("a1".into()),
+                started_at: 1,
+                last_seq: 5,
+            },
+            events,
+        }
+    }
+
+    fn ended(id: &str) -> ServerFrame {
+        ServerFrame::Event {
+            conversation_id: id.into(),
+            event: Event { seq: 6, at: 6, body: EventBody::Ended { by: kefu_core::conversation::EndedBy::Customer } },
+        }
+    }
+
+    #[test]
+    fn ended_conversations_move_to_the_ended_list_and_are_searchable() {
+        let mut session = AgentSession::new("t".into());
+        session.on_frame(welcome(), 0.0);
+        assert!(session.on_frame(snapshot("c1", "王小明", "我要退货"), 0.0));
+        assert!(session.on_frame(snapshot("c2", "Alice", "Where is my ORDER?"), 0.0));
+        assert_eq!(session.active().len(), 2);
+        session.on_frame(ended("c1"), 0.0);
+        assert_eq!(session.active().len(), 1);
+        assert_eq!(session.ended("").len(), 1);
+        assert_eq!(session.ended("退货").len(), 1, "search by text");
+        assert_eq!(session.ended("王小明").len(), 1, "search by customer");
+        assert_eq!(session.ended("ｏｒｄｅｒ").len(), 0, "c2 is not ended");
+        session.on_frame(ended("c2"), 0.0);
+        assert_eq!(session.ended("ｏｒｄｅｒ").len(), 1, "full-width and case are folded");
+        assert_eq!(session.active_count(), 0);
+    }
+
+    #[test]
+    fn the_keyboard_moves_between_active_chats_and_wraps() {
+        let mut session = AgentSession::new("t".into());
+        session.on_frame(welcome(), 0.0);
+        for id in ["c1", "c2", "c3"] {
+            session.on_frame(snapshot(id, id, "hi"), 0.0);
+        }
+        // The first assignment was selected; newer ones do not steal the focus.
+        assert_eq!(session.selected.as_deref(), Some("c1"));
+        assert_eq!(session.unseen_assignments, 3);
+        let order: Vec<String> = session.active().iter().map(|c| c.summary.conversation_id.clone()).collect();
+        assert_eq!(order, ["c3", "c2", "c1"]);
+        session.select_step(1);
+        assert_eq!(session.selected.as_deref(), Some("c3"), "wraps from the last to the first");
+        session.select_step(-1);
+        assert_eq!(session.selected.as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn waiting_time_counts_from_the_first_unanswered_customer_message() {
+        let mut session = AgentSession::new("t".into());
+        session.on_frame(welcome(), 0.0);
+        session.on_frame(snapshot("c1", "x", "hi"), 0.0);
+        assert_eq!(session.selected().unwrap().waiting_since(), Some(2));
+        let reply = Event { seq: 6, at: 10, body: EventBody::AgentMessage { agent_id: "a1".into(), client_msg_id: "r".into(), text: "hello".into() } };
+        session.on_frame(ServerFrame::Event { conversation_id: "c1".into(), event: reply }, 0.0);
+        assert_eq!(session.selected().unwrap().waiting_since(), None);
     }
 }

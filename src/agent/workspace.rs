@@ -9,9 +9,10 @@ use web_sys::KeyboardEvent;
 
 use kefu_core::protocol::{self, AgentFrame, AgentStatus, ServerFrame};
 
-use crate::agent::session::AgentSession;
+use crate::agent::alerts;
+use crate::agent::session::{AgentConversation, AgentSession};
 use crate::customer::panel::new_client_msg_id;
-use crate::i18n::Lang;
+use crate::i18n::{fill, Lang};
 use crate::socket::{same_origin_url, Handlers, Socket};
 use crate::storage;
 use crate::transcript::{lines, Side, Viewer};
@@ -98,6 +99,19 @@ fn LoginForm(lang: RwSignal<Lang>, token: RwSignal<Option<String>>) -> impl Into
     }
 }
 
+/// A chat was assigned: tone always, notification when the agent looks elsewhere (the title
+/// flash follows `unseen_assignments`, see [`Workspace`]).
+fn announce_assignment(session: RwSignal<AgentSession>) {
+    alerts::play_tone();
+    if alerts::page_visible() {
+        session.update(|session| session.unseen_assignments = 0);
+        return;
+    }
+    let name = session.with_untracked(|session| session.conversations.first().map(|c| c.customer_name()).unwrap_or_default());
+    let lang = Lang::from_tag(&crate::browser_language());
+    alerts::notify(&fill(lang.texts().new_conversation_notification, "name", &name), "");
+}
+
 /// Opens the agent socket and wires its frames into `session`.
 fn connect(session: RwSignal<AgentSession>) -> Socket {
     let socket_cell: std::rc::Rc<std::cell::RefCell<Option<Socket>>> = Default::default();
@@ -115,9 +129,11 @@ fn connect(session: RwSignal<AgentSession>) -> Socket {
         move |text: String| {
             let Ok(frame) = protocol::decode_server_frame(&text) else { return };
             let is_welcome = matches!(frame, ServerFrame::AgentWelcome { .. });
-            session.update(|session| {
-                session.on_frame(frame);
-            });
+            let mut newly_assigned = false;
+            session.update(|session| newly_assigned = session.on_frame(frame, js_sys::Date::now()));
+            if newly_assigned && !is_welcome {
+                announce_assignment(session);
+            }
             if is_welcome {
                 let frames = session.with_untracked(AgentSession::resend);
                 if let Some(socket) = socket_cell.borrow().as_ref() {
@@ -181,6 +197,36 @@ fn Workspace(lang: RwSignal<Lang>, token: RwSignal<Option<String>>, session_toke
     };
     let name = move || session.with(|session| session.profile.as_ref().map(|profile| profile.display_name.clone()).unwrap_or_default());
 
+    // The tab title flashes while chats assigned in the agent's absence are unseen.
+    let flash_on = RwSignal::new(false);
+    let flasher = set_interval_with_handle(
+        move || {
+            if session.with_untracked(|session| session.unseen_assignments) > 0 {
+                flash_on.update(|on| *on = !*on);
+            } else if flash_on.get_untracked() {
+                flash_on.set(false);
+            }
+        },
+        std::time::Duration::from_secs(1),
+    );
+    on_cleanup(move || {
+        if let Ok(flasher) = flasher {
+            flasher.clear();
+        }
+    });
+    Effect::new(move |_| {
+        let texts = texts();
+        let prefix = if flash_on.get() { texts.new_conversation_title } else { "" };
+        alerts::set_title(&format!("{prefix}Kefu · {}", texts.workspace_title));
+    });
+    alerts::on_return(move || {
+        if alerts::page_visible() {
+            let _ = session.try_update(|session| session.unseen_assignments = 0);
+        }
+    });
+
+    let can_enable_notifications = RwSignal::new(alerts::can_ask_for_notifications());
+
     view! {
         <header class="kefu-agent-header">
             <h1>{move || texts().workspace_title}</h1>
@@ -195,58 +241,161 @@ fn Workspace(lang: RwSignal<Lang>, token: RwSignal<Option<String>>, session_toke
                 <button type="button" aria-pressed=move || (session.with(AgentSession::status) == AgentStatus::Offline).to_string()
                     on:click=move |_| set_status(AgentStatus::Offline)>{move || texts().go_offline}</button>
             </div>
+            <Show when=move || can_enable_notifications.get()>
+                <button type="button" on:click=move |_| {
+                    alerts::request_notification_permission();
+                    can_enable_notifications.set(false);
+                }>{move || texts().enable_notifications}</button>
+            </Show>
             <button type="button" on:click=move |_| lang.update(|lang| *lang = lang.other())>{move || texts().language_switch}</button>
             <button type="button" on:click=log_out>{move || texts().log_out}</button>
         </header>
         <div class="kefu-agent-main">
             <ConversationList lang session/>
             <ConversationPane lang session socket/>
+            <CustomerInfo lang session/>
         </div>
     }
 }
 
+/// One row of the conversation list.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ListRow {
+    id: String,
+    customer: String,
+    last: String,
+    unread: u32,
+    waiting_minutes: Option<i64>,
+    selected: bool,
+}
+
+fn list_row(conversation: &AgentConversation, selected: Option<&str>, now: f64) -> ListRow {
+    ListRow {
+        id: conversation.summary.conversation_id.clone(),
+        customer: conversation.customer_name(),
+        last: conversation.last_message(),
+        unread: conversation.unread,
+        waiting_minutes: conversation.waiting_since().map(|since| ((now as i64 - since) / 60_000).max(0)),
+        selected: selected == Some(conversation.summary.conversation_id.as_str()),
+    }
+}
+
+/// 会话列表 and 已结束: the agent's current chats, and the ended ones with a search.
 #[component]
-fn ConversationList(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> impl IntoView {
+pub fn ConversationList(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> impl IntoView {
     let texts = move || lang.get().texts();
-    let items = move || {
+    let showing_ended = RwSignal::new(false);
+    let query = RwSignal::new(String::new());
+    // Waiting times advance without any frame arriving.
+    let now = RwSignal::new(js_sys::Date::now());
+    let ticker = set_interval_with_handle(move || now.set(js_sys::Date::now()), std::time::Duration::from_secs(30));
+    on_cleanup(move || {
+        if let Ok(ticker) = ticker {
+            ticker.clear();
+        }
+    });
+    let rows = move || {
+        let now = now.get();
+        let query = query.get();
+        let ended = showing_ended.get();
         session.with(|session| {
-            session
-                .conversations
-                .iter()
-                .map(|conversation| {
-                    (
-                        conversation.summary.conversation_id.clone(),
-                        conversation.customer_name(),
-                        conversation.last_message(),
-                        conversation.unread,
-                        session.selected.as_deref() == Some(conversation.summary.conversation_id.as_str()),
-                    )
-                })
-                .collect::<Vec<_>>()
+            let selected = session.selected.as_deref();
+            let conversations = if ended { session.ended(&query) } else { session.active() };
+            conversations.into_iter().map(|conversation| list_row(conversation, selected, now)).collect::<Vec<_>>()
         })
     };
+    let empty_text = move || if showing_ended.get() { texts().no_ended } else { texts().no_conversations };
+    // Alt+ArrowDown / Alt+ArrowUp: next / previous chat, from anywhere in the workspace
+    // (the list is always on screen, so it owns the shortcut).
+    let keys = window_event_listener(leptos::ev::keydown, move |event| {
+        if event.alt_key() && (event.key() == "ArrowDown" || event.key() == "ArrowUp") {
+            event.prevent_default();
+            let step = if event.key() == "ArrowDown" { 1 } else { -1 };
+            session.update(|session| session.select_step(step));
+        }
+    });
+    on_cleanup(move || keys.remove());
+
     view! {
         <nav class="kefu-conversation-list" aria-label=move || texts().conversation_list>
-            <h2>{move || texts().conversation_list}</h2>
-            <Show when=move || session.with(|session| session.conversations.is_empty())>
-                <p class="kefu-empty">{move || texts().no_conversations}</p>
+            <div class="kefu-list-tabs" role="group" aria-label=move || texts().conversation_list>
+                <button type="button" aria-pressed=move || (!showing_ended.get()).to_string()
+                    on:click=move |_| showing_ended.set(false)>{move || texts().current_chats}</button>
+                <button type="button" aria-pressed=move || showing_ended.get().to_string()
+                    on:click=move |_| showing_ended.set(true)>{move || texts().ended_chats}</button>
+            </div>
+            <Show when=move || showing_ended.get()>
+                <input type="search" class="kefu-search" aria-label=move || texts().search_ended placeholder=move || texts().search_ended
+                    prop:value=move || query.get() on:input:target=move |event| query.set(event.target().value())/>
+            </Show>
+            <Show when=move || rows().is_empty()>
+                <p class="kefu-empty">{empty_text}</p>
             </Show>
             <ul>
-                {move || items().into_iter().map(|(id, customer, last, unread, selected)| {
-                    let label = format!("{customer}: {last}");
+                <For each=rows key=|row| row.clone() children=move |row| {
+                    let id = row.id.clone();
+                    let label = format!("{}: {}", row.customer, row.last);
+                    let waiting = row.waiting_minutes.map(|minutes| fill(texts().waiting_minutes, "n", &minutes.to_string()));
                     view! {
                         <li>
-                            <button type="button" class="kefu-conversation-item" aria-current=selected.then_some("true") aria-label=label
+                            <button type="button" class="kefu-conversation-item" aria-current=row.selected.then_some("true") aria-label=label
                                 on:click=move |_| session.update(|session| session.select(&id))>
-                                <span class="kefu-customer-name">{customer.clone()}</span>
-                                <span class="kefu-last-message">{last.clone()}</span>
-                                {(unread > 0).then(|| view! { <span class="kefu-unread">{unread}</span> })}
+                                <span class="kefu-customer-name">{row.customer.clone()}</span>
+                                <span class="kefu-last-message">{row.last.clone()}</span>
+                                {waiting.map(|waiting| view! { <span class="kefu-waiting">{waiting}</span> })}
+                                {(row.unread > 0).then(|| view! { <span class="kefu-unread">{row.unread}</span> })}
                             </button>
                         </li>
                     }
-                }).collect_view()}
+                }/>
             </ul>
+            <p class="kefu-hint">{move || texts().shortcuts_hint}</p>
         </nav>
+    }
+}
+
+/// 会员信息: who the customer is, as the site told (setUser) and as the browser showed.
+#[component]
+pub fn CustomerInfo(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> impl IntoView {
+    let texts = move || lang.get().texts();
+    let rows = move || {
+        let texts = texts();
+        session.with(|session| {
+            let Some(conversation) = session.selected() else { return Vec::new() };
+            let visitor = &conversation.summary.visitor;
+            let mut rows: Vec<(String, String)> = Vec::new();
+            match &visitor.user {
+                Some(user) => {
+                    rows.push((texts.info_name.to_owned(), user.name.clone().unwrap_or_default()));
+                    rows.push((texts.info_user_id.to_owned(), user.id.clone()));
+                    rows.push((texts.info_email.to_owned(), user.email.clone().unwrap_or_default()));
+                    rows.push((texts.info_phone.to_owned(), user.phone.clone().unwrap_or_default()));
+                    for (key, value) in &user.attributes {
+                        rows.push((format!("{} · {key}", texts.info_attributes), value.clone()));
+                    }
+                }
+                None => rows.push((texts.info_name.to_owned(), texts.info_anonymous.to_owned())),
+            }
+            if let Some(page) = &visitor.page {
+                let page_text = if page.title.is_empty() { page.url.clone() } else { format!("{} — {}", page.title, page.url) };
+                rows.push((texts.info_page.to_owned(), page_text));
+                rows.push((texts.info_referrer.to_owned(), page.referrer.clone()));
+            }
+            rows.push((texts.info_language.to_owned(), visitor.locale.clone().unwrap_or_default()));
+            rows.retain(|(_, value)| !value.is_empty());
+            rows
+        })
+    };
+    view! {
+        <aside class="kefu-customer-info" aria-label=move || texts().customer_info>
+            <h2>{move || texts().customer_info}</h2>
+            <dl>
+                {move || rows().into_iter().map(|(label, value)| view! {
+                    <dt>{label}</dt>
+                    <dd>{value}</dd>
+                }).collect_view()}
+            </dl>
+        </aside>
     }
 }
 
