@@ -36,6 +36,60 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Manage the knowledge base the robot answers from.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
+    /// Check the service configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KbCommand {
+    /// Add or replace knowledge items from a JSON or CSV file (by its extension), all or
+    /// nothing: a file with any problem imports nothing and each problem names its line.
+    Import {
+        #[command(flatten)]
+        data: DataDir,
+        /// JSON: an array of {"id","category","question","similar":[..],"answer"}; CSV: the
+        /// same columns (a header row), similar questions separated by `|`.
+        file: PathBuf,
+    },
+    /// Print the knowledge base.
+    Export {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long, value_enum, default_value = "json")]
+        format: crate::knowledge::Format,
+    },
+    /// Ask the robot a question, as a customer would.
+    Ask {
+        #[command(flatten)]
+        data: DataDir,
+        /// Answer from this knowledge file alone (nothing is read or written in the data dir).
+        #[arg(long)]
+        kb: Option<PathBuf>,
+        /// Print one JSON line: {"hit", "id", "score", "suggestions"}.
+        #[arg(long)]
+        json: bool,
+        question: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the stored service configuration (with its knowledge base), or `--file`
+    /// (JSON, or TOML by extension); prints every problem with its path, fails on any.
+    Check {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -91,6 +145,102 @@ pub async fn run() -> Result<()> {
             app::serve(ServeOptions { data_dir: data.data_dir, listen, assets, clock: crate::clock::Clock::System }).await
         }
         Command::Agent { command } => agent(command).await,
+        Command::Kb { command } => kb(command).await,
+        Command::Config { command: ConfigCommand::Check { data, file } } => config_check(&data.data_dir, file.as_deref()).await,
+    }
+}
+
+async fn kb(command: KbCommand) -> Result<()> {
+    match command {
+        KbCommand::Import { data, file } => {
+            let items = read_knowledge_file(&file)?;
+            let store = open_store(&data.data_dir).await?;
+            let (added, replaced) = store.import_knowledge(&items, app::now_ms()).await?;
+            println!("imported {} knowledge items from {} ({added} added, {replaced} replaced)", items.len(), file.display());
+            Ok(())
+        }
+        KbCommand::Export { data, format } => {
+            let store = open_store(&data.data_dir).await?;
+            let items: Vec<_> = stored_knowledge(&store).await?;
+            print!("{}", crate::knowledge::write(&items, format)?);
+            Ok(())
+        }
+        KbCommand::Ask { data, kb, json, question } => {
+            let items = match kb {
+                Some(file) => read_knowledge_file(&file)?,
+                None => stored_knowledge(&open_store(&data.data_dir).await?).await?,
+            };
+            let enabled: Vec<_> = items.into_iter().filter(|item| item.enabled).collect();
+            let index = kefu_core::robot::KnowledgeIndex::new(&enabled);
+            if json {
+                println!("{}", crate::knowledge::ask_json(&index, &question));
+                return Ok(());
+            }
+            let result = index.ask(&question);
+            match &result.best {
+                Some(hit) => println!("{} (score {:.3}): {}", hit.id, hit.score, hit.answer),
+                None => println!("no answer"),
+            }
+            for hit in &result.suggestions {
+                println!("  suggestion {} (score {:.3}): {}", hit.id, hit.score, hit.question);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Reads a knowledge file, printing each problem as `file:line: message` on stderr.
+fn read_knowledge_file(file: &Path) -> Result<Vec<kefu_core::config::KnowledgeItem>> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file.file_name().map_or_else(|| file.display().to_string(), |name| name.to_string_lossy().into_owned());
+    match crate::knowledge::parse(&text, crate::knowledge::Format::of_path(file), &name) {
+        Ok(items) => Ok(items),
+        Err(errors) => {
+            eprintln!("{errors}");
+            bail!("{} has {} problem(s); nothing was imported", file.display(), errors.problems.len())
+        }
+    }
+}
+
+/// The knowledge base as the server uses it: the table once seeded, else what the first
+/// `kefu serve` would seed it with.
+async fn stored_knowledge(store: &Store) -> Result<Vec<kefu_core::config::KnowledgeItem>> {
+    if store.knowledge_version().await? > 0 {
+        return Ok(store.knowledge().await?.into_iter().map(|(item, _)| item).collect());
+    }
+    Ok(store.service_config().await?.unwrap_or_else(crate::demo::service_config).knowledge)
+}
+
+async fn config_check(data_dir: &Path, file: Option<&Path>) -> Result<()> {
+    let (config, source) = match file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let is_toml = file.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("toml"));
+            let config: kefu_core::config::Config = if is_toml {
+                toml::from_str(&text).with_context(|| format!("{} is not a service configuration", file.display()))?
+            } else {
+                serde_json::from_str(&text).with_context(|| format!("{} is not a service configuration", file.display()))?
+            };
+            (config, file.display().to_string())
+        }
+        None => {
+            let store = open_store(data_dir).await?;
+            let mut config = store.service_config().await?.unwrap_or_else(crate::demo::service_config);
+            config.knowledge = stored_knowledge(&store).await?;
+            (config, format!("the service configuration in {}", data_dir.display()))
+        }
+    };
+    match config.validate() {
+        Ok(()) => {
+            println!("{source}: ok");
+            Ok(())
+        }
+        Err(errors) => {
+            for problem in &errors.problems {
+                println!("{}: {}", problem.path, problem.message);
+            }
+            bail!("{source} has {} problem(s)", errors.problems.len())
+        }
     }
 }
 

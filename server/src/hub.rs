@@ -19,11 +19,11 @@ use kefu_core::protocol::{
     AgentFrame, AgentProfile, AgentStatus, ConversationSummary, CustomerFrame, ErrorCode, FrameError, PageInfo,
     ResumeCursor, ServerFrame, TypingParty, UserIdentity, VisitorProfile,
 };
-use kefu_core::robot::KnowledgeIndex;
 use kefu_core::routing::{self, AgentLoad, QueueEntry, Queues};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
+use crate::knowledge::SharedIndex;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::store::{AgentRecord, Store};
@@ -96,6 +96,8 @@ pub enum Request {
 #[derive(Clone)]
 pub struct HubHandle {
     requests: mpsc::Sender<Request>,
+    /// The robot's index over the knowledge base, for the agents' knowledge search.
+    pub knowledge: SharedIndex,
     next_conn: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -127,11 +129,24 @@ impl HubHandle {
 /// Loads the live state from the store and starts the hub task.
 pub async fn start(store: Store, settings: Settings, metrics: Arc<Metrics>, clock: Clock) -> Result<HubHandle> {
     let config = load_service_config(&store, &clock).await?;
-    let mut hub = Hub::new(store, settings, config, metrics, clock);
+    // The first run copies the configured (demo) knowledge and shared phrases into their
+    // tables; from then on the tables are the source of truth.
+    store.seed_knowledge_once(&config.knowledge, clock.now_ms()).await?;
+    let shared_phrases: Vec<(String, String)> = config
+        .canned_phrases
+        .iter()
+        .filter(|phrase| phrase.owner.is_none())
+        .map(|phrase| (phrase.category.clone(), phrase.content.clone()))
+        .collect();
+    store.seed_canned_phrases_once(&shared_phrases, clock.now_ms()).await?;
+    let knowledge_version = store.knowledge_version().await?;
+    let items: Vec<_> = store.knowledge().await?.into_iter().map(|(item, _)| item).collect();
+    let knowledge = SharedIndex::new(&items);
+    let mut hub = Hub::new(store, settings, config, metrics, clock, knowledge.clone(), knowledge_version);
     hub.restore().await?;
     let (requests, receiver) = mpsc::channel(4096);
     tokio::spawn(hub.run(receiver));
-    Ok(HubHandle { requests, next_conn: Arc::new(std::sync::atomic::AtomicU64::new(1)) })
+    Ok(HubHandle { requests, knowledge, next_conn: Arc::new(std::sync::atomic::AtomicU64::new(1)) })
 }
 
 /// The service configuration from the database, seeded with the demo on first run.
@@ -172,7 +187,9 @@ struct Hub {
     store: Store,
     settings: Settings,
     config: Config,
-    robot: KnowledgeIndex,
+    robot: SharedIndex,
+    /// The store's knowledge version the robot's index was built from.
+    knowledge_version: i64,
     metrics: Arc<Metrics>,
     clock: Clock,
     conversations: HashMap<String, Conversation>,
@@ -194,13 +211,21 @@ const TICK: Duration = Duration::from_secs(1);
 const HISTORY_CONVERSATIONS: usize = 20;
 
 impl Hub {
-    fn new(store: Store, settings: Settings, config: Config, metrics: Arc<Metrics>, clock: Clock) -> Hub {
-        let robot = KnowledgeIndex::new(&config.knowledge);
+    fn new(
+        store: Store,
+        settings: Settings,
+        config: Config,
+        metrics: Arc<Metrics>,
+        clock: Clock,
+        robot: SharedIndex,
+        knowledge_version: i64,
+    ) -> Hub {
         Hub {
             store,
             settings,
             config,
             robot,
+            knowledge_version,
             metrics,
             clock,
             conversations: HashMap::new(),
@@ -453,7 +478,7 @@ impl Hub {
         let settings = self.conversation_settings(&group);
         let availability = self.availability(&group, now);
         let robot_result = match (&command, state.phase) {
-            (Command::CustomerMessage { text, .. }, Phase::Robot) if settings.mode != ServiceMode::HumanOnly => Some(self.robot.ask(text)),
+            (Command::CustomerMessage { text, .. }, Phase::Robot) if settings.mode != ServiceMode::HumanOnly => Some(self.robot.get().ask(text)),
             _ => None,
         };
         let ctx = Ctx { now, settings: &settings, availability, robot: robot_result.as_ref() };
@@ -486,9 +511,22 @@ impl Hub {
             self.conversations.insert(conversation_id.clone(), Conversation { state: State::default(), visitor_id: visitor_id.to_owned() });
         }
         let ack_seq = client_msg_id.as_ref().and_then(|id| state.customer_client_msg_ids.get(id).copied());
+        let answered_from: Vec<String> = events
+            .iter()
+            .filter_map(|event| match &event.body {
+                EventBody::RobotAnswer { knowledge_id: Some(id), .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
         if let Err(error) = self.commit(&conversation_id, events).await {
             send(outbox, internal_frame(error, client_msg_id));
             return;
+        }
+        for knowledge_id in answered_from {
+            // A lost hit count is not worth failing the customer's message for.
+            if let Err(error) = self.store.record_knowledge_hit(&knowledge_id).await {
+                tracing::warn!(error = format!("{error:#}"), knowledge_id, "counting a knowledge hit failed");
+            }
         }
         if let (Some(id), Some(seq)) = (client_msg_id, ack_seq) {
             send(outbox, ServerFrame::Ack { client_msg_id: id, conversation_id, seq });
@@ -771,8 +809,10 @@ impl Hub {
         }
     }
 
-    /// Idle timeouts and agents who stayed disconnected past the grace period.
+    /// Idle timeouts, agents who stayed disconnected past the grace period, and knowledge
+    /// changed by another process (`kefu kb import`).
     async fn tick(&mut self) {
+        self.reload_knowledge_if_changed().await;
         let now = self.clock.now_ms();
         let grace = i64::from(self.settings.agent_disconnect_grace_seconds) * 1000;
         let gone: Vec<String> = self
@@ -805,6 +845,27 @@ impl Hub {
         }
         if !self.queues.is_empty() {
             self.route().await;
+        }
+    }
+
+    /// Rebuilds the robot's index when the stored knowledge changed since it was built.
+    async fn reload_knowledge_if_changed(&mut self) {
+        let version = match self.store.knowledge_version().await {
+            Ok(version) if version != self.knowledge_version => version,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "reading the knowledge version failed");
+                return;
+            }
+        };
+        match self.store.knowledge().await {
+            Ok(items) => {
+                let items: Vec<_> = items.into_iter().map(|(item, _)| item).collect();
+                self.robot.rebuild(&items);
+                self.knowledge_version = version;
+                tracing::info!(items = items.len(), "knowledge base reloaded");
+            }
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "reloading the knowledge base failed"),
         }
     }
 

@@ -12,6 +12,7 @@
 //! - [`ws`]: one task per WebSocket connection, reading and writing frames.
 //! - [`hub`]: the live state (conversations, connections, agents, queues) as one actor that
 //!   applies kefu-core's decisions, appends events durably, then fans them out.
+//! - [`knowledge`]: knowledge files (CSV/JSON) and the robot's shared index.
 //! - [`store`]: SQLite through sqlx; [`auth`]: tokens, password hashes, identity HMAC;
 //!   [`settings`]: `kefu.toml`; [`metrics`]: `/metrics`; [`clock`]: the only source of time.
 //!
@@ -26,6 +27,7 @@ pub mod clock;
 pub mod demo;
 pub mod http;
 pub mod hub;
+pub mod knowledge;
 pub mod metrics;
 pub mod pages;
 pub mod settings;

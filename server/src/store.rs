@@ -9,6 +9,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
+use kefu_core::config::KnowledgeItem;
 use kefu_core::conversation::{Event, EventBody};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -313,6 +314,211 @@ impl Store {
             })
             .collect()
     }
+
+    // ---- knowledge ----------------------------------------------------------------------
+
+    /// Copies `items` into the knowledge table once in the database's life (the first run);
+    /// later runs keep whatever the operator made of it, even an empty knowledge base.
+    pub async fn seed_knowledge_once(&self, items: &[KnowledgeItem], now: i64) -> Result<bool> {
+        let mut transaction = self.pool.begin().await?;
+        let seeded = sqlx::query("SELECT value FROM meta WHERE key = 'knowledge_seeded'").fetch_optional(&mut *transaction).await?;
+        if seeded.is_some() {
+            return Ok(false);
+        }
+        upsert_knowledge(&mut transaction, items, now).await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('knowledge_seeded', 1)").execute(&mut *transaction).await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    /// Adds or replaces items by id, all in one transaction (nothing is written on an error).
+    /// Replaced items keep their hit counts and place. Returns (added, replaced).
+    pub async fn import_knowledge(&self, items: &[KnowledgeItem], now: i64) -> Result<(usize, usize)> {
+        let mut transaction = self.pool.begin().await?;
+        let counts = upsert_knowledge(&mut transaction, items, now).await?;
+        // An import before the first `kefu serve` means the operator brings their own
+        // knowledge: the demo is then not seeded on top of it.
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('knowledge_seeded', 1) ON CONFLICT (key) DO NOTHING")
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(counts)
+    }
+
+    /// Every knowledge item with its hit count, in the operator's order.
+    pub async fn knowledge(&self) -> Result<Vec<(KnowledgeItem, u64)>> {
+        let rows = sqlx::query(
+            "SELECT id, category, question, similar_json, answer, enabled, hit_count FROM knowledge ORDER BY position, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let item = KnowledgeItem {
+                    id: row.try_get("id")?,
+                    category: row.try_get("category")?,
+                    question: row.try_get("question")?,
+                    similar: serde_json::from_str(row.try_get::<&str, _>("similar_json")?)?,
+                    answer: row.try_get("answer")?,
+                    enabled: row.try_get::<i64, _>("enabled")? != 0,
+                };
+                Ok((item, row.try_get::<i64, _>("hit_count")?.max(0) as u64))
+            })
+            .collect()
+    }
+
+    /// Counts one robot answer from an item.
+    pub async fn record_knowledge_hit(&self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE knowledge SET hit_count = hit_count + 1 WHERE id = ?").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Bumped on every change of the knowledge items (not on hits), so that a running server
+    /// notices an import made by another process and rebuilds the robot's index.
+    pub async fn knowledge_version(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT value FROM meta WHERE key = 'knowledge_version'").fetch_optional(&self.pool).await?;
+        Ok(row.map(|row| row.try_get::<i64, _>("value")).transpose()?.unwrap_or(0))
+    }
+
+    // ---- canned phrases -----------------------------------------------------------------
+
+    /// Copies shared phrases in once in the database's life (the first run).
+    pub async fn seed_canned_phrases_once(&self, phrases: &[(String, String)], now: i64) -> Result<()> {
+        let mut transaction = self.pool.begin().await?;
+        let seeded = sqlx::query("SELECT value FROM meta WHERE key = 'canned_phrases_seeded'").fetch_optional(&mut *transaction).await?;
+        if seeded.is_some() {
+            return Ok(());
+        }
+        for (category, content) in phrases {
+            sqlx::query(
+                "INSERT INTO canned_phrases (id, owner_agent_id, category, content, created_at, updated_at) VALUES (?, NULL, ?, ?, ?, ?)",
+            )
+            .bind(auth::random_id())
+            .bind(category)
+            .bind(content)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('canned_phrases_seeded', 1)").execute(&mut *transaction).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The shared phrases and the agent's own, shared first, each by category then age.
+    pub async fn canned_phrases_for(&self, agent_id: &str) -> Result<Vec<CannedPhraseRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, owner_agent_id, category, content FROM canned_phrases
+             WHERE owner_agent_id IS NULL OR owner_agent_id = ?
+             ORDER BY CASE WHEN owner_agent_id IS NULL THEN 0 ELSE 1 END, category, created_at, id",
+        )
+        .bind(agent_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(canned_phrase_from_row).collect()
+    }
+
+    pub async fn canned_phrase(&self, id: &str) -> Result<Option<CannedPhraseRecord>> {
+        let row = sqlx::query("SELECT id, owner_agent_id, category, content FROM canned_phrases WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(canned_phrase_from_row).transpose()
+    }
+
+    /// Adds a phrase; `owner_agent_id` None makes it shared.
+    pub async fn add_canned_phrase(&self, owner_agent_id: Option<&str>, category: &str, content: &str, now: i64) -> Result<CannedPhraseRecord> {
+        let id = auth::random_id();
+        sqlx::query(
+            "INSERT INTO canned_phrases (id, owner_agent_id, category, content, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(owner_agent_id)
+        .bind(category)
+        .bind(content)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(CannedPhraseRecord { id, owner_agent_id: owner_agent_id.map(str::to_owned), category: category.to_owned(), content: content.to_owned() })
+    }
+
+    pub async fn update_canned_phrase(&self, id: &str, category: &str, content: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE canned_phrases SET category = ?, content = ?, updated_at = ? WHERE id = ?")
+            .bind(category)
+            .bind(content)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_canned_phrase(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM canned_phrases WHERE id = ?").bind(id).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+/// A stored canned phrase (常用语).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CannedPhraseRecord {
+    pub id: String,
+    /// None for a phrase shared by every agent.
+    pub owner_agent_id: Option<String>,
+    pub category: String,
+    pub content: String,
+}
+
+fn canned_phrase_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<CannedPhraseRecord> {
+    Ok(CannedPhraseRecord {
+        id: row.try_get("id")?,
+        owner_agent_id: row.try_get("owner_agent_id")?,
+        category: row.try_get("category")?,
+        content: row.try_get("content")?,
+    })
+}
+
+/// Inserts or replaces knowledge items and bumps the knowledge version; returns (added, replaced).
+async fn upsert_knowledge(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    items: &[KnowledgeItem],
+    now: i64,
+) -> Result<(usize, usize)> {
+    let (mut added, mut replaced) = (0, 0);
+    for item in items {
+        let exists = sqlx::query("SELECT 1 FROM knowledge WHERE id = ?").bind(&item.id).fetch_optional(&mut **transaction).await?;
+        if exists.is_some() {
+            replaced += 1;
+        } else {
+            added += 1;
+        }
+        sqlx::query(
+            "INSERT INTO knowledge (id, category, question, similar_json, answer, enabled, hit_count, position, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, 0, (SELECT COALESCE(MAX(position), 0) + 1 FROM knowledge), ?)
+             ON CONFLICT (id) DO UPDATE SET category = excluded.category, question = excluded.question,
+                 similar_json = excluded.similar_json, answer = excluded.answer, enabled = excluded.enabled,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(&item.id)
+        .bind(&item.category)
+        .bind(&item.question)
+        .bind(serde_json::to_string(&item.similar)?)
+        .bind(&item.answer)
+        .bind(item.enabled as i64)
+        .bind(now)
+        .execute(&mut **transaction)
+        .await
+        .with_context(|| format!("storing knowledge item {:?}", item.id))?;
+    }
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('knowledge_version', 1)
+         ON CONFLICT (key) DO UPDATE SET value = meta.value + 1",
+    )
+    .execute(&mut **transaction)
+    .await?;
+    Ok((added, replaced))
 }
 
 const AGENT_COLUMNS: &str = "id, login, display_name, max_chats, groups_json, is_admin, disabled";

@@ -41,7 +41,12 @@ impl TestServer {
     pub async fn start_at(config: Config, start_ms: i64) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("kefu.db")).await.unwrap();
-        store.save_service_config(&config, app::now_ms()).await.unwrap();
+        store.save_service_config(&config, start_ms).await.unwrap();
+        // The first run's demo agent, with the shared test hash: otherwise every server
+        // start would spend an Argon2 hash on it.
+        let groups = vec!["support".to_owned()];
+        let demo = NewAgent { login: "demo", display_name: "demo", password: TEST_PASSWORD, max_chats: 5, groups: &groups, is_admin: true };
+        store.add_agent_with_hash(demo, test_password_hash(), start_ms).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let clock = Clock::manual(start_ms);
