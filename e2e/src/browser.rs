@@ -53,6 +53,9 @@ pub struct BrowserOptions {
     /// The UI language the page sees in `navigator.language` and `Accept-Language`, e.g.
     /// `"zh-CN"`; `None` keeps Chromium's default (`en-US`).
     pub language: Option<String>,
+    /// Extra Chromium command-line flags, e.g. `--force-dark-mode` (see
+    /// [`BrowserOptions::dark`]).
+    pub chromium_args: Vec<String>,
 }
 
 impl Default for BrowserOptions {
@@ -61,6 +64,7 @@ impl Default for BrowserOptions {
             width: 1280,
             height: 900,
             language: None,
+            chromium_args: Vec::new(),
         }
     }
 }
@@ -71,8 +75,15 @@ impl BrowserOptions {
         BrowserOptions {
             width: 390,
             height: 844,
-            language: None,
+            ..BrowserOptions::default()
         }
+    }
+
+    /// The same options with the system in dark mode, so that pages see
+    /// `prefers-color-scheme: dark`.
+    pub fn dark(mut self) -> BrowserOptions {
+        self.chromium_args.push("--force-dark-mode".to_string());
+        self
     }
 }
 
@@ -147,6 +158,7 @@ impl Browser {
             "--window-size={},{}",
             options.width, options.height
         ));
+        args.extend(options.chromium_args.iter().cloned());
         let mut chrome_options = json!({ "binary": CHROMIUM, "args": args });
         if let Some(language) = &options.language {
             chrome_options["args"]
@@ -274,15 +286,21 @@ impl Browser {
     /// Waits until the visible text of the current frame (`document.body.innerText`)
     /// contains `text`; panics after [`TIMEOUT`] showing the text that was there.
     pub fn wait_for_text(&self, text: &str) {
+        self.wait_for_text_within(text, TIMEOUT);
+    }
+
+    /// Like [`Browser::wait_for_text`] with another deadline, for what legitimately takes
+    /// longer, such as a reconnection after a server restart (backoff grows to seconds).
+    pub fn wait_for_text_within(&self, text: &str, timeout: Duration) {
         let mut last_seen = String::new();
-        let found = poll(TIMEOUT, POLL_INTERVAL, || {
+        let found = poll(timeout, POLL_INTERVAL, || {
             last_seen = self.visible_text();
             last_seen.contains(text).then_some(())
         });
         if found.is_none() {
             panic!(
                 "text {text:?} did not appear within {} s in {}; the visible text was:\n{}",
-                TIMEOUT.as_secs(),
+                timeout.as_secs(),
                 self.url_for_messages(),
                 tail(&last_seen, 2000)
             );

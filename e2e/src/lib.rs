@@ -7,6 +7,8 @@
 //!   elements like a person or a screen reader does, by role and accessible name (taken from
 //!   Chrome's accessibility tree through WebDriver's `computedrole`/`computedlabel`), not by
 //!   CSS classes, so a test breaks when the page stops being usable, not when markup moves.
+//! - [`Customer`] and [`Agent`] (`people.rs`): a visitor of the demo page and an online agent,
+//!   with the steps widget tests repeat (open the panel, say something, reply).
 //! - `webdriver.rs` is the wire: one function per W3C WebDriver command over one HTTP client.
 //!
 //! Everything is blocking and every wait polls with a deadline, because a test reads best
@@ -18,6 +20,7 @@
 //! widget and passes them in `KEFU_BIN` and `KEFU_ASSETS`.
 
 mod browser;
+mod people;
 mod server;
 mod webdriver;
 
@@ -30,6 +33,7 @@ use std::{
 };
 
 pub use browser::{Browser, BrowserOptions, Element};
+pub use people::{Agent, Customer, RECONNECT_TIMEOUT};
 pub use server::{KefuServer, ServerOptions};
 
 /// The workspace root.
