@@ -65,6 +65,15 @@ impl Customer {
         );
     }
 
+    /// Waits up to `timeout` until no message is left "sending" (all acknowledged).
+    pub fn wait_until_all_sent(&self, timeout: Duration) {
+        let sent = crate::poll(timeout, Duration::from_millis(200), || {
+            let value = self.browser.execute("return document.querySelector('.kefu-line.pending') === null;", &[]);
+            (value.as_bool() == Some(true)).then_some(())
+        });
+        assert!(sent.is_some(), "messages still sending after {} s:\n{}", timeout.as_secs(), self.transcript());
+    }
+
     /// The transcript's visible text.
     pub fn transcript(&self) -> String {
         let text = self.browser.execute("return document.querySelector('[role=log]').innerText;", &[]);
