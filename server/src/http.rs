@@ -7,10 +7,11 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use crate::agent_api;
 use crate::app::AppState;
 use crate::pages::{self, AppPage};
 use crate::ws;
@@ -28,6 +29,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/agent/login", post(agent_login))
         .route("/api/agent/logout", post(agent_logout))
+        .route("/api/agent/knowledge/search", get(agent_api::search))
+        .route("/api/agent/knowledge/recommended", get(agent_api::recommended))
+        .route("/api/agent/canned-phrases", get(agent_api::list_phrases).post(agent_api::add_phrase))
+        .route("/api/agent/canned-phrases/{id}", put(agent_api::update_phrase).delete(agent_api::delete_phrase))
         .route("/ws/customer", get(ws::customer_upgrade))
         .route("/ws/agent", get(ws::agent_upgrade))
         .with_state(state)
@@ -136,7 +141,7 @@ struct ApiError {
     message: String,
 }
 
-fn api_error(status: StatusCode, error: &'static str, message: impl Into<String>) -> Response {
+pub(crate) fn api_error(status: StatusCode, error: &'static str, message: impl Into<String>) -> Response {
     (status, Json(ApiError { error, message: message.into() })).into_response()
 }
 
@@ -171,7 +176,7 @@ async fn agent_logout(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
     }
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()
@@ -181,7 +186,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
-fn internal(error: anyhow::Error) -> Response {
+pub(crate) fn internal(error: anyhow::Error) -> Response {
     tracing::error!(error = format!("{error:#}"), "request failed");
     api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
 }

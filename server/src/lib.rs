@@ -7,7 +7,8 @@
 //!
 //! Layout:
 //! - [`cli`]: the `kefu` command line; [`app`]: start-up and the serve loop.
-//! - [`http`]: the router and plain HTTP handlers; [`pages`]: HTML shells and CSP;
+//! - [`http`]: the router and plain HTTP handlers; [`agent_api`]: knowledge search and canned
+//!   phrases for agents; [`pages`]: HTML shells and CSP;
 //!   [`assets`]: the built widget in memory.
 //! - [`ws`]: one task per WebSocket connection, reading and writing frames.
 //! - [`hub`]: the live state (conversations, connections, agents, queues) as one actor that
@@ -19,6 +20,7 @@
 //! The key choice: a single hub task owns all live state, so decisions for one conversation
 //! are serialized without locks and an event is acknowledged only after its commit.
 
+pub mod agent_api;
 pub mod app;
 pub mod assets;
 pub mod auth;
