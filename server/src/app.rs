@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::assets::Assets;
 use crate::clock::Clock;
+use crate::limits::{Rate, RateLimits};
 use crate::hub::{self, HubHandle};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The service's clock: the system clock, or a manual one in tests.
     pub clock: Clock,
+    /// Customers' frame rate limits.
+    pub rate_limits: RateLimits,
 }
 
 /// Now on the system clock, in unix milliseconds, for the command line and start-up. The
@@ -62,7 +65,11 @@ pub async fn open(options: &ServeOptions) -> Result<(Arc<AppState>, FirstRun)> {
     let assets = Assets::load(assets_dir.as_deref());
     let metrics = Arc::new(Metrics::default());
     let hub = hub::start(store.clone(), settings.clone(), metrics.clone(), options.clock.clone()).await?;
-    Ok((Arc::new(AppState { settings, store, assets, hub, metrics, clock: options.clock.clone() }), first_run))
+    let rate_limits = RateLimits::new(
+        Rate { per_second: settings.visitor_frames_per_second, burst: settings.visitor_frame_burst },
+        Rate { per_second: settings.ip_frames_per_second, burst: settings.ip_frame_burst },
+    );
+    Ok((Arc::new(AppState { settings, store, assets, hub, metrics, clock: options.clock.clone(), rate_limits }), first_run))
 }
 
 /// What happened on the first run, to print once.
@@ -99,7 +106,7 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
         println!("  Settings written to {}", options.data_dir.join("kefu.toml").display());
     }
     let app = crate::http::router(state);
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

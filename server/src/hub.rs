@@ -80,7 +80,8 @@ pub struct CustomerHello {
 
 /// Requests from connection tasks and HTTP handlers.
 pub enum Request {
-    CustomerHello { conn: ConnId, hello: CustomerHello, outbox: Outbox, reply: oneshot::Sender<Result<(), FrameError>> },
+    /// Answered with the visitor id, or the error to close with.
+    CustomerHello { conn: ConnId, hello: CustomerHello, outbox: Outbox, reply: oneshot::Sender<Result<String, FrameError>> },
     CustomerFrame { conn: ConnId, frame: CustomerFrame },
     CustomerGone { conn: ConnId },
     AgentHello { conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox, reply: oneshot::Sender<Result<(), FrameError>> },
@@ -322,7 +323,7 @@ impl Hub {
 
     // ---- customers ----------------------------------------------------------------------
 
-    async fn customer_hello(&mut self, conn: ConnId, hello: CustomerHello, outbox: Outbox) -> Result<(), FrameError> {
+    async fn customer_hello(&mut self, conn: ConnId, hello: CustomerHello, outbox: Outbox) -> Result<String, FrameError> {
         let now = self.clock.now_ms();
         let user = match hello.user {
             Some(user) => match &user.user_hash {
@@ -379,8 +380,8 @@ impl Hub {
         {
             send(&outbox, ServerFrame::QueuePosition { conversation_id: conversation_id.clone(), position });
         }
-        self.customers.insert(conn, CustomerConn { visitor_id, outbox });
-        Ok(())
+        self.customers.insert(conn, CustomerConn { visitor_id: visitor_id.clone(), outbox });
+        Ok(visitor_id)
     }
 
     async fn customer_frame(&mut self, conn: ConnId, frame: CustomerFrame) {

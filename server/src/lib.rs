@@ -10,7 +10,8 @@
 //! - [`http`]: the router and plain HTTP handlers; [`agent_api`]: knowledge search and canned
 //!   phrases for agents; [`pages`]: HTML shells and CSP;
 //!   [`assets`]: the built widget in memory.
-//! - [`ws`]: one task per WebSocket connection, reading and writing frames.
+//! - [`ws`]: one task per WebSocket connection, reading and writing frames; [`limits`]:
+//!   the customers' rate limits.
 //! - [`hub`]: the live state (conversations, connections, agents, queues) as one actor that
 //!   applies kefu-core's decisions, appends events durably, then fans them out.
 //! - [`knowledge`]: knowledge files (CSV/JSON) and the robot's shared index.
@@ -30,6 +31,7 @@ pub mod demo;
 pub mod http;
 pub mod hub;
 pub mod knowledge;
+pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod settings;

@@ -10,6 +10,7 @@ pub struct Metrics {
     pub agent_connections: AtomicU64,
     pub frames_received: AtomicU64,
     pub frames_rejected: AtomicU64,
+    pub frames_rate_limited: AtomicU64,
     pub events_appended: AtomicU64,
     pub conversations_started: AtomicU64,
 }
@@ -30,6 +31,7 @@ impl Metrics {
             ("kefu_agent_connections", "gauge", "Open agent WebSocket connections.", &self.agent_connections),
             ("kefu_frames_received_total", "counter", "Frames received from clients.", &self.frames_received),
             ("kefu_frames_rejected_total", "counter", "Frames answered with an error frame.", &self.frames_rejected),
+            ("kefu_frames_rate_limited_total", "counter", "Frames refused by a rate limit (also counted as rejected).", &self.frames_rate_limited),
             ("kefu_events_appended_total", "counter", "Conversation events durably appended.", &self.events_appended),
             ("kefu_conversations_started_total", "counter", "Conversations started.", &self.conversations_started),
         ];

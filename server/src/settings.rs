@@ -41,6 +41,32 @@ pub struct Settings {
     /// are re-queued, in seconds.
     #[serde(default = "default_grace_seconds")]
     pub agent_disconnect_grace_seconds: u32,
+    /// Frames a visitor may send per second, on average, and in a burst.
+    #[serde(default = "default_visitor_rate")]
+    pub visitor_frames_per_second: f64,
+    #[serde(default = "default_visitor_burst")]
+    pub visitor_frame_burst: f64,
+    /// Frames all visitors behind one IP address may send per second, and in a burst.
+    #[serde(default = "default_ip_rate")]
+    pub ip_frames_per_second: f64,
+    #[serde(default = "default_ip_burst")]
+    pub ip_frame_burst: f64,
+}
+
+fn default_visitor_rate() -> f64 {
+    10.0
+}
+
+fn default_visitor_burst() -> f64 {
+    20.0
+}
+
+fn default_ip_rate() -> f64 {
+    50.0
+}
+
+fn default_ip_burst() -> f64 {
+    100.0
 }
 
 fn default_grace_seconds() -> u32 {
@@ -118,6 +144,13 @@ identity_secret = "{identity_secret}"
 
 # How long an agent may stay disconnected before their chats go back to the queue, in seconds.
 # agent_disconnect_grace_seconds = 60
+
+# Rate limits on customers' frames: per visitor, and per IP address (all visitors behind it).
+# Over the limit, a frame is answered with a `rate_limited` error and the connection stays.
+# visitor_frames_per_second = 10.0
+# visitor_frame_burst = 20.0
+# ip_frames_per_second = 50.0
+# ip_frame_burst = 100.0
 "#
     )
 }

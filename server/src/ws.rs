@@ -4,11 +4,12 @@
 //! The first frame must be `hello`; a bad frame later gets an `error` frame and the
 //! connection lives on. Decoding happens here, so the hub only ever sees valid frames.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
@@ -22,14 +23,24 @@ use crate::metrics::Metrics;
 /// How long a client has to send `hello` after connecting.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn customer_upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+/// The transport refuses (and closes on) messages over this size; between
+/// [`MAX_FRAME_BYTES`] and this, kefu-core's decoding answers `too_large` and the connection
+/// lives on, as PROTOCOL.md promises.
+const MAX_TRANSPORT_BYTES: usize = 4 * MAX_FRAME_BYTES;
+
+pub async fn customer_upgrade(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     if let Err(response) = check_origin(&state, &headers) {
         return response;
     }
     upgrade
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| customer_connection(state, socket))
+        .max_message_size(MAX_TRANSPORT_BYTES)
+        .max_frame_size(MAX_TRANSPORT_BYTES)
+        .on_upgrade(move |socket| customer_connection(state, socket, peer.ip()))
 }
 
 pub async fn agent_upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
@@ -40,8 +51,8 @@ pub async fn agent_upgrade(State(state): State<Arc<AppState>>, headers: HeaderMa
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
     upgrade
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(MAX_TRANSPORT_BYTES)
+        .max_frame_size(MAX_TRANSPORT_BYTES)
         .on_upgrade(move |socket| agent_connection(state, socket))
 }
 
@@ -65,7 +76,7 @@ fn is_loopback_alias(origin: &str, own: &str) -> bool {
     swap(origin) == swap(own)
 }
 
-async fn customer_connection(state: Arc<AppState>, socket: WebSocket) {
+async fn customer_connection(state: Arc<AppState>, socket: WebSocket, ip: IpAddr) {
     Metrics::add(&state.metrics.customer_connections, 1);
     let conn = state.hub.next_conn_id();
     let (outbox, receiver) = Outbox::new();
@@ -88,13 +99,14 @@ async fn customer_connection(state: Arc<AppState>, socket: WebSocket) {
     let (reply, answer) = oneshot::channel();
     state.hub.send(Request::CustomerHello { conn, hello, outbox: outbox.clone(), reply }).await;
     match answer.await {
-        Ok(Ok(())) => {
+        Ok(Ok(visitor_id)) => {
             let reader = {
                 let state = state.clone();
                 let outbox = outbox.clone();
+                let limit = RateKey { visitor_id, ip };
                 async move {
-                    read_frames(&state, &mut stream, &outbox, protocol::decode_customer_frame, |frame| Request::CustomerFrame { conn, frame })
-                        .await
+                    let request = |frame| Request::CustomerFrame { conn, frame };
+                    read_frames(&state, &mut stream, &outbox, protocol::decode_customer_frame, Some(&limit), request).await
                 }
             };
             drop(outbox);
@@ -133,7 +145,8 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
                 let state = state.clone();
                 let outbox = outbox.clone();
                 async move {
-                    read_frames(&state, &mut stream, &outbox, protocol::decode_agent_frame, |frame| Request::AgentFrame { conn, frame }).await
+                    let request = |frame| Request::AgentFrame { conn, frame };
+                    read_frames(&state, &mut stream, &outbox, protocol::decode_agent_frame, None, request).await
                 }
             };
             drop(outbox);
@@ -172,39 +185,66 @@ async fn first_frame<T>(stream: &mut Stream, decode: fn(&str) -> Result<T, Frame
     }
 }
 
-/// Reads frames until the socket closes, answering undecodable ones with an error frame.
+/// Whose rate-limit buckets a connection's frames take from.
+struct RateKey {
+    visitor_id: String,
+    ip: IpAddr,
+}
+
+/// Reads frames until the socket closes, answering undecodable and rate-limited ones with an
+/// error frame.
 async fn read_frames<T>(
     state: &AppState,
     stream: &mut Stream,
     outbox: &Outbox,
     decode: fn(&str) -> Result<T, FrameError>,
+    limit: Option<&RateKey>,
     request: impl Fn(T) -> Request,
 ) {
     while let Some(message) = stream.next().await {
         let text = match message {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
-                reject(state, outbox, FrameError::new(ErrorCode::BadFrame, "frames are JSON text, not binary"));
+                reject(state, outbox, FrameError::new(ErrorCode::BadFrame, "frames are JSON text, not binary"), None);
                 continue;
             }
             Ok(Message::Close(_)) | Err(_) => break,
             Ok(_) => continue,
         };
         Metrics::add(&state.metrics.frames_received, 1);
+        if let Some(key) = limit
+            && !state.rate_limits.allow(&key.visitor_id, Some(key.ip), state.clock.now_ms())
+        {
+            Metrics::add(&state.metrics.frames_rate_limited, 1);
+            Metrics::add(&state.metrics.frames_rejected, 1);
+            let error = FrameError::new(ErrorCode::RateLimited, "too many frames; slow down and retry in a moment");
+            outbox.send_now(error.to_server_frame(client_msg_id_of(text.as_str())));
+            continue;
+        }
         match decode(text.as_str()) {
             Ok(frame) => {
                 if !state.hub.send(request(frame)).await {
                     break;
                 }
             }
-            Err(error) => reject(state, outbox, error),
+            Err(error) => reject(state, outbox, error, client_msg_id_of(text.as_str())),
         }
     }
 }
 
-fn reject(state: &AppState, outbox: &Outbox, error: FrameError) {
+/// The `client_msg_id` of a frame that was not decoded, so the client can mark exactly that
+/// message as failed. Frames over the size limit are not parsed at all.
+fn client_msg_id_of(text: &str) -> Option<String> {
+    if text.len() > MAX_FRAME_BYTES {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value.get("client_msg_id")?.as_str().map(str::to_owned)
+}
+
+fn reject(state: &AppState, outbox: &Outbox, error: FrameError, client_msg_id: Option<String>) {
     Metrics::add(&state.metrics.frames_rejected, 1);
-    outbox.send_now(error.to_server_frame(None));
+    outbox.send_now(error.to_server_frame(client_msg_id));
 }
 
 /// Writes queued frames; closes the socket when the hub asks (a revoked session, or a client

@@ -417,7 +417,10 @@ async fn a_customer_cannot_read_another_customers_conversation() {
 
     let cursor = ResumeCursor { conversation_id: alices.clone(), after_seq: 0 };
     let mut forger = Client::connect(&server.ws_url("/ws/customer"), None).await;
-    let forged = format!("{}0", &visitor_token(&alice)[..63]);
+    // Alice's token with its last hex digit changed.
+    let genuine = visitor_token(&alice);
+    let last = if genuine.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &genuine[..genuine.len() - 1]);
     forger.send_customer(&hello(Some(forged.clone()), vec![cursor.clone()])).await;
     let welcome = forger.expect(|frame| matches!(frame, ServerFrame::Welcome { .. })).await;
     let ServerFrame::Welcome { visitor_id, visitor_token, conversation_id, .. } = welcome else { unreachable!() };

@@ -53,7 +53,7 @@ impl TestServer {
         let options = ServeOptions { data_dir: dir.path().to_owned(), listen: Some(addr), assets: None, clock: clock.clone() };
         let (state, _) = app::open(&options).await.unwrap();
         let router = kefu_server::http::router(state.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap() });
         TestServer { addr, state, clock, _dir: dir }
     }
 
