@@ -8,11 +8,13 @@
 //! - `run [--port 8080] [--data-dir target/kefu-run] [--release]` ([`run`]): set-up, widget,
 //!   server, then the server in the foreground.
 //! - `test` ([`test`]): everything CI checks, in order, stopping at the first failure.
+//! - `bench [--quick]` ([`bench`]): the benchmark suite of `kefu-bench`.
 //!
 //! This crate is deliberately boring: plain `std`, no dependencies, every external command
 //! echoed before it runs (see [`cmd`]) so a failure can be reproduced by pasting one line.
 //! `.cargo/config.toml` defines the `cargo xtask` alias.
 
+mod bench;
 mod cmd;
 mod run;
 mod setup;
@@ -38,6 +40,8 @@ Tasks:
   run [--port 8080] [--data-dir target/kefu-run] [--release]
                      set up, build, and run the server on 127.0.0.1 in the foreground
   test               set-up, native tests, widget browser tests, e2e tests
+  bench [--quick]    sizes, host-page cost, server load against a bare relay, robot
+                     throughput; writes target/bench/results.md (--quick: tiny sizes)
   help               this text
 ";
 
@@ -87,6 +91,11 @@ fn run_task(args: Vec<OsString>) -> Result<()> {
         "test" => {
             args.finish()?;
             test::test()
+        }
+        "bench" => {
+            let quick = args.flag("--quick");
+            args.finish()?;
+            bench::bench(quick)
         }
         "help" | "--help" | "-h" => {
             print!("{HELP}");
