@@ -150,8 +150,8 @@ pub struct PhraseChange {
     content: String,
 }
 
-/// kefu-core's rules for a canned phrase, as a `400` listing the problems.
-fn check_phrase(category: &str, content: &str) -> Result<(), Response> {
+/// kefu-core's rules for a canned phrase: `None`, or the `400` listing the problems.
+fn phrase_problems(category: &str, content: &str) -> Option<Response> {
     let config = Config {
         canned_phrases: vec![CannedPhrase { category: category.to_owned(), content: content.to_owned(), owner: None }],
         ..Config::default()
@@ -164,7 +164,7 @@ fn check_phrase(category: &str, content: &str) -> Result<(), Response> {
             .filter_map(|problem| problem.path.strip_prefix("canned_phrases[0].").map(|field| format!("{field} {}", problem.message)))
             .collect(),
     };
-    if problems.is_empty() { Ok(()) } else { Err(api_error(StatusCode::BAD_REQUEST, "bad_request", problems.join("; "))) }
+    (!problems.is_empty()).then(|| api_error(StatusCode::BAD_REQUEST, "bad_request", problems.join("; ")))
 }
 
 /// `POST /api/agent/canned-phrases`.
@@ -173,7 +173,7 @@ pub async fn add_phrase(State(state): State<Arc<AppState>>, headers: HeaderMap, 
         Ok(agent) => agent,
         Err(response) => return response,
     };
-    if let Err(response) = check_phrase(&phrase.category, &phrase.content) {
+    if let Some(response) = phrase_problems(&phrase.category, &phrase.content) {
         return response;
     }
     if phrase.shared && !agent.is_admin {
@@ -218,7 +218,7 @@ pub async fn update_phrase(
         Ok(record) => record,
         Err(response) => return response,
     };
-    if let Err(response) = check_phrase(&change.category, &change.content) {
+    if let Some(response) = phrase_problems(&change.category, &change.content) {
         return response;
     }
     match state.store.update_canned_phrase(&id, change.category.trim(), &change.content, state.clock.now_ms()).await {

@@ -8,18 +8,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 /// Where "now" comes from; cheap to clone (a manual clock's clones share one time).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub enum Clock {
     /// The operating system's wall clock.
+    #[default]
     System,
     /// A clock that only moves when told to, in unix milliseconds.
     Manual(Arc<AtomicI64>),
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock::System
-    }
 }
 
 impl Clock {

@@ -34,8 +34,8 @@ pub async fn customer_upgrade(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(response) = check_origin(&state, &headers) {
-        return response;
+    if !origin_allowed(&state, &headers) {
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
     upgrade
         .max_message_size(MAX_TRANSPORT_BYTES)
@@ -59,15 +59,14 @@ pub async fn agent_upgrade(State(state): State<Arc<AppState>>, headers: HeaderMa
 /// Browsers always send Origin on a WebSocket upgrade; a page of a site that is not allowed
 /// must not open a socket with the visitor's credentials (cross-site WebSocket hijacking).
 /// Non-browser clients (no Origin) are allowed: they hold no visitor's ambient credentials.
-fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
-        return Ok(());
+        return true;
     };
     let own = state.settings.public_url();
-    let allowed = origin == own
+    origin == own
         || is_loopback_alias(origin, &own)
-        || state.settings.allowed_origins.iter().any(|allowed| allowed.trim_end_matches('/') == origin);
-    if allowed { Ok(()) } else { Err((StatusCode::FORBIDDEN, "origin not allowed").into_response()) }
+        || state.settings.allowed_origins.iter().any(|allowed| allowed.trim_end_matches('/') == origin)
 }
 
 /// `http://localhost:8080` and `http://127.0.0.1:8080` are the same server to its operator.

@@ -123,10 +123,10 @@ async fn acked_messages_survive_kill_9_and_resume_delivers_each_missing_event_on
         resumed.next_frame().await.expect("the restarted server closed the socket");
     }
     resumed.drain(Duration::from_millis(500)).await;
-    let mut expected = applied + 1;
-    for event in resumed.events() {
-        assert_eq!(event.seq, expected, "each missing event exactly once, in order: {:?}", resumed.events());
-        expected += 1;
+    let resumed_events = resumed.events();
+    assert!(!resumed_events.is_empty(), "the unread events were not resent");
+    for (expected, event) in (applied + 1..).zip(&resumed_events) {
+        assert_eq!(event.seq, expected, "each missing event exactly once, in order: {resumed_events:?}");
     }
     // Re-acknowledgements of the same message carry its original seq.
     for (id, seq) in acks(&resumed) {
