@@ -43,6 +43,8 @@ impl Lang {
 
 /// The interface strings of one language.
 pub struct Texts {
+    /// The language's tag; part of list keys, so a language switch redraws every row.
+    pub tag: &'static str,
     // Customer panel.
     pub chat_title_fallback: &'static str,
     pub close_chat: &'static str,
@@ -123,6 +125,7 @@ pub struct Texts {
 }
 
 pub static ZH: Texts = Texts {
+    tag: "zh-CN",
     chat_title_fallback: "在线客服",
     close_chat: "关闭对话窗口",
     transcript: "对话记录",
@@ -200,6 +203,7 @@ pub static ZH: Texts = Texts {
 };
 
 pub static EN: Texts = Texts {
+    tag: "en",
     chat_title_fallback: "Customer service",
     close_chat: "Close chat window",
     transcript: "Conversation",

@@ -55,7 +55,7 @@ pub enum Side {
 /// One line of the transcript.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
-    /// Unique within the conversation list: conversation id + seq.
+    /// Unique within the conversation list: conversation id + seq (+ language).
     pub key: String,
     pub side: Side,
     pub author: String,
@@ -71,7 +71,9 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
     let mut agent_name = String::new();
     let mut lines = Vec::with_capacity(log.events.len());
     for event in &log.events {
-        let key = format!("{}:{}", log.id, event.seq);
+        // The language is part of the key: a row keyed by the event alone would keep the
+        // wording it was first drawn in after a language switch.
+        let key = format!("{}:{}:{}", log.id, event.seq, texts.tag);
         let line = |side: Side, author: &str, text: &str| Line {
             key: key.clone(),
             side,

@@ -138,3 +138,17 @@ async fn customer_info_shows_the_profile_and_the_page() {
     }
     assert!(info.query_selector("b").unwrap().is_none(), "attribute values are text, not HTML");
 }
+
+/// Switching the language redraws rows already on screen, not only new ones.
+#[wasm_bindgen_test]
+async fn a_language_switch_redraws_the_rows_already_shown() {
+    let session = session_with(&[("c1", "王小明", "我要退货")]);
+    let lang = RwSignal::new(Lang::En);
+    let container = mount(move || view! { <ConversationList lang session/> }.into_any());
+    settle().await;
+    assert!(container.inner_text().contains("waiting"), "{}", container.inner_text());
+    lang.set(Lang::Zh);
+    settle().await;
+    let text = container.inner_text();
+    assert!(text.contains("等待") && !text.contains("waiting"), "{text}");
+}

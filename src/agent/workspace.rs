@@ -261,6 +261,8 @@ fn Workspace(lang: RwSignal<Lang>, token: RwSignal<Option<String>>, session_toke
 /// One row of the conversation list.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct ListRow {
+    /// The language drawn in (part of the key, so a language switch redraws the row).
+    lang: &'static str,
     id: String,
     customer: String,
     last: String,
@@ -269,8 +271,9 @@ struct ListRow {
     selected: bool,
 }
 
-fn list_row(conversation: &AgentConversation, selected: Option<&str>, now: f64) -> ListRow {
+fn list_row(conversation: &AgentConversation, selected: Option<&str>, now: f64, lang: &'static str) -> ListRow {
     ListRow {
+        lang,
         id: conversation.summary.conversation_id.clone(),
         customer: conversation.customer_name(),
         last: conversation.last_message(),
@@ -298,10 +301,11 @@ pub fn ConversationList(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -
         let now = now.get();
         let query = query.get();
         let ended = showing_ended.get();
+        let lang = texts().tag;
         session.with(|session| {
             let selected = session.selected.as_deref();
             let conversations = if ended { session.ended(&query) } else { session.active() };
-            conversations.into_iter().map(|conversation| list_row(conversation, selected, now)).collect::<Vec<_>>()
+            conversations.into_iter().map(|conversation| list_row(conversation, selected, now, lang)).collect::<Vec<_>>()
         })
     };
     let empty_text = move || if showing_ended.get() { texts().no_ended } else { texts().no_conversations };
