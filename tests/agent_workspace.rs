@@ -50,7 +50,7 @@ fn snapshot(id: &str, name: &str, text: &str) -> ServerFrame {
     ServerFrame::Snapshot {
         conversation: ConversationSummary {
             conversation_id: id.into(),
-            visitor: VisitorProfile { visitor_id: "v".into(), user: Some(user), page: Some(page), locale: Some("zh-CN".into()) },
+            visitor: VisitorProfile { visitor_id: "v".into(), user: Some(user), page: Some(page), locale: Some("zh-CN".into()), verified: true },
             group: "support".into(),
             phase: Phase::Human,
             agent_id: Some("a1".into()),

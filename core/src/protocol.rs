@@ -236,6 +236,11 @@ pub struct VisitorProfile {
     pub page: Option<PageInfo>,
     #[serde(default)]
     pub locale: Option<String>,
+    /// The user id came with a `user_hash` that verified against the site's secret: the
+    /// agent may trust it. Unverified ids are shown as such (or refused, if the server
+    /// requires verification). The hash itself is never passed on.
+    #[serde(default)]
+    pub verified: bool,
 }
 
 /// A conversation as listed in the agent's workspace.

@@ -48,7 +48,7 @@ fn agent_frames() -> Vec<AgentFrame> {
 fn server_frames() -> Vec<ServerFrame> {
     let summary = ConversationSummary {
         conversation_id: "c1".into(),
-        visitor: VisitorProfile { visitor_id: "v1".into(), user: None, page: None, locale: Some("en".into()) },
+        visitor: VisitorProfile { visitor_id: "v1".into(), user: None, page: None, locale: Some("en".into()), verified: false },
         group: "support".into(),
         phase: Phase::Human,
         agent_id: Some("a1".into()),

@@ -325,14 +325,23 @@ impl Hub {
 
     async fn customer_hello(&mut self, conn: ConnId, hello: CustomerHello, outbox: Outbox) -> Result<String, FrameError> {
         let now = self.clock.now_ms();
-        let user = match hello.user {
-            Some(user) => match &user.user_hash {
-                Some(hash) if !crate::auth::verify_user_hash(&self.settings.identity_secret, &user.id, hash) => {
-                    return Err(FrameError::new(ErrorCode::Unauthorized, "the user identity's userHash does not match its id"));
-                }
-                _ => Some(user),
-            },
-            None => None,
+        let (user, verified) = match hello.user {
+            Some(mut user) => {
+                let verified = match &user.user_hash {
+                    Some(hash) if crate::auth::verify_user_hash(&self.settings.identity_secret, &user.id, hash) => true,
+                    Some(_) => {
+                        return Err(FrameError::new(ErrorCode::Unauthorized, "the user identity's userHash does not match its id"));
+                    }
+                    None if self.settings.require_verified_identity => {
+                        return Err(FrameError::new(ErrorCode::Unauthorized, "this site accepts only verified user ids: pass userHash"));
+                    }
+                    None => false,
+                };
+                // The hash has done its work; agents get the verdict, not the hash.
+                user.user_hash = None;
+                (Some(user), verified)
+            }
+            None => (None, false),
         };
         let visitor = match &hello.visitor_token {
             Some(token) => self.store.visit(token, &serde_json::Value::Null, now).await.map_err(internal)?,
@@ -346,7 +355,7 @@ impl Hub {
                 (visitor.id, token)
             }
         };
-        let profile = VisitorProfile { visitor_id: visitor_id.clone(), user, page: hello.page, locale: hello.locale };
+        let profile = VisitorProfile { visitor_id: visitor_id.clone(), user, page: hello.page, locale: hello.locale, verified };
         self.visitor_profiles.insert(visitor_id.clone(), profile);
         let group = self.config.resolve_group(hello.group.as_deref()).map(|group| (group.name.clone(), group.display_name.clone()));
         let (_, group_display_name) = group.unwrap_or_default();

@@ -34,6 +34,10 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// HMAC-SHA256 key with which a site owner signs the user ids passed to `Kefu.setUser`.
     pub identity_secret: String,
+    /// Refuse `setUser` ids that come without a valid `userHash` (by default they are
+    /// accepted and shown to agents as unverified; a wrong hash is always refused).
+    #[serde(default)]
+    pub require_verified_identity: bool,
     /// How long an agent's login lasts, in hours.
     #[serde(default = "default_session_hours")]
     pub agent_session_hours: u32,
@@ -138,6 +142,9 @@ fn default_file(identity_secret: &str) -> String {
 # Secret for identity verification: the site owner's backend computes
 # hex(HMAC-SHA256(identity_secret, user_id)) and passes it as `userHash` to Kefu.setUser.
 identity_secret = "{identity_secret}"
+
+# Refuse user ids without a valid userHash (otherwise agents see them marked unverified).
+# require_verified_identity = false
 
 # How long an agent's login lasts, in hours.
 # agent_session_hours = 12

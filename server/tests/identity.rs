@@ -36,3 +36,47 @@ async fn a_user_id_is_trusted_only_with_its_hmac() {
         assert_eq!(client.next_frame().await, None, "the socket stays open after a forged identity");
     }
 }
+
+/// Agents see whether a user id was verified, never the hash itself; a site that requires
+/// verification refuses an id without its hash.
+#[tokio::test]
+async fn agents_see_the_verdict_and_a_strict_site_refuses_unverified_ids() {
+    use kefu_core::conversation::EventBody;
+    let server = TestServer::start(demo_config()).await;
+    let secret = server.state.settings.identity_secret.clone();
+    let token = server.agent_session("mei", &["support"], 5).await;
+    let mut agent = server.online_agent(&token).await;
+    for (user_id, user_hash, verified) in [("u_1", Some(kefu_server::auth::user_hash(&secret, "u_1")), true), ("u_2", None, false)] {
+        let user = UserIdentity { id: user_id.into(), name: Some(user_id.into()), user_hash, ..UserIdentity::default() };
+        let mut customer = Client::connect(&server.ws_url("/ws/customer"), None).await;
+        customer
+            .send_customer(&CustomerFrame::Hello { visitor_token: None, resume: vec![], locale: None, group: None, page: None, user: Some(user) })
+            .await;
+        customer.expect(|frame| matches!(frame, ServerFrame::Welcome { .. })).await;
+        customer.say("m", "转人工").await;
+        customer.expect_event(|body| matches!(body, EventBody::AgentAssigned { .. })).await;
+        let ServerFrame::Snapshot { conversation, .. } = agent.expect(|frame| matches!(frame, ServerFrame::Snapshot { .. })).await else {
+            unreachable!()
+        };
+        assert_eq!(conversation.visitor.verified, verified, "{user_id}");
+        let shown = conversation.visitor.user.expect("the identity reaches the agent");
+        assert_eq!(shown.id, user_id);
+        assert_eq!(shown.user_hash, None, "the hash is not passed on");
+    }
+
+    let strict = TestServer::start_with_settings(
+        demo_config(),
+        kefu_server::app::now_ms(),
+        Some("identity_secret = \"s3cret\"\nrequire_verified_identity = true\n"),
+    )
+    .await;
+    let mut unverified = Client::connect(&strict.ws_url("/ws/customer"), None).await;
+    let user = UserIdentity { id: "u_3".into(), ..UserIdentity::default() };
+    unverified.send_customer(&CustomerFrame::Hello { visitor_token: None, resume: vec![], locale: None, group: None, page: None, user: Some(user) }).await;
+    let refused = unverified.next_frame().await.unwrap();
+    assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::Unauthorized, .. }), "{refused:?}");
+    let mut verified = Client::connect(&strict.ws_url("/ws/customer"), None).await;
+    let user = UserIdentity { id: "u_3".into(), user_hash: Some(kefu_server::auth::user_hash("s3cret", "u_3")), ..UserIdentity::default() };
+    verified.send_customer(&CustomerFrame::Hello { visitor_token: None, resume: vec![], locale: None, group: None, page: None, user: Some(user) }).await;
+    assert!(matches!(verified.next_frame().await.unwrap(), ServerFrame::Welcome { .. }));
+}

@@ -315,7 +315,7 @@ mod tests {
         ServerFrame::Snapshot {
             conversation: ConversationSummary {
                 conversation_id: id.into(),
-                visitor: VisitorProfile { visitor_id: "v".into(), user: Some(user), page: None, locale: None },
+                visitor: VisitorProfile { visitor_id: "v".into(), user: Some(user), page: None, locale: None, verified: false },
                 group: "support".into(),
                 phase: Phase::Human,
                 agent_id: Some("a1".into()),

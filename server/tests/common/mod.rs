@@ -39,7 +39,15 @@ impl TestServer {
 
     /// Starts the app with its manual clock at `start_ms` (unix milliseconds).
     pub async fn start_at(config: Config, start_ms: i64) -> TestServer {
+        TestServer::start_with_settings(config, start_ms, None).await
+    }
+
+    /// Starts the app with `kefu.toml` set to `settings_toml` (it must set `identity_secret`).
+    pub async fn start_with_settings(config: Config, start_ms: i64, settings_toml: Option<&str>) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
+        if let Some(settings_toml) = settings_toml {
+            std::fs::write(dir.path().join("kefu.toml"), settings_toml).unwrap();
+        }
         let store = Store::open(&dir.path().join("kefu.db")).await.unwrap();
         store.save_service_config(&config, start_ms).await.unwrap();
         // The first run's demo agent, with the shared test hash: otherwise every server
