@@ -64,6 +64,9 @@
   function layout() {
     if (!frame) return;
     var small = win.matchMedia('(max-width: 640px)').matches;
+    // Full screen on a phone: the page behind must not scroll (nor take room with its
+    // scrollbars), so this comes before the viewport is measured.
+    doc.documentElement.style.overflow = isOpen && small ? 'hidden' : '';
     var vv = win.visualViewport;
     css(frame, small ? {
       top: (vv ? vv.offsetTop : 0) + 'px', left: '0', width: '100%', bottom: 'auto', [side]: 'auto',

@@ -20,6 +20,8 @@ fn the_js_api_opens_the_panel_and_set_user_reaches_the_agent() {
         "window.kefuEvents = [];
          Kefu.on('open', () => kefuEvents.push('open'));
          Kefu.on('close', () => kefuEvents.push('close'));
+         window.kefuMessages = [];
+         Kefu.on('message', message => kefuMessages.push(message.from + ': ' + message.text));
          Kefu.setUser({ id: 'u-42', name: '王小明', email: 'wang@example.com', attributes: { plan: 'gold' } });
          Kefu.setLocale('en');",
         &[],
@@ -36,6 +38,8 @@ fn the_js_api_opens_the_panel_and_set_user_reaches_the_agent() {
     // attempt comes after at most 0.5 s of backoff.
     thread::sleep(Duration::from_millis(1500));
     customer.wait_for_status("Assistant");
+    customer.say("How long does a refund take?");
+    browser.wait_for_text("Did you mean:");
     browser.find_by_role("button", "Talk to a person").click();
     customer.wait_for_status("Chatting with 小美");
     agent.browser.find_by_role_containing("button", "王小明");
@@ -46,4 +50,7 @@ fn the_js_api_opens_the_panel_and_set_user_reaches_the_agent() {
     browser.execute("Kefu.toggle();", &[]);
     browser.wait_until("the panel is shown again", "return getComputedStyle(document.querySelector('iframe')).display === 'block';");
     assert_eq!(browser.execute("return kefuEvents;", &[]), json!(["open", "close", "open"]));
+    let messages = browser.execute("return kefuMessages;", &[]);
+    let robot_said = messages.as_array().and_then(|messages| messages.first()).and_then(|message| message.as_str()).unwrap_or_default();
+    assert!(robot_said.starts_with("robot: ") && robot_said.to_lowercase().contains("refund"), "{messages}");
 }
