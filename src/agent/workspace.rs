@@ -10,6 +10,7 @@ use web_sys::KeyboardEvent;
 use kefu_core::protocol::{self, AgentFrame, AgentStatus, ServerFrame};
 
 use crate::agent::alerts;
+use crate::agent::assist::{first_slash_match, KnowledgePanel, PhrasePicker, PhraseSettings, Phrases, SlashSuggestions};
 use crate::agent::session::{AgentConversation, AgentSession};
 use crate::customer::panel::new_client_msg_id;
 use crate::i18n::{fill, Lang};
@@ -226,6 +227,9 @@ fn Workspace(lang: RwSignal<Lang>, token: RwSignal<Option<String>>, session_toke
     });
 
     let can_enable_notifications = RwSignal::new(alerts::can_ask_for_notifications());
+    let draft = RwSignal::new(String::new());
+    let phrases = Phrases::load(session_token.clone());
+    let settings_open = RwSignal::new(false);
 
     view! {
         <header class="kefu-agent-header">
@@ -247,13 +251,22 @@ fn Workspace(lang: RwSignal<Lang>, token: RwSignal<Option<String>>, session_toke
                     can_enable_notifications.set(false);
                 }>{move || texts().enable_notifications}</button>
             </Show>
+            <button type="button" aria-label=move || texts().phrase_settings on:click=move |_| settings_open.update(|open| *open = !*open)>
+                "⚙ "{move || texts().settings}
+            </button>
             <button type="button" on:click=move |_| lang.update(|lang| *lang = lang.other())>{move || texts().language_switch}</button>
             <button type="button" on:click=log_out>{move || texts().log_out}</button>
         </header>
+        <Show when=move || settings_open.get()>
+            <PhraseSettings lang session phrases open=settings_open/>
+        </Show>
         <div class="kefu-agent-main">
             <ConversationList lang session/>
-            <ConversationPane lang session socket/>
-            <CustomerInfo lang session/>
+            <ConversationPane lang session socket draft phrases/>
+            <div class="kefu-side">
+                <CustomerInfo lang session/>
+                <KnowledgePanel lang session draft/>
+            </div>
         </div>
     }
 }
@@ -404,12 +417,17 @@ pub fn CustomerInfo(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> im
 }
 
 #[component]
-fn ConversationPane(lang: RwSignal<Lang>, session: RwSignal<AgentSession>, socket: StoredValue<Socket, LocalStorage>) -> impl IntoView {
+fn ConversationPane(
+    lang: RwSignal<Lang>,
+    session: RwSignal<AgentSession>,
+    socket: StoredValue<Socket, LocalStorage>,
+    draft: RwSignal<String>,
+    phrases: Phrases,
+) -> impl IntoView {
     let texts = move || lang.get().texts();
     let send_frame = move |frame: AgentFrame| {
         socket.with_value(|socket| socket.send(&protocol::encode_agent_frame(&frame)));
     };
-    let draft = RwSignal::new(String::new());
     let selected_id = move || session.with(|session| session.selected.clone());
     let transcript = move || {
         let texts = texts();
@@ -431,7 +449,11 @@ fn ConversationPane(lang: RwSignal<Lang>, session: RwSignal<AgentSession>, socke
     let on_keydown = move |event: KeyboardEvent| {
         if event.key() == "Enter" && !event.shift_key() && !event.is_composing() && event.key_code() != 229 {
             event.prevent_default();
-            submit();
+            // While `/` offers phrases, Enter takes the first one instead of sending "/…".
+            match first_slash_match(phrases, &draft.get_untracked()) {
+                Some(phrase) => draft.set(phrase),
+                None => submit(),
+            }
         }
     };
     let end = move |_| {
@@ -457,7 +479,9 @@ fn ConversationPane(lang: RwSignal<Lang>, session: RwSignal<AgentSession>, socke
                         <p class="kefu-typing">{move || texts().typing}</p>
                     </Show>
                 </div>
+                <SlashSuggestions lang phrases draft/>
                 <form class="kefu-composer" on:submit=move |event| { event.prevent_default(); submit(); }>
+                    <PhrasePicker lang phrases draft/>
                     <textarea class="kefu-input" rows="3" aria-label=move || texts().reply_input
                         prop:disabled=move || !active()
                         prop:value=move || draft.get()
