@@ -133,7 +133,7 @@ async fn customer_info_shows_the_profile_and_the_page() {
     settle().await;
     let info = by_role(&container, "complementary", "会员信息");
     let text = info.inner_text();
-    for expected in ["王小明", "user-c1", "c1@example.com", "购物车 — https://shop.example/cart", "https://search.example/", "gold <b>", "zh-CN"] {
+    for expected in ["王小明", "user-c1 (已验证)", "c1@example.com", "购物车 — https://shop.example/cart", "https://search.example/", "gold <b>", "zh-CN"] {
         assert!(text.contains(expected), "{expected:?} missing in {text}");
     }
     assert!(info.query_selector("b").unwrap().is_none(), "attribute values are text, not HTML");

@@ -384,7 +384,8 @@ pub fn CustomerInfo(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> im
             match &visitor.user {
                 Some(user) => {
                     rows.push((texts.info_name.to_owned(), user.name.clone().unwrap_or_default()));
-                    rows.push((texts.info_user_id.to_owned(), user.id.clone()));
+                    let verdict = if visitor.verified { texts.info_verified } else { texts.info_unverified };
+                    rows.push((texts.info_user_id.to_owned(), format!("{} ({verdict})", user.id)));
                     rows.push((texts.info_email.to_owned(), user.email.clone().unwrap_or_default()));
                     rows.push((texts.info_phone.to_owned(), user.phone.clone().unwrap_or_default()));
                     for (key, value) in &user.attributes {
