@@ -43,6 +43,8 @@
   launcher.setAttribute('aria-haspopup', 'dialog');
   launcher.setAttribute('aria-expanded', 'false');
   var text = doc.createElement('span');
+  // Element Timing: lets the page (and `cargo xtask bench`) see when the launcher painted.
+  text.setAttribute('elementtiming', 'kefu-launcher');
   text.textContent = label;
   var badge = css(doc.createElement('span'), {
     display: 'none', 'margin-left': '8px', 'min-width': '20px', 'border-radius': '10px',
@@ -92,7 +94,12 @@
     frame.setAttribute('allow', 'clipboard-write');
     doc.body.appendChild(frame);
     win.addEventListener('resize', layout);
-    if (win.visualViewport) win.visualViewport.addEventListener('resize', layout);
+    // iOS shows its keyboard by shrinking and scrolling the visual viewport: follow both, so
+    // the composer stays just above the keyboard.
+    if (win.visualViewport) {
+      win.visualViewport.addEventListener('resize', layout);
+      win.visualViewport.addEventListener('scroll', layout);
+    }
   }
 
   win.addEventListener('message', function (event) {
