@@ -269,3 +269,96 @@ async fn panel_focuses_the_composer_and_names_every_control() {
         assert!(!accessible_name(&element).is_empty(), "unnamed control: {}", element.outer_html());
     }
 }
+
+/// A backend driven by the test: it records what the panel sends and delivers the frames the
+/// test gives it, as a server would.
+#[derive(Clone, Default)]
+struct ScriptedBackend {
+    listener: Rc<std::cell::RefCell<Option<Rc<kefu_widget::customer::backend::Listener>>>>,
+    sent: Rc<std::cell::RefCell<Vec<kefu_core::protocol::CustomerFrame>>>,
+}
+
+impl Backend for ScriptedBackend {
+    fn start(&self, listener: kefu_widget::customer::backend::Listener) {
+        *self.listener.borrow_mut() = Some(Rc::new(listener));
+    }
+    fn send(&self, frame: &kefu_core::protocol::CustomerFrame) -> bool {
+        self.sent.borrow_mut().push(frame.clone());
+        true
+    }
+    fn reconnect(&self) {}
+    fn remembers_visitor(&self) -> bool {
+        false
+    }
+}
+
+impl ScriptedBackend {
+    fn open(&self) {
+        let listener = self.listener.borrow().clone().expect("started");
+        (listener.on_open)();
+    }
+    fn deliver(&self, frame: kefu_core::protocol::ServerFrame) {
+        let listener = self.listener.borrow().clone().expect("started");
+        (listener.on_frame)(frame);
+    }
+    fn event(&self, seq: u64, body: kefu_core::conversation::EventBody) {
+        let event = kefu_core::conversation::Event { seq, at: seq as i64, body };
+        self.deliver(kefu_core::protocol::ServerFrame::Event { conversation_id: "c1".into(), event });
+    }
+}
+
+/// The header follows the conversation through the queue (with its position), a human agent
+/// (by name) and the end; the transfer button is offered only while the robot serves, and
+/// notices read as system lines.
+#[wasm_bindgen_test]
+async fn panel_header_follows_queue_agent_and_end() {
+    use kefu_core::conversation::{EndedBy, EventBody, NoticeKind, TransferReason};
+    use kefu_core::protocol::ServerFrame;
+
+    let backend = ScriptedBackend::default();
+    let panel_backend: Rc<dyn Backend> = Rc::new(backend.clone());
+    let container = mount(move || view! { <CustomerPanel backend=panel_backend/> }.into_any());
+    settle().await;
+    backend.open();
+    assert!(matches!(backend.sent.borrow().first(), Some(kefu_core::protocol::CustomerFrame::Hello { .. })), "hello first");
+    backend.deliver(ServerFrame::Welcome {
+        visitor_token: "t".into(),
+        visitor_id: "v".into(),
+        conversation_id: None,
+        group_display_name: "售后服务".into(),
+        service_mode: ServiceMode::RobotFirst,
+        transfer_button: true,
+        server_time: 0,
+    });
+    settle().await;
+    by_role(&container, "dialog", "售后服务");
+    let status = || container.query_selector("[role=status]").unwrap().unwrap().text_content().unwrap_or_default();
+    assert_eq!(status(), "Assistant");
+    by_role(&container, "button", "Talk to a person");
+
+    backend.event(1, EventBody::Started { conversation_id: "c1".into(), visitor_id: "v".into(), group: "support".into() });
+    backend.event(2, EventBody::TransferRequested { reason: TransferReason::Button });
+    backend.event(3, EventBody::Queued { group: "support".into() });
+    backend.deliver(ServerFrame::QueuePosition { conversation_id: "c1".into(), position: 2 });
+    settle().await;
+    assert_eq!(status(), "In line, position 2");
+    assert!(container.query_selector(".kefu-transfer").unwrap().is_none(), "no transfer button while queued");
+    assert!(log_text(&container).contains("You are in line, please wait."));
+
+    backend.event(4, EventBody::AgentAssigned { agent_id: "a1".into(), agent_name: "小美".into() });
+    backend.event(5, EventBody::AgentMessage { agent_id: "a1".into(), client_msg_id: "r1".into(), text: "您好 [不是链接](https://example.com)".into() });
+    settle().await;
+    assert_eq!(status(), "Chatting with 小美");
+    let log = by_role(&container, "log", "Conversation");
+    assert!(log.inner_text().contains("您好 [不是链接](https://example.com)"), "agent text stays plain: {}", log.inner_text());
+    assert!(log.query_selector("a").unwrap().is_none(), "no link in an agent message");
+
+    backend.event(6, EventBody::Ended { by: EndedBy::Customer });
+    backend.event(7, EventBody::Notice { notice: NoticeKind::IdleTimeout, text: String::new() });
+    settle().await;
+    assert_eq!(status(), "Conversation ended");
+    let text = log_text(&container);
+    assert!(text.contains("You ended the conversation with the agent."), "{text}");
+    assert!(text.contains("The conversation ended after a long silence."), "{text}");
+    by_role(&container, "button", "Talk to a person");
+}
