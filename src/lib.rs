@@ -1,15 +1,19 @@
-//! The Kefu widget: one Leptos (CSR) app, two faces.
+//! The Kefu widget: one Leptos (CSR) crate, two faces, each its own Wasm binary.
 //!
-//! * Customer mode (`/widget`, inside the iframe that `embed.js` opens on the host page):
-//!   [`customer`] — the chat panel, its protocol session and its bridge to the host page.
-//! * Agent mode (`/agent`): [`agent`] — the agent workspace.
+//! * Customer mode (`src/main.rs`, binary `kefu-widget`, served at `/widget` inside the
+//!   iframe that `embed.js` opens): [`customer`] — the chat panel, its protocol session and
+//!   its bridge to the host page.
+//! * Agent mode (`src/bin/kefu-agent.rs`, binary `kefu-agent`, served at `/agent`): [`agent`]
+//!   — the agent workspace.
+//!
+//! Two binaries of one crate, so that visitors download only the customer side: the agent
+//! workspace is most of the code and none of their business. Trunk builds both (index.html).
 //!
 //! Shared: [`transcript`] (a conversation's log, folded with kefu-core's reducer, and how it
 //! reads), [`socket`] (a reconnecting WebSocket), [`i18n`] (every visible string in zh-CN and
-//! en), [`richtext`] (the safe formatting of robot answers), [`storage`]. Protocol sessions are plain data with `on_frame` methods, tested without
-//! a page; components only read signals and send frames.
-
-use leptos::prelude::*;
+//! en), [`richtext`] (the safe formatting of robot answers), [`storage`]. Protocol sessions
+//! are plain data with `on_frame` methods, tested without a page; components only read
+//! signals and send frames.
 
 pub mod agent;
 pub mod customer;
@@ -41,17 +45,6 @@ pub fn page_params() -> PageParams {
 /// The browser's preferred language tag.
 pub fn browser_language() -> String {
     web_sys::window().and_then(|window| window.navigator().language()).unwrap_or_else(|| "zh-CN".to_owned())
-}
-
-/// The root component: agent mode under `/agent`, customer mode anywhere else.
-#[component]
-pub fn App() -> impl IntoView {
-    let path = web_sys::window().and_then(|window| window.location().pathname().ok()).unwrap_or_default();
-    if path.starts_with("/agent") {
-        view! { <agent::workspace::AgentApp/> }.into_any()
-    } else {
-        view! { <customer::panel::CustomerPanel/> }.into_any()
-    }
 }
 
 // The unit tests of the pure modules run in the same headless browser as the component tests.

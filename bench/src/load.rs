@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Which server the traffic goes to.
 #[derive(Clone)]
@@ -141,7 +141,7 @@ pub async fn run(target: &Target, scenario: Scenario, server_pid: u32) -> Result
     })
 }
 
-async fn connect(url: &str) -> Result<Socket> {
+pub async fn connect(url: &str) -> Result<Socket> {
     let (socket, _) = tokio_tungstenite::connect_async(url).await.with_context(|| format!("connecting to {url}"))?;
     Ok(socket)
 }
@@ -151,7 +151,7 @@ async fn send(socket: &mut Socket, text: String) -> Result<()> {
 }
 
 /// The next text frame.
-async fn next_text(socket: &mut Socket) -> Result<String> {
+pub async fn next_text(socket: &mut Socket) -> Result<String> {
     loop {
         match tokio::time::timeout(STEP_TIMEOUT, socket.next()).await.context("no frame within 60 s")? {
             Some(Ok(Message::Text(text))) => return Ok(text.to_string()),

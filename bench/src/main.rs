@@ -4,7 +4,8 @@
 //! reported next to the same traffic through a bare WebSocket relay measured in the same run
 //! ([`relay`]), as a ratio. Modules: [`sizes`] (what a visitor downloads), [`load`] (the
 //! WebSocket load generator), [`relay`] (the baseline), [`robot`] (matcher throughput),
-//! [`page`] (host-page cost in headless Chromium).
+//! [`page`] (host-page cost in headless Chromium), [`workspace`] (the agent workspace with 50
+//! chats, input to paint).
 //!
 //! Usage: `kefu-bench all --kefu target/release/kefu --assets target/dist [--quick] [--no-page]`, or
 //! `kefu-bench relay --listen 127.0.0.1:9000 --agents 10` to run the baseline alone.
@@ -14,6 +15,7 @@ mod page;
 mod relay;
 mod robot;
 mod sizes;
+mod workspace;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -80,6 +82,12 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
         let page_section = page::measure(kefu, assets, if quick { 3 } else { 15 })?;
         print!("{page_section}");
         report.push_str(&page_section);
+    }
+
+    if with_page {
+        let workspace_section = workspace::measure(kefu, assets, quick)?;
+        print!("{workspace_section}");
+        report.push_str(&workspace_section);
     }
 
     // Server load, Kefu against the relay, scenario by scenario.
@@ -202,10 +210,15 @@ pub fn wait_for_port(addr: &str) -> Result<()> {
     bail!("nothing listens on {addr} after 30 s")
 }
 
+/// `kefu.toml` for the benchmarks: every client comes from 127.0.0.1, so the per-IP rate
+/// limit (meant for the public) would throttle the load generator itself.
+pub const BENCH_SETTINGS: &str = "identity_secret = \"bench\"\nvisitor_frames_per_second = 1000000.0\nvisitor_frame_burst = 1000000.0\nip_frames_per_second = 1000000.0\nip_frame_burst = 1000000.0\n";
+
 /// Starts `kefu serve` on a fresh data directory with `agents` agents.
 pub fn start_kefu(kefu: &Path, assets: &Path, agents: usize) -> Result<(Process, String, PathBuf)> {
     let dir = std::env::temp_dir().join(format!("kefu-bench-{}-{}", std::process::id(), free_port()?));
     std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("kefu.toml"), BENCH_SETTINGS)?;
     for index in 0..agents {
         let status = Command::new(kefu)
             .args(["agent", "add", "--login", &format!("bench{index}"), "--password", "bench-password", "--max-chats", "100"])

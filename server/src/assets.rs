@@ -29,6 +29,7 @@ impl Assets {
     pub fn load(dir: Option<&Path>) -> Assets {
         let mut files = HashMap::new();
         files.insert("boot.js".to_owned(), prepare("boot.js", pages::BOOT_JS.as_bytes().to_vec()));
+        files.insert("boot-agent.js".to_owned(), prepare("boot-agent.js", pages::BOOT_AGENT_JS.as_bytes().to_vec()));
         if let Some(dir) = dir {
             match std::fs::read_dir(dir) {
                 Ok(entries) => {

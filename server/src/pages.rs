@@ -3,12 +3,16 @@
 //! Trunk's own `index.html` starts the Wasm with an inline script, which a strict CSP forbids.
 //! So the server writes its own small pages: each loads `boot.js` (an external module that
 //! imports the wasm-bindgen glue) and the widget's stylesheet, and carries no inline script
-//! or style. The same bundle runs in customer mode at `/widget` (inside the iframe that
-//! `embed.js` opens) and in agent mode at `/agent`; the app picks its mode from the path.
+//! or style. The customer bundle runs at `/widget` (inside the iframe that `embed.js` opens),
+//! the agent bundle at `/agent`: two binaries of the widget crate, one stylesheet.
 
-/// Served at `/static/boot.js`: starts the Wasm bundle built by Trunk (stable file names,
+/// Served at `/static/boot.js`: starts the customer bundle built by Trunk (stable file names,
 /// `filehash = false` in Trunk.toml; the version query defeats stale caches).
 pub const BOOT_JS: &str = "import init from './kefu-widget.js';\ninit({ module_or_path: new URL('./kefu-widget_bg.wasm', import.meta.url) });\n";
+
+/// Served at `/static/boot-agent.js`: starts the agent bundle, a second binary of the same
+/// crate, so visitors never download the agent workspace.
+pub const BOOT_AGENT_JS: &str = "import init from './kefu-agent.js';\ninit({ module_or_path: new URL('./kefu-agent_bg.wasm', import.meta.url) });\n";
 
 /// The loader a site owner's script tag points at.
 pub const EMBED_JS: &str = include_str!("../../embed/embed.js");
@@ -25,9 +29,9 @@ pub enum AppPage {
 /// The HTML shell of an app page. `version` is appended to asset URLs so a new build is
 /// fetched at once while an unchanged one stays cached.
 pub fn app_page(page: AppPage, version: &str) -> String {
-    let (title, lang) = match page {
-        AppPage::Widget => ("Kefu", "zh-CN"),
-        AppPage::Agent => ("Kefu 客服工作台 · Agent workspace", "zh-CN"),
+    let (title, lang, glue, boot) = match page {
+        AppPage::Widget => ("Kefu", "zh-CN", "kefu-widget.js", "boot.js"),
+        AppPage::Agent => ("Kefu 客服工作台 · Agent workspace", "zh-CN", "kefu-agent.js", "boot-agent.js"),
     };
     format!(
         r#"<!DOCTYPE html>
@@ -37,8 +41,8 @@ pub fn app_page(page: AppPage, version: &str) -> String {
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <title>{title}</title>
 <link rel="stylesheet" href="/static/kefu.css?v={version}">
-<link rel="modulepreload" href="/static/kefu-widget.js?v={version}">
-<script type="module" src="/static/boot.js?v={version}"></script>
+<link rel="modulepreload" href="/static/{glue}?v={version}">
+<script type="module" src="/static/{boot}?v={version}"></script>
 </head>
 <body></body>
 </html>
