@@ -25,6 +25,7 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
         Cmd::cargo()
             .args([
                 "test",
+                "--no-fail-fast",
                 "--workspace",
                 "--exclude",
                 "kefu-widget",
@@ -55,7 +56,7 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
     })?;
     steps.run("e2e tests", || {
         Cmd::cargo()
-            .args(["test", "--package", "kefu-e2e", "--", "--test-threads=1"])
+            .args(["test", "--no-fail-fast", "--package", "kefu-e2e", "--", "--test-threads=1"])
             .env("KEFU_BIN", &kefu)
             .env("KEFU_ASSETS", &assets)
             .run()
