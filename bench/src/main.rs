@@ -8,7 +8,8 @@
 //! chats, input to paint).
 //!
 //! Usage: `kefu-bench all --kefu target/release/kefu --assets target/dist [--quick] [--no-page]`, or
-//! `kefu-bench relay --listen 127.0.0.1:9000 --agents 10` to run the baseline alone.
+//! `kefu-bench relay --listen 127.0.0.1:9000 --agents 10` to run the baseline alone, or
+//! `kefu-bench workspace --kefu … --assets …` for the agent workspace measurement alone.
 
 mod load;
 mod page;
@@ -39,6 +40,12 @@ fn main() -> Result<()> {
                 relay::serve(listener, agents).await
             })
         }
+        Some("workspace") => {
+            let kefu = PathBuf::from(value(&args, "--kefu").context("--kefu PATH is required")?);
+            let assets = PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);
+            print!("{}", workspace::measure(&kefu, &assets, args.iter().any(|arg| arg == "--quick"))?);
+            Ok(())
+        }
         Some("all") => {
             let kefu = PathBuf::from(value(&args, "--kefu").context("--kefu PATH is required")?);
             let assets = PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);
@@ -47,7 +54,11 @@ fn main() -> Result<()> {
             let with_page = !args.iter().any(|arg| arg == "--no-page");
             all(&kefu, &assets, &out, quick, with_page)
         }
-        _ => bail!("usage: kefu-bench all --kefu PATH --assets DIR [--out FILE] [--quick] | kefu-bench relay --listen ADDR --agents N"),
+        _ => bail!(
+            "usage: kefu-bench all --kefu PATH --assets DIR [--out FILE] [--quick] [--no-page]\n\
+             \x20      kefu-bench workspace --kefu PATH --assets DIR [--quick]   (the agent workspace with 50 chats only)\n\
+             \x20      kefu-bench relay --listen ADDR --agents N"
+        ),
     }
 }
 
