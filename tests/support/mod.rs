@@ -42,6 +42,7 @@ fn selector(role: &str) -> &'static str {
         "dialog" => "[role=dialog]",
         "complementary" => "aside, [role=complementary]",
         "navigation" => "nav, [role=navigation]",
+        "link" => "a[href]",
         other => panic!("unknown role {other}"),
     }
 }
