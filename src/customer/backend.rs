@@ -180,18 +180,17 @@ impl LocalBackend {
         }
     }
 
+    /// The panel listening, unless the simulated connection is down (then nothing arrives).
+    fn listener_if_online(&self) -> Option<Rc<Listener>> {
+        let world = self.world.borrow();
+        if world.online { world.listener.clone() } else { None }
+    }
+
     /// Calls `on_open` after the current task, as a network would.
     fn open_later(&self) {
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let listener = {
-                let world = this.world.borrow();
-                if !world.online {
-                    return;
-                }
-                world.listener.clone()
-            };
-            if let Some(listener) = listener {
+            if let Some(listener) = this.listener_if_online() {
                 (listener.on_open)();
             }
         });
@@ -202,15 +201,9 @@ impl LocalBackend {
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             for frame in frames {
-                let listener = {
-                    let world = this.world.borrow();
-                    if !world.online {
-                        return;
-                    }
-                    world.listener.clone()
-                };
-                if let Some(listener) = listener {
-                    (listener.on_frame)(frame);
+                match this.listener_if_online() {
+                    Some(listener) => (listener.on_frame)(frame),
+                    None => return,
                 }
             }
         });
