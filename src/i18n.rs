@@ -120,6 +120,15 @@ pub struct Texts {
     pub info_anonymous: &'static str,
     pub info_verified: &'static str,
     pub info_unverified: &'static str,
+    pub info_browser: &'static str,
+    pub info_first_seen: &'static str,
+    pub info_visits: &'static str,
+    pub info_previous: &'static str,
+    pub info_no_previous: &'static str,
+    pub transfer_group_label: &'static str,
+    pub transfer_submit: &'static str,
+    pub transfer_refused_unavailable: &'static str,
+    pub transfer_refused_other: &'static str,
     pub enable_notifications: &'static str,
     pub new_conversation_title: &'static str,
     pub new_conversation_notification: &'static str,
@@ -217,6 +226,15 @@ pub static ZH: Texts = Texts {
     info_anonymous: "匿名访客",
     info_verified: "已验证",
     info_unverified: "未验证",
+    info_browser: "浏览器 / 系统",
+    info_first_seen: "首次访问",
+    info_visits: "访问次数",
+    info_previous: "历史会话",
+    info_no_previous: "没有更早的会话",
+    transfer_group_label: "转接到技能组",
+    transfer_submit: "转接",
+    transfer_refused_unavailable: "无法转接：该技能组现在不在服务时间，或没有客服在线。",
+    transfer_refused_other: "转接没有成功，请重试。",
     enable_notifications: "开启桌面通知",
     new_conversation_title: "【新会话】",
     new_conversation_notification: "新会话：{name}",
@@ -314,6 +332,15 @@ pub static EN: Texts = Texts {
     info_anonymous: "Anonymous visitor",
     info_verified: "verified",
     info_unverified: "not verified",
+    info_browser: "Browser / OS",
+    info_first_seen: "First seen",
+    info_visits: "Visits",
+    info_previous: "Previous conversations",
+    info_no_previous: "No earlier conversations",
+    transfer_group_label: "Transfer to skill group",
+    transfer_submit: "Transfer",
+    transfer_refused_unavailable: "Cannot transfer: that group is closed now or nobody in it is online.",
+    transfer_refused_other: "The transfer did not go through; please try again.",
     enable_notifications: "Enable desktop notifications",
     new_conversation_title: "[New chat] ",
     new_conversation_notification: "New chat: {name}",
@@ -340,4 +367,15 @@ pub static EN: Texts = Texts {
 /// Fills `{name}`-style placeholders.
 pub fn fill(template: &str, key: &str, value: &str) -> String {
     template.replace(&format!("{{{key}}}"), value)
+}
+
+/// A moment (unix ms) as a date and time in the language's usual form, in the browser's time
+/// zone (`Intl` does the work, so both languages read naturally: `2026年11月25日 14:03`,
+/// `Nov 25, 2026, 2:03 PM`).
+pub fn format_datetime(ms: i64, lang: Lang) -> String {
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
+    let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    String::from(date.to_locale_string(lang.tag(), &options))
 }

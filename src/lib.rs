@@ -11,7 +11,8 @@
 //!
 //! Shared: [`transcript`] (a conversation's log, folded with kefu-core's reducer, and how it
 //! reads), [`socket`] (a reconnecting WebSocket), [`i18n`] (every visible string in zh-CN and
-//! en), [`richtext`] (the safe formatting of robot answers), [`storage`]. Protocol sessions
+//! en), [`richtext`] (the safe formatting of robot answers), [`storage`], [`typing`] (typing
+//! indicators both ways). Protocol sessions
 //! are plain data with `on_frame` methods, tested without a page; components only read
 //! signals and send frames.
 
@@ -22,6 +23,7 @@ pub mod richtext;
 pub mod socket;
 pub mod storage;
 pub mod transcript;
+pub mod typing;
 
 /// What the page's URL tells the app (set by `embed.js` on the iframe's URL).
 #[derive(Debug, Clone, Default)]

@@ -4,7 +4,9 @@
 mod support;
 
 use kefu_core::conversation::{EndedBy, Event, EventBody, Phase, TransferReason};
-use kefu_core::protocol::{AgentProfile, AgentStatus, ConversationSummary, PageInfo, ServerFrame, UserIdentity, VisitorProfile};
+use kefu_core::protocol::{
+    AgentProfile, AgentStatus, ConversationSummary, GroupChoice, PageInfo, PastConversation, ServerFrame, UserIdentity, VisitorProfile,
+};
 use kefu_widget::agent::session::AgentSession;
 use kefu_widget::agent::workspace::{ConversationList, CustomerInfo};
 use kefu_widget::i18n::Lang;
@@ -26,6 +28,10 @@ fn welcome() -> ServerFrame {
         },
         conversations: vec![],
         server_time: 0,
+        groups: vec![
+            GroupChoice { name: "support".into(), display_name: "在线客服".into() },
+            GroupChoice { name: "billing".into(), display_name: "账单与退款".into() },
+        ],
     }
 }
 
@@ -50,7 +56,23 @@ fn snapshot(id: &str, name: &str, text: &str) -> ServerFrame {
     ServerFrame::Snapshot {
         conversation: ConversationSummary {
             conversation_id: id.into(),
-            visitor: VisitorProfile { visitor_id: "v".into(), user: Some(user), page: Some(page), locale: Some("zh-CN".into()), verified: true },
+            visitor: VisitorProfile {
+                visitor_id: "v".into(),
+                user: Some(user),
+                page: Some(page),
+                locale: Some("zh-CN".into()),
+                verified: true,
+                browser: Some("Chrome 131 · Windows".into()),
+                first_seen: Some(1_764_000_000_000),
+                visits: 3,
+                previous_conversations: vec![PastConversation {
+                    conversation_id: "old".into(),
+                    started_at: 1_764_000_000_000,
+                    ended_at: Some(1_764_000_300_000),
+                    group: "support".into(),
+                    first_message: "<i>上次</i>的发票".into(),
+                }],
+            },
             group: "support".into(),
             phase: Phase::Human,
             agent_id: Some("a1".into()),
@@ -133,10 +155,24 @@ async fn customer_info_shows_the_profile_and_the_page() {
     settle().await;
     let info = by_role(&container, "complementary", "会员信息");
     let text = info.inner_text();
-    for expected in ["王小明", "user-c1 (已验证)", "c1@example.com", "购物车 — https://shop.example/cart", "https://search.example/", "gold <b>", "zh-CN"] {
+    for expected in [
+        "王小明",
+        "user-c1 (已验证)",
+        "c1@example.com",
+        "购物车 — https://shop.example/cart",
+        "https://search.example/",
+        "gold <b>",
+        "zh-CN",
+        "Chrome 131 · Windows",
+        "访问次数",
+        "2025",
+    ] {
         assert!(text.contains(expected), "{expected:?} missing in {text}");
     }
     assert!(info.query_selector("b").unwrap().is_none(), "attribute values are text, not HTML");
+    let history = by_role(&container, "region", "历史会话").inner_text();
+    assert!(history.contains("<i>上次</i>的发票"), "the earlier question, as text: {history}");
+    assert!(info.query_selector("i").unwrap().is_none());
 }
 
 /// Switching the language redraws rows already on screen, not only new ones.

@@ -24,6 +24,9 @@
 //! * [`hours`] — working hours in IANA zones: open at an instant, next opening.
 //! * [`robot`] — the knowledge robot: an inverted index with BM25-style confidence over
 //!   Chinese character n-grams and English words.
+//! * [`presence`] — typing indicators (when to send, when to forget) and what counts as a
+//!   new visit.
+//! * [`useragent`] — a short "browser · system" label from a `User-Agent` header.
 //! * [`text`] — the text folding (full-width, case, spaces) every comparison shares.
 //!
 //! # Key decisions
@@ -37,7 +40,9 @@
 pub mod config;
 pub mod conversation;
 pub mod hours;
+pub mod presence;
 pub mod protocol;
 pub mod robot;
 pub mod routing;
 pub mod text;
+pub mod useragent;

@@ -241,6 +241,46 @@ pub struct VisitorProfile {
     /// requires verification). The hash itself is never passed on.
     #[serde(default)]
     pub verified: bool,
+    /// The browser and system, e.g. `Chrome 131 · Windows` (see [`crate::useragent`]).
+    #[serde(default)]
+    pub browser: Option<String>,
+    /// When the visitor first came (unix ms), if the server knows.
+    #[serde(default)]
+    pub first_seen: Option<i64>,
+    /// How many visits (a gap of [`crate::presence::VISIT_GAP_MS`] starts a new one).
+    #[serde(default)]
+    pub visits: u32,
+    /// The visitor's earlier conversations, newest first (at most [`MAX_PAST_CONVERSATIONS`]).
+    #[serde(default)]
+    pub previous_conversations: Vec<PastConversation>,
+}
+
+/// The most earlier conversations listed in a [`VisitorProfile`].
+pub const MAX_PAST_CONVERSATIONS: usize = 10;
+
+/// One of a visitor's earlier conversations, as the agent's customer info lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PastConversation {
+    pub conversation_id: String,
+    pub started_at: i64,
+    #[serde(default)]
+    pub ended_at: Option<i64>,
+    pub group: String,
+    /// The customer's first message, cut to [`PAST_PREVIEW_CHARS`] characters.
+    #[serde(default)]
+    pub first_message: String,
+}
+
+/// How much of a past conversation's first message is shown.
+pub const PAST_PREVIEW_CHARS: usize = 80;
+
+/// A skill group an agent may transfer a chat to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupChoice {
+    /// The group's name, sent back in `transfer_to_group`.
+    pub name: String,
+    /// The name customers see (对外展示名).
+    pub display_name: String,
 }
 
 /// A conversation as listed in the agent's workspace.
@@ -292,6 +332,9 @@ pub enum ServerFrame {
         /// The conversations this agent serves now; a `snapshot` follows for each.
         conversations: Vec<ConversationSummary>,
         server_time: i64,
+        /// Every skill group of the service, for `transfer_to_group`.
+        #[serde(default)]
+        groups: Vec<GroupChoice>,
     },
     /// The message with `client_msg_id` is durably stored as `seq`.
     Ack { client_msg_id: String, conversation_id: String, seq: u64 },

@@ -48,7 +48,22 @@ fn agent_frames() -> Vec<AgentFrame> {
 fn server_frames() -> Vec<ServerFrame> {
     let summary = ConversationSummary {
         conversation_id: "c1".into(),
-        visitor: VisitorProfile { visitor_id: "v1".into(), user: None, page: None, locale: Some("en".into()), verified: false },
+        visitor: VisitorProfile {
+            visitor_id: "v1".into(),
+            user: None,
+            page: None,
+            locale: Some("en".into()),
+            verified: false,
+            first_seen: Some(1),
+            visits: 2,
+            previous_conversations: vec![PastConversation {
+                conversation_id: "c0".into(),
+                started_at: 1,
+                ended_at: Some(2),
+                group: "support".into(),
+                first_message: "怎么开发票？".into(),
+            }],
+        },
         group: "support".into(),
         phase: Phase::Human,
         agent_id: Some("a1".into()),
@@ -84,6 +99,7 @@ fn server_frames() -> Vec<ServerFrame> {
             },
             conversations: vec![summary.clone()],
             server_time: 5,
+            groups: vec![GroupChoice { name: "support".into(), display_name: "在线客服".into() }],
         },
         ServerFrame::Ack { client_msg_id: "m1".into(), conversation_id: "c1".into(), seq: 2 },
         ServerFrame::Event {

@@ -16,8 +16,9 @@ use anyhow::{Context, Result};
 use kefu_core::config::{Config, ServiceMode};
 use kefu_core::conversation::{self, Availability, Command, Ctx, Event, EventBody, Phase, Rejection, State};
 use kefu_core::protocol::{
-    AgentFrame, AgentProfile, AgentStatus, ConversationSummary, CustomerFrame, ErrorCode, FrameError, PageInfo,
-    ResumeCursor, ServerFrame, TypingParty, UserIdentity, VisitorProfile,
+    AgentFrame, AgentProfile, AgentStatus, ConversationSummary, CustomerFrame, ErrorCode, FrameError, GroupChoice,
+    MAX_PAST_CONVERSATIONS, PAST_PREVIEW_CHARS, PageInfo, PastConversation, ResumeCursor, ServerFrame, TypingParty,
+    UserIdentity, VisitorProfile,
 };
 use kefu_core::routing::{self, AgentLoad, QueueEntry, Queues};
 use tokio::sync::{mpsc, oneshot};
@@ -76,6 +77,8 @@ pub struct CustomerHello {
     pub group: Option<String>,
     pub page: Option<PageInfo>,
     pub user: Option<UserIdentity>,
+    /// From the upgrade's `User-Agent`, described by `kefu_core::useragent`.
+    pub browser: Option<String>,
 }
 
 /// Requests from connection tasks and HTTP handlers.
@@ -347,20 +350,29 @@ impl Hub {
             Some(token) => self.store.visit(token, &serde_json::Value::Null, now).await.map_err(internal)?,
             None => None,
         };
-        let (visitor_id, visitor_token) = match (visitor, hello.visitor_token) {
-            (Some(visitor), Some(token)) => (visitor.id, token),
+        let (record, visitor_token) = match (visitor, hello.visitor_token) {
+            (Some(visitor), Some(token)) => (visitor, token),
             // No token, or one this server never issued: a new visitor (never someone else's).
-            _ => {
-                let (visitor, token) = self.store.create_visitor(&serde_json::Value::Null, now).await.map_err(internal)?;
-                (visitor.id, token)
-            }
+            _ => self.store.create_visitor(&serde_json::Value::Null, now).await.map_err(internal)?,
         };
-        let profile = VisitorProfile { visitor_id: visitor_id.clone(), user, page: hello.page, locale: hello.locale, verified };
+        let visitor_id = record.id.clone();
+        let conversation_ids = self.visitor_conversations.get(&visitor_id).cloned().unwrap_or_default();
+        let current = conversation_ids.last().cloned();
+        let previous_conversations = self.past_conversations(&conversation_ids, current.as_deref()).await.map_err(internal)?;
+        let profile = VisitorProfile {
+            visitor_id: visitor_id.clone(),
+            user,
+            page: hello.page,
+            locale: hello.locale,
+            verified,
+            browser: hello.browser,
+            first_seen: Some(record.first_seen),
+            visits: u32::try_from(record.visits).unwrap_or(u32::MAX),
+            previous_conversations,
+        };
         self.visitor_profiles.insert(visitor_id.clone(), profile);
         let group = self.config.resolve_group(hello.group.as_deref()).map(|group| (group.name.clone(), group.display_name.clone()));
         let (_, group_display_name) = group.unwrap_or_default();
-        let conversation_ids = self.visitor_conversations.get(&visitor_id).cloned().unwrap_or_default();
-        let current = conversation_ids.last().cloned();
         let welcome = ServerFrame::Welcome {
             visitor_token,
             visitor_id: visitor_id.clone(),
@@ -391,6 +403,38 @@ impl Hub {
         }
         self.customers.insert(conn, CustomerConn { visitor_id: visitor_id.clone(), outbox });
         Ok(visitor_id)
+    }
+
+    /// The visitor's earlier conversations for the agent's customer info, newest first: all
+    /// but the one in progress (`current`, unless it has ended).
+    async fn past_conversations(&self, conversation_ids: &[String], current: Option<&str>) -> Result<Vec<PastConversation>> {
+        let mut past = Vec::new();
+        for conversation_id in conversation_ids.iter().rev() {
+            if past.len() == MAX_PAST_CONVERSATIONS {
+                break;
+            }
+            let Some(conversation) = self.conversations.get(conversation_id) else { continue };
+            let state = &conversation.state;
+            if Some(conversation_id.as_str()) == current && state.phase != Phase::Ended {
+                continue;
+            }
+            let events = self.store.events_after(conversation_id, 0).await?;
+            let first_message = events
+                .iter()
+                .find_map(|event| match &event.body {
+                    EventBody::CustomerMessage { text, .. } => Some(text.chars().take(PAST_PREVIEW_CHARS).collect()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            past.push(PastConversation {
+                conversation_id: conversation_id.clone(),
+                started_at: state.started_at.unwrap_or_default(),
+                ended_at: state.ended_at,
+                group: state.group.clone(),
+                first_message,
+            });
+        }
+        Ok(past)
     }
 
     async fn customer_frame(&mut self, conn: ConnId, frame: CustomerFrame) {
@@ -532,6 +576,19 @@ impl Hub {
             send(outbox, internal_frame(error, client_msg_id));
             return;
         }
+        if is_new {
+            // The conversation that just ended (if any) is now history for the agent who
+            // takes this one.
+            let conversation_ids = self.visitor_conversations.get(visitor_id).cloned().unwrap_or_default();
+            match self.past_conversations(&conversation_ids, Some(&conversation_id)).await {
+                Ok(past) => {
+                    if let Some(profile) = self.visitor_profiles.get_mut(visitor_id) {
+                        profile.previous_conversations = past;
+                    }
+                }
+                Err(error) => tracing::warn!(error = format!("{error:#}"), "reading a visitor's past conversations failed"),
+            }
+        }
         for knowledge_id in answered_from {
             // A lost hit count is not worth failing the customer's message for.
             if let Err(error) = self.store.record_knowledge_hit(&knowledge_id).await {
@@ -566,7 +623,13 @@ impl Hub {
         let profile = agent_profile(live);
         let conversation_ids: Vec<String> = self.assigned.get(&agent_id).map(|ids| ids.iter().cloned().collect()).unwrap_or_default();
         let summaries: Vec<ConversationSummary> = conversation_ids.iter().filter_map(|id| self.summary(id)).collect();
-        send(&outbox, ServerFrame::AgentWelcome { agent: profile, conversations: summaries.clone(), server_time: now });
+        let groups = self
+            .config
+            .skill_groups
+            .iter()
+            .map(|group| GroupChoice { name: group.name.clone(), display_name: group.display_name.clone() })
+            .collect();
+        send(&outbox, ServerFrame::AgentWelcome { agent: profile, conversations: summaries.clone(), server_time: now, groups });
         for summary in summaries {
             let after_seq = resume
                 .iter()

@@ -225,13 +225,22 @@ impl Store {
         Ok((record, token))
     }
 
-    /// The visitor a token belongs to; counts the visit and stores the latest profile.
+    /// The visitor a token belongs to; stores the latest profile and counts a new visit when
+    /// the visitor was away long enough (`kefu_core::presence::is_new_visit`), so reconnects
+    /// and reloads do not inflate the count.
     pub async fn visit(&self, token: &str, profile: &serde_json::Value, now: i64) -> Result<Option<VisitorRecord>> {
         let digest = auth::token_digest(token);
+        let last_seen: Option<i64> = sqlx::query_scalar("SELECT last_seen FROM visitors WHERE token_sha256 = ?")
+            .bind(&digest)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(last_seen) = last_seen else { return Ok(None) };
+        let new_visit = kefu_core::presence::is_new_visit(last_seen, now);
         sqlx::query(
-            "UPDATE visitors SET last_seen = ?, visits = visits + 1, profile_json = ? WHERE token_sha256 = ?",
+            "UPDATE visitors SET last_seen = ?, visits = visits + ?, profile_json = ? WHERE token_sha256 = ?",
         )
         .bind(now)
+        .bind(i64::from(new_visit))
         .bind(profile.to_string())
         .bind(&digest)
         .execute(&self.pool)

@@ -37,10 +37,15 @@ pub async fn customer_upgrade(
     if !origin_allowed(&state, &headers) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
+    // For the agent's customer info only, as a "browser · system" label made of known words.
+    let browser = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .and_then(kefu_core::useragent::describe);
     upgrade
         .max_message_size(MAX_TRANSPORT_BYTES)
         .max_frame_size(MAX_TRANSPORT_BYTES)
-        .on_upgrade(move |socket| customer_connection(state, socket, peer.ip()))
+        .on_upgrade(move |socket| customer_connection(state, socket, peer.ip(), browser))
 }
 
 pub async fn agent_upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
@@ -75,14 +80,14 @@ fn is_loopback_alias(origin: &str, own: &str) -> bool {
     swap(origin) == swap(own)
 }
 
-async fn customer_connection(state: Arc<AppState>, socket: WebSocket, ip: IpAddr) {
+async fn customer_connection(state: Arc<AppState>, socket: WebSocket, ip: IpAddr, browser: Option<String>) {
     Metrics::add(&state.metrics.customer_connections, 1);
     let conn = state.hub.next_conn_id();
     let (outbox, receiver) = Outbox::new();
     let (mut sink, mut stream) = socket.split();
     let hello = match first_frame(&mut stream, protocol::decode_customer_frame).await {
         Ok(CustomerFrame::Hello { visitor_token, resume, locale, group, page, user }) => {
-            CustomerHello { visitor_token, resume, locale, group, page, user }
+            CustomerHello { visitor_token, resume, locale, group, page, user, browser }
         }
         Ok(_) => {
             close_with(&mut sink, FrameError::new(ErrorCode::BadFrame, "the first frame must be hello")).await;

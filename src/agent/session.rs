@@ -2,7 +2,9 @@
 //! conversations assigned to them with their logs, and the replies waiting for an ack.
 
 use kefu_core::conversation::{EventBody, Phase};
-use kefu_core::protocol::{AgentFrame, AgentProfile, AgentStatus, ConversationSummary, ResumeCursor, ServerFrame, TypingParty};
+use kefu_core::protocol::{
+    AgentFrame, AgentProfile, AgentStatus, ConversationSummary, ErrorCode, GroupChoice, ResumeCursor, ServerFrame, TypingParty,
+};
 
 use crate::transcript::ConversationLog;
 
@@ -16,6 +18,8 @@ pub struct AgentConversation {
     /// When the snapshot arrived (client clock), to order the list.
     pub assigned_at: f64,
     pub customer_typing: bool,
+    /// How many `typing: true` came from the customer (see `crate::typing::forget_later`).
+    pub customer_typing_count: u64,
 }
 
 impl AgentConversation {
@@ -98,6 +102,12 @@ pub struct AgentSession {
     pub unauthorized: bool,
     /// Conversations assigned while the agent was looking elsewhere (title flash, sound).
     pub unseen_assignments: u32,
+    /// Every skill group, for transfers.
+    pub groups: Vec<GroupChoice>,
+    /// A transfer sent and not yet answered: (conversation, group).
+    pub transfer_pending: Option<(String, String)>,
+    /// Why the last transfer was refused, until the next one.
+    pub transfer_refused: Option<ErrorCode>,
 }
 
 impl AgentSession {
@@ -197,16 +207,35 @@ impl AgentSession {
             .collect()
     }
 
+    /// Asks to move the conversation to another skill group; returns the frame to send.
+    pub fn transfer(&mut self, conversation_id: &str, group: &str) -> Option<AgentFrame> {
+        if !self.connected || group.is_empty() {
+            return None;
+        }
+        self.transfer_pending = Some((conversation_id.to_owned(), group.to_owned()));
+        self.transfer_refused = None;
+        Some(AgentFrame::TransferToGroup { conversation_id: conversation_id.to_owned(), group: group.to_owned() })
+    }
+
+    /// The groups the selected conversation can go to: all but its own.
+    pub fn transfer_targets(&self) -> Vec<GroupChoice> {
+        let current = self.selected().map(|conversation| conversation.log.state.group.clone()).unwrap_or_default();
+        self.groups.iter().filter(|group| group.name != current).cloned().collect()
+    }
+
     pub fn disconnected(&mut self) {
         self.connected = false;
+        // The answer to a transfer in flight is lost with the connection.
+        self.transfer_pending = None;
     }
 
     /// Applies a server frame at client time `now` (ms). Returns true when a conversation was
     /// newly assigned.
     pub fn on_frame(&mut self, frame: ServerFrame, now: f64) -> bool {
         match frame {
-            ServerFrame::AgentWelcome { agent, .. } => {
+            ServerFrame::AgentWelcome { agent, groups, .. } => {
                 self.profile = Some(agent);
+                self.groups = groups;
                 self.connected = true;
                 false
             }
@@ -222,7 +251,14 @@ impl AgentSession {
                 for event in events {
                     log.push(event);
                 }
-                let entry = AgentConversation { summary: conversation, log, unread: 0, customer_typing: false, assigned_at: now };
+                let entry = AgentConversation {
+                    summary: conversation,
+                    log,
+                    unread: 0,
+                    customer_typing: false,
+                    customer_typing_count: 0,
+                    assigned_at: now,
+                };
                 let is_new = match self.conversations.iter_mut().find(|c| c.summary.conversation_id == id) {
                     Some(existing) => {
                         *existing = entry;
@@ -247,6 +283,11 @@ impl AgentSession {
                     self.pending.retain(|reply| &reply.client_msg_id != client_msg_id);
                 }
                 let from_customer = matches!(event.body, EventBody::CustomerMessage { .. });
+                if matches!(event.body, EventBody::Requeued { .. })
+                    && self.transfer_pending.as_ref().is_some_and(|(id, _)| *id == conversation_id)
+                {
+                    self.transfer_pending = None;
+                }
                 let selected = self.selected.as_deref() == Some(conversation_id.as_str());
                 if let Some(conversation) = self.conversations.iter_mut().find(|c| c.summary.conversation_id == conversation_id)
                     && conversation.log.push(event)
@@ -269,11 +310,19 @@ impl AgentSession {
             ServerFrame::Typing { conversation_id, from: TypingParty::Customer, typing } => {
                 if let Some(conversation) = self.conversations.iter_mut().find(|c| c.summary.conversation_id == conversation_id) {
                     conversation.customer_typing = typing;
+                    conversation.customer_typing_count += u64::from(typing);
                 }
                 false
             }
-            ServerFrame::Error { code: kefu_core::protocol::ErrorCode::Unauthorized, .. } => {
+            ServerFrame::Error { code: ErrorCode::Unauthorized, .. } => {
                 self.unauthorized = true;
+                false
+            }
+            // Errors without a client message id answer the one frame that has none and
+            // waits for an answer: the transfer.
+            ServerFrame::Error { code, client_msg_id: None, .. } if self.transfer_pending.is_some() => {
+                self.transfer_pending = None;
+                self.transfer_refused = Some(code);
                 false
             }
             _ => false,
@@ -285,7 +334,7 @@ impl AgentSession {
 mod tests {
     use super::*;
     use kefu_core::conversation::{Event, Phase};
-    use kefu_core::protocol::{AgentProfile, VisitorProfile};
+    use kefu_core::protocol::{AgentProfile, GroupChoice, VisitorProfile};
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn welcome() -> ServerFrame {
@@ -300,6 +349,10 @@ mod tests {
             },
             conversations: vec![],
             server_time: 0,
+            groups: vec![
+                GroupChoice { name: "support".into(), display_name: "在线客服".into() },
+                GroupChoice { name: "billing".into(), display_name: "账单与退款".into() },
+            ],
         }
     }
 
@@ -315,7 +368,7 @@ mod tests {
         ServerFrame::Snapshot {
             conversation: ConversationSummary {
                 conversation_id: id.into(),
-                visitor: VisitorProfile { visitor_id: "v".into(), user: Some(user), page: None, locale: None, verified: false },
+                visitor: VisitorProfile { visitor_id: "v".into(), user: Some(user), ..VisitorProfile::default() },
                 group: "support".into(),
                 phase: Phase::Human,
                 agent_id: Some("a1".into()),
@@ -331,6 +384,33 @@ mod tests {
             conversation_id: id.into(),
             event: Event { seq: 6, at: 6, body: EventBody::Ended { by: kefu_core::conversation::EndedBy::Customer } },
         }
+    }
+
+    #[test]
+    fn a_transfer_offers_the_other_groups_and_a_refusal_is_kept_until_the_next_try() {
+        let mut session = AgentSession::new("t".into());
+        session.on_frame(welcome(), 0.0);
+        session.on_frame(snapshot("c1", "王小明", "发票"), 0.0);
+        let targets: Vec<String> = session.transfer_targets().into_iter().map(|group| group.name).collect();
+        assert_eq!(targets, vec!["billing".to_owned()]);
+        let frame = session.transfer("c1", "billing");
+        assert_eq!(frame, Some(AgentFrame::TransferToGroup { conversation_id: "c1".into(), group: "billing".into() }));
+        session.on_frame(ServerFrame::Error { code: ErrorCode::InvalidState, message: "closed".into(), client_msg_id: None }, 0.0);
+        assert_eq!(session.transfer_refused, Some(ErrorCode::InvalidState));
+        assert!(session.transfer_pending.is_none());
+        session.transfer("c1", "billing");
+        assert_eq!(session.transfer_refused, None, "a new try clears the old refusal");
+        let requeued = Event {
+            seq: 6,
+            at: 6,
+            body: EventBody::Requeued {
+                reason: kefu_core::conversation::RequeueReason::TransferredToGroup { agent_id: "a1".into(), group: "billing".into() },
+            },
+        };
+        session.on_frame(ServerFrame::Event { conversation_id: "c1".into(), event: requeued }, 0.0);
+        assert!(session.transfer_pending.is_none());
+        assert!(session.active().is_empty(), "the chat left this agent");
+        assert_eq!(session.ended("").len(), 1);
     }
 
     #[test]

@@ -7,16 +7,17 @@ use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use web_sys::KeyboardEvent;
 
-use kefu_core::protocol::{self, AgentFrame, AgentStatus, ServerFrame};
+use kefu_core::protocol::{self, AgentFrame, AgentStatus, ErrorCode, ServerFrame, TypingParty};
 
 use crate::agent::alerts;
 use crate::agent::assist::{first_slash_match, KnowledgePanel, PhrasePicker, PhraseSettings, Phrases, SlashSuggestions};
 use crate::agent::session::{AgentConversation, AgentSession};
 use crate::customer::panel::new_client_msg_id;
-use crate::i18n::{fill, Lang};
+use crate::i18n::{fill, format_datetime, Lang};
 use crate::socket::{same_origin_url, Handlers, Socket};
 use crate::storage;
 use crate::transcript::{lines, Side, Viewer};
+use crate::typing::TypingSender;
 
 #[derive(Serialize)]
 struct LoginRequest<'a> {
@@ -113,6 +114,26 @@ fn announce_assignment(session: RwSignal<AgentSession>) {
     alerts::notify(&fill(lang.texts().new_conversation_notification, "name", &name), "");
 }
 
+/// Hides the customer's "typing…" unless they repeat it in time (a lost `typing: false` must
+/// not leave it on).
+fn forget_customer_typing(session: RwSignal<AgentSession>, conversation_id: String) {
+    let find = |session: &AgentSession, id: &str| session.conversations.iter().position(|c| c.summary.conversation_id == id);
+    let Some(count) = session.with_untracked(|session| find(session, &conversation_id).map(|i| session.conversations[i].customer_typing_count))
+    else {
+        return;
+    };
+    crate::typing::forget_later(move || {
+        session.try_update(|session| {
+            if let Some(index) = find(session, &conversation_id) {
+                let conversation = &mut session.conversations[index];
+                if conversation.customer_typing_count == count {
+                    conversation.customer_typing = false;
+                }
+            }
+        });
+    });
+}
+
 /// Opens the agent socket and wires its frames into `session`.
 fn connect(session: RwSignal<AgentSession>) -> Socket {
     let socket_cell: std::rc::Rc<std::cell::RefCell<Option<Socket>>> = Default::default();
@@ -130,8 +151,15 @@ fn connect(session: RwSignal<AgentSession>) -> Socket {
         move |text: String| {
             let Ok(frame) = protocol::decode_server_frame(&text) else { return };
             let is_welcome = matches!(frame, ServerFrame::AgentWelcome { .. });
+            let typing_in = match &frame {
+                ServerFrame::Typing { conversation_id, from: TypingParty::Customer, typing: true } => Some(conversation_id.clone()),
+                _ => None,
+            };
             let mut newly_assigned = false;
             session.update(|session| newly_assigned = session.on_frame(frame, js_sys::Date::now()));
+            if let Some(conversation_id) = typing_in {
+                forget_customer_typing(session, conversation_id);
+            }
             if newly_assigned && !is_welcome {
                 announce_assignment(session);
             }
@@ -400,8 +428,32 @@ pub fn CustomerInfo(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> im
                 rows.push((texts.info_referrer.to_owned(), page.referrer.clone()));
             }
             rows.push((texts.info_language.to_owned(), visitor.locale.clone().unwrap_or_default()));
+            rows.push((texts.info_browser.to_owned(), visitor.browser.clone().unwrap_or_default()));
+            if let Some(first_seen) = visitor.first_seen {
+                rows.push((texts.info_first_seen.to_owned(), format_datetime(first_seen, lang.get())));
+            }
+            if visitor.visits > 0 {
+                rows.push((texts.info_visits.to_owned(), visitor.visits.to_string()));
+            }
             rows.retain(|(_, value)| !value.is_empty());
             rows
+        })
+    };
+    // 历史会话: when each earlier conversation was and what the customer asked first.
+    let previous = move || {
+        let lang = lang.get();
+        session.with(|session| {
+            let Some(conversation) = session.selected() else { return Vec::new() };
+            conversation
+                .summary
+                .visitor
+                .previous_conversations
+                .iter()
+                .map(|past| {
+                    let question = if past.first_message.is_empty() { "—".to_owned() } else { past.first_message.clone() };
+                    (past.conversation_id.clone(), format_datetime(past.started_at, lang), question)
+                })
+                .collect::<Vec<_>>()
         })
     };
     view! {
@@ -413,6 +465,16 @@ pub fn CustomerInfo(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> im
                     <dd>{value}</dd>
                 }).collect_view()}
             </dl>
+            <section aria-label=move || texts().info_previous>
+                <h3>{move || texts().info_previous}</h3>
+                <Show when=move || !previous().is_empty() fallback=move || view! { <p class="kefu-empty">{move || texts().info_no_previous}</p> }>
+                    <ul class="kefu-previous">
+                        {move || previous().into_iter().map(|(_, when, question)| view! {
+                            <li><time>{when}</time>" "<span>{question}</span></li>
+                        }).collect_view()}
+                    </ul>
+                </Show>
+            </section>
         </aside>
     }
 }
@@ -434,6 +496,24 @@ fn ConversationPane(
         let texts = texts();
         session.with(|session| session.selected().map(|conversation| lines(&conversation.log, Viewer::Agent, texts)).unwrap_or_default())
     };
+    // "typing…" goes to the conversation the agent started typing in, even if they switch.
+    let typing_in: StoredValue<Option<String>> = StoredValue::new(None);
+    let typing = TypingSender::new(move |typing| {
+        let conversation_id = if typing {
+            let selected = session.with_untracked(|session| session.selected.clone());
+            typing_in.set_value(selected.clone());
+            selected
+        } else {
+            typing_in.try_update_value(Option::take).flatten()
+        };
+        if let Some(conversation_id) = conversation_id {
+            send_frame(AgentFrame::Typing { conversation_id, typing });
+        }
+    });
+    Effect::new(move |_| {
+        selected_id();
+        typing.stop();
+    });
     let active = move || session.with(|session| session.selected().is_some_and(|conversation| conversation.is_active(&session.agent_id())));
     let submit = move || {
         let Some(conversation_id) = selected_id() else { return };
@@ -442,6 +522,7 @@ fn ConversationPane(
             return;
         }
         draft.set(String::new());
+        typing.stop();
         let frame = session.try_update(|session| session.reply(&conversation_id, new_client_msg_id(), &text)).flatten();
         if let Some(frame) = frame {
             send_frame(frame);
@@ -486,12 +567,73 @@ fn ConversationPane(
                     <textarea class="kefu-input" rows="3" aria-label=move || texts().reply_input
                         prop:disabled=move || !active()
                         prop:value=move || draft.get()
-                        on:input:target=move |event| draft.set(event.target().value())
+                        on:input:target=move |event| {
+                            let text = event.target().value();
+                            typing.input(&text);
+                            draft.set(text);
+                        }
                         on:keydown=on_keydown></textarea>
                     <button type="submit" prop:disabled=move || !active()>{move || texts().send}</button>
                     <button type="button" class="kefu-end" prop:disabled=move || !active() on:click=end>{move || texts().end_conversation}</button>
                 </form>
+                <TransferControl lang session socket active/>
             </Show>
         </section>
+    }
+}
+
+/// 转接: moves the selected chat to another skill group, whose agents take it from the queue
+/// with the whole log. A refusal (group closed, nobody online) is said next to the control.
+#[component]
+fn TransferControl(
+    lang: RwSignal<Lang>,
+    session: RwSignal<AgentSession>,
+    socket: StoredValue<Socket, LocalStorage>,
+    active: impl Fn() -> bool + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let texts = move || lang.get().texts();
+    let send_frame = move |frame: AgentFrame| {
+        socket.with_value(|socket| socket.send(&protocol::encode_agent_frame(&frame)));
+    };
+    let choice = RwSignal::new(String::new());
+    let targets = move || session.with(AgentSession::transfer_targets);
+    // The first other group is preselected; a stale choice (another chat's group) is replaced.
+    Effect::new(move |_| {
+        let targets = targets();
+        if !targets.iter().any(|group| group.name == choice.get_untracked()) {
+            choice.set(targets.first().map(|group| group.name.clone()).unwrap_or_default());
+        }
+    });
+    let transfer = move |_| {
+        let Some(conversation_id) = session.with_untracked(|session| session.selected.clone()) else { return };
+        let group = choice.get_untracked();
+        if let Some(frame) = session.try_update(|session| session.transfer(&conversation_id, &group)).flatten() {
+            send_frame(frame);
+        }
+    };
+    let refusal = move || {
+        session.with(|session| session.transfer_refused).map(|code| match code {
+            ErrorCode::InvalidState => texts().transfer_refused_unavailable,
+            _ => texts().transfer_refused_other,
+        })
+    };
+    view! {
+        <Show when=move || !targets().is_empty()>
+            <div class="kefu-transfer" role="group" aria-label=move || texts().transfer_group_label>
+                <label>
+                    <span>{move || texts().transfer_group_label}</span>
+                    <select prop:disabled=move || !active() on:change:target=move |event| choice.set(event.target().value())>
+                        {move || targets().into_iter().map(|group| {
+                            let selected = group.name == choice.get();
+                            let label = format!("{} ({})", group.display_name, group.name);
+                            view! { <option value=group.name.clone() selected=selected>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="button" prop:disabled=move || !active() || session.with(|session| session.transfer_pending.is_some())
+                    on:click=transfer>{move || texts().transfer_submit}</button>
+                {move || refusal().map(|text| view! { <p role="alert" class="kefu-error">{text}</p> })}
+            </div>
+        </Show>
     }
 }

@@ -9,7 +9,7 @@ use web_sys::KeyboardEvent;
 use std::rc::Rc;
 
 use kefu_core::conversation::Phase;
-use kefu_core::protocol::{CustomerFrame, ServerFrame};
+use kefu_core::protocol::{CustomerFrame, ServerFrame, TypingParty};
 
 use crate::customer::backend::{self, Backend, Listener};
 use crate::customer::host::{self, HostMessage};
@@ -17,6 +17,7 @@ use crate::customer::session::CustomerSession;
 use crate::i18n::{fill, Lang};
 use crate::richtext::{self, Block, Inline};
 use crate::transcript::{lines, Side, Viewer};
+use crate::typing::TypingSender;
 
 /// Starts `backend` and wires its frames into `session`: `hello` on every (re)connection,
 /// then, after `welcome`, every message still waiting for its ack, in the order typed.
@@ -32,8 +33,19 @@ fn connect(session: RwSignal<CustomerSession>, backend: Rc<dyn Backend>) {
         let backend = backend.clone();
         move |frame: ServerFrame| {
             let is_welcome = matches!(frame, ServerFrame::Welcome { .. });
+            let agent_typing = matches!(frame, ServerFrame::Typing { from: TypingParty::Agent, typing: true, .. });
             let mut news = false;
             session.update(|session| news = session.on_frame(frame));
+            if agent_typing {
+                let count = session.with_untracked(|session| session.agent_typing_count);
+                crate::typing::forget_later(move || {
+                    session.try_update(|session| {
+                        if session.agent_typing_count == count {
+                            session.agent_typing = false;
+                        }
+                    });
+                });
+            }
             if is_welcome {
                 let token = session.with_untracked(|session| session.visitor_token.clone());
                 if let Some(token) = token.filter(|_| backend.remembers_visitor()) {
@@ -104,12 +116,21 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
             backend.with_value(|backend| backend.send(&frame));
         }
     };
+    // The agent sees "typing…" only while a person serves the chat; the text itself is never
+    // sent before Enter.
+    let typing = TypingSender::new(move |typing| {
+        if typing && session.with_untracked(|session| session.phase()) != Phase::Human {
+            return;
+        }
+        backend.with_value(|backend| backend.send(&CustomerFrame::Typing { typing }));
+    });
     let submit = move || {
         let text = draft.get_untracked();
         if text.trim().is_empty() {
             return;
         }
         draft.set(String::new());
+        typing.stop();
         send_text(text);
     };
     let on_keydown = move |event: KeyboardEvent| {
@@ -228,7 +249,11 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                 <textarea node_ref=composer class="kefu-input" rows="2" aria-label=move || texts().message_input
                     placeholder=move || texts().message_placeholder
                     prop:value=move || draft.get()
-                    on:input:target=move |event| draft.set(event.target().value())
+                    on:input:target=move |event| {
+                        let text = event.target().value();
+                        typing.input(&text);
+                        draft.set(text);
+                    }
                     on:keydown=on_keydown></textarea>
                 <button type="submit" class="kefu-send">{move || texts().send}</button>
             </form>

@@ -34,6 +34,9 @@ pub struct CustomerSession {
     pub pending: Vec<Pending>,
     pub queue_position: Option<u32>,
     pub agent_typing: bool,
+    /// How many `typing: true` came from the agent, so a timer can tell whether the one it
+    /// was set for is still the latest (see `crate::typing::forget_later`).
+    pub agent_typing_count: u64,
     /// A `welcome` was received on the current connection.
     pub connected: bool,
     /// Messages from the robot or an agent not yet seen (for the launcher's badge).
@@ -138,6 +141,7 @@ impl CustomerSession {
             }
             ServerFrame::Typing { from: TypingParty::Agent, typing, .. } => {
                 self.agent_typing = typing;
+                self.agent_typing_count += u64::from(typing);
                 false
             }
             ServerFrame::Error { client_msg_id: Some(id), message, code } => {

@@ -43,6 +43,10 @@ fn selector(role: &str) -> &'static str {
         "complementary" => "aside, [role=complementary]",
         "navigation" => "nav, [role=navigation]",
         "link" => "a[href]",
+        "region" => "section[aria-label], section[aria-labelledby], [role=region]",
+        "combobox" => "select, [role=combobox]",
+        "group" => "fieldset, [role=group]",
+        "alert" => "[role=alert]",
         other => panic!("unknown role {other}"),
     }
 }
