@@ -391,6 +391,14 @@ impl Browser {
         }
     }
 
+    /// Runs one Chrome DevTools protocol command (e.g. `Performance.getMetrics`) on the
+    /// current page and returns its result.
+    pub fn cdp(&self, command: &str, params: Value) -> Value {
+        self.driver
+            .cdp(&self.session, command, params)
+            .unwrap_or_else(|error| panic!("DevTools command {command} failed: {error}"))
+    }
+
     /// The console errors (level `SEVERE`: `console.error`, uncaught exceptions, failed
     /// requests) logged since the previous call.
     pub fn console_errors(&self) -> Vec<String> {

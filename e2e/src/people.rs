@@ -107,8 +107,13 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Adds the agent with the CLI (`--max-chats`), logs in and goes online.
+    /// Adds the agent with the CLI (`--max-chats`, the default group), logs in and goes online.
     pub fn online(server: &KefuServer, login: &str, name: &str, max_chats: u32) -> Agent {
+        Agent::online_in(server, login, name, max_chats, "support")
+    }
+
+    /// Like [`Agent::online`], in the skill groups `groups` (comma separated).
+    pub fn online_in(server: &KefuServer, login: &str, name: &str, max_chats: u32, groups: &str) -> Agent {
         let password = format!("{login}-password-1");
         server.run_cli_ok([
             "agent",
@@ -121,6 +126,8 @@ impl Agent {
             &password,
             "--max-chats",
             &max_chats.to_string(),
+            "--groups",
+            groups,
         ]);
         let browser = Browser::start();
         browser.goto(&server.url("/agent"));

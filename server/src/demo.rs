@@ -1,7 +1,8 @@
 //! The demo content a fresh installation starts with: kefu-core's demo configuration, open
-//! around the clock (so the first run can be tried at any hour), with the demo knowledge base.
+//! around the clock (so the first run can be tried at any hour), with the demo knowledge base
+//! and a second skill group (售前咨询, `sales`) so transfers between groups can be tried.
 
-use kefu_core::config::{Config, KnowledgeItem, WeeklyHours, Weekday};
+use kefu_core::config::{Config, KnowledgeItem, SkillGroup, WeeklyHours, Weekday};
 
 /// The knowledge base shipped with Kefu for the demo (and for the robot's accuracy tests).
 pub const DEMO_KNOWLEDGE_JSON: &str = include_str!("../../core/demo/knowledge.json");
@@ -14,6 +15,13 @@ pub fn service_config() -> Config {
             vec![WeeklyHours { days: Weekday::ALL.to_vec(), from: "00:00".to_owned(), to: "24:00".to_owned() }];
     }
     config.knowledge = serde_json::from_str::<Vec<KnowledgeItem>>(DEMO_KNOWLEDGE_JSON).unwrap_or_default();
+    let rule = config.skill_groups[0].rule.clone();
+    config.skill_groups.push(SkillGroup {
+        name: "sales".to_owned(),
+        display_name: "售前咨询".to_owned(),
+        rule,
+        members: Vec::new(),
+    });
     config
 }
 

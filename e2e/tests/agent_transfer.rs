@@ -1,0 +1,51 @@
+//! The agent workspace beyond one agent's desk: both sides see the other typing, the agent
+//! sees who the customer is (browser, visits), transfers the chat to another skill group
+//! whose agent takes it with the whole log, and is told plainly when a transfer cannot be
+//! made.
+
+use kefu_e2e::{Agent, Customer, KefuServer};
+
+#[test]
+fn typing_both_ways_then_a_transfer_to_sales_and_a_refused_one_back() {
+    let server = KefuServer::start();
+    let mei = Agent::online(&server, "mei", "小美", 3);
+    let kai = Agent::online_in(&server, "kai", "Kai", 3, "sales");
+
+    let customer = Customer::visit(&server);
+    customer.open_panel();
+    customer.say_and_wait("我想批量采购，能开专票吗");
+    customer.browser.find_by_role("button", "转人工").click();
+    customer.wait_for_status("小美");
+    mei.browser.wait_for_text("我想批量采购，能开专票吗");
+
+    // The customer types without sending: the agent sees it, never the text.
+    customer.browser.find_by_role("textbox", "输入消息").type_text("我们公司需要两百");
+    mei.browser.wait_for_text("Typing…");
+    assert!(!mei.browser.visible_text().contains("我们公司需要两百"), "the draft must not leak to the agent");
+    // And the other way round.
+    mei.browser.find_by_role("textbox", "Reply").type_text("好的，我帮您");
+    customer.browser.wait_for_text("对方正在输入…");
+
+    // Who the customer is: the browser from its User-Agent, one visit, nothing earlier.
+    let info = mei.browser.text_of("complementary", "Customer info");
+    for expected in ["Browser / OS", "Chrome", "Linux", "Visits", "No earlier conversations"] {
+        assert!(info.contains(expected), "{expected:?} missing in {info}");
+    }
+
+    // 小美 hands the chat to the sales group: Kai gets it with everything said so far.
+    mei.browser.find_by_role("combobox", "Transfer to skill group");
+    mei.browser.screenshot("agent-transfer-en");
+    mei.browser.find_by_role("button", "Transfer").click();
+    kai.browser.wait_for_text("我想批量采购，能开专票吗");
+    customer.wait_for_status("Kai");
+    mei.browser.wait_for_text("No conversations yet");
+
+    // Kai tries to send it back while nobody of the support group is online: refused, said
+    // next to the control, and the chat stays with Kai.
+    mei.browser.find_by_role("button", "Go offline").click();
+    mei.browser.wait_for_text("Offline");
+    kai.browser.find_by_role("button", "Transfer").click();
+    kai.browser.wait_for_text("Cannot transfer: that group is closed now or nobody in it is online.");
+    kai.reply("我想批量采购", "您好，我是售前的 Kai");
+    customer.browser.wait_for_text("您好，我是售前的 Kai");
+}
