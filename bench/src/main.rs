@@ -46,6 +46,13 @@ fn main() -> Result<()> {
             print!("{}", workspace::measure(&kefu, &assets, args.iter().any(|arg| arg == "--quick"))?);
             Ok(())
         }
+        Some("page") => {
+            let kefu = PathBuf::from(value(&args, "--kefu").context("--kefu PATH is required")?);
+            let assets = PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);
+            let runs: usize = value(&args, "--runs").map_or(Ok(5), |value| value.parse())?;
+            print!("{}", page::measure(&kefu, &assets, runs)?);
+            Ok(())
+        }
         Some("all") => {
             let kefu = PathBuf::from(value(&args, "--kefu").context("--kefu PATH is required")?);
             let assets = PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);

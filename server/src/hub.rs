@@ -179,6 +179,75 @@ struct AgentConn {
     outbox: Outbox,
 }
 
+/// Whose a connection is: the visitor's or the agent's id.
+trait Owned {
+    fn owner(&self) -> &str;
+}
+
+impl Owned for CustomerConn {
+    fn owner(&self) -> &str {
+        &self.visitor_id
+    }
+}
+
+impl Owned for AgentConn {
+    fn owner(&self) -> &str {
+        &self.agent_id
+    }
+}
+
+/// Live connections of one kind, found by connection id or by owner, so that a fan-out
+/// touches only the recipient's sockets however many others are connected.
+struct Connections<T> {
+    by_conn: HashMap<ConnId, T>,
+    by_owner: HashMap<String, Vec<ConnId>>,
+}
+
+impl<T: Owned> Connections<T> {
+    fn new() -> Self {
+        Connections { by_conn: HashMap::new(), by_owner: HashMap::new() }
+    }
+
+    fn insert(&mut self, conn: ConnId, value: T) {
+        self.by_owner.entry(value.owner().to_owned()).or_default().push(conn);
+        if let Some(old) = self.by_conn.insert(conn, value) {
+            self.unlink(conn, &old);
+        }
+    }
+
+    fn remove(&mut self, conn: &ConnId) -> Option<T> {
+        let value = self.by_conn.remove(conn)?;
+        self.unlink(*conn, &value);
+        Some(value)
+    }
+
+    fn unlink(&mut self, conn: ConnId, value: &T) {
+        if let Some(conns) = self.by_owner.get_mut(value.owner()) {
+            conns.retain(|other| *other != conn);
+            if conns.is_empty() {
+                self.by_owner.remove(value.owner());
+            }
+        }
+    }
+
+    fn get(&self, conn: &ConnId) -> Option<&T> {
+        self.by_conn.get(conn)
+    }
+
+    /// The connections of `owner`.
+    fn of<'a>(&'a self, owner: &str) -> impl Iterator<Item = &'a T> + 'a {
+        self.by_owner.get(owner).into_iter().flatten().filter_map(|conn| self.by_conn.get(conn))
+    }
+
+    fn has_owner(&self, owner: &str) -> bool {
+        self.by_owner.contains_key(owner)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&ConnId, &T)> {
+        self.by_conn.iter()
+    }
+}
+
 struct AgentLive {
     record: AgentRecord,
     status: AgentStatus,
@@ -200,9 +269,9 @@ struct Hub {
     /// Each visitor's conversations, oldest first.
     visitor_conversations: HashMap<String, Vec<String>>,
     visitor_profiles: HashMap<String, VisitorProfile>,
-    customers: HashMap<ConnId, CustomerConn>,
+    customers: Connections<CustomerConn>,
     agents: HashMap<String, AgentLive>,
-    agent_conns: HashMap<ConnId, AgentConn>,
+    agent_conns: Connections<AgentConn>,
     /// Conversations in `Human`, by agent.
     assigned: HashMap<String, BTreeSet<String>>,
     queues: Queues,
@@ -235,9 +304,9 @@ impl Hub {
             conversations: HashMap::new(),
             visitor_conversations: HashMap::new(),
             visitor_profiles: HashMap::new(),
-            customers: HashMap::new(),
+            customers: Connections::new(),
             agents: HashMap::new(),
-            agent_conns: HashMap::new(),
+            agent_conns: Connections::new(),
             assigned: HashMap::new(),
             queues: Queues::new(),
         }
@@ -565,13 +634,6 @@ impl Hub {
             self.conversations.insert(conversation_id.clone(), Conversation { state: State::default(), visitor_id: visitor_id.to_owned() });
         }
         let ack_seq = client_msg_id.as_ref().and_then(|id| state.customer_client_msg_ids.get(id).copied());
-        let answered_from: Vec<String> = events
-            .iter()
-            .filter_map(|event| match &event.body {
-                EventBody::RobotAnswer { knowledge_id: Some(id), .. } => Some(id.clone()),
-                _ => None,
-            })
-            .collect();
         if let Err(error) = self.commit(&conversation_id, events).await {
             send(outbox, internal_frame(error, client_msg_id));
             return;
@@ -587,12 +649,6 @@ impl Hub {
                     }
                 }
                 Err(error) => tracing::warn!(error = format!("{error:#}"), "reading a visitor's past conversations failed"),
-            }
-        }
-        for knowledge_id in answered_from {
-            // A lost hit count is not worth failing the customer's message for.
-            if let Err(error) = self.store.record_knowledge_hit(&knowledge_id).await {
-                tracing::warn!(error = format!("{error:#}"), knowledge_id, "counting a knowledge hit failed");
             }
         }
         if let (Some(id), Some(seq)) = (client_msg_id, ack_seq) {
@@ -748,7 +804,7 @@ impl Hub {
 
     fn agent_gone(&mut self, conn: ConnId) {
         let Some(agent_conn) = self.agent_conns.remove(&conn) else { return };
-        let still_connected = self.agent_conns.values().any(|other| other.agent_id == agent_conn.agent_id);
+        let still_connected = self.agent_conns.has_owner(&agent_conn.agent_id);
         if !still_connected && let Some(live) = self.agents.get_mut(&agent_conn.agent_id) {
             live.disconnected_at = Some(self.clock.now_ms());
         }
@@ -817,7 +873,7 @@ impl Hub {
                 ids.remove(conversation_id);
             }
             let frame = ServerFrame::Event { conversation_id: conversation_id.to_owned(), event: event.clone() };
-            for conn in self.customers.values().filter(|conn| conn.visitor_id == visitor_id) {
+            for conn in self.customers.of(&visitor_id) {
                 send(&conn.outbox, frame.clone());
             }
             // The agent serving the conversation sees every event; one who just lost it sees
@@ -828,7 +884,7 @@ impl Hub {
                 (_, None) => state.agent_id().map(str::to_owned),
             };
             if let Some(agent_id) = recipient {
-                for conn in self.agent_conns.values().filter(|conn| conn.agent_id == agent_id) {
+                for conn in self.agent_conns.of(&agent_id) {
                     send(&conn.outbox, frame.clone());
                 }
             }
@@ -1002,13 +1058,13 @@ impl Hub {
     }
 
     fn send_to_agent(&self, agent_id: &str, frame: &ServerFrame) {
-        for conn in self.agent_conns.values().filter(|conn| conn.agent_id == agent_id) {
+        for conn in self.agent_conns.of(agent_id) {
             send(&conn.outbox, frame.clone());
         }
     }
 
     fn send_to_visitor(&self, visitor_id: &str, frame: &ServerFrame) {
-        for conn in self.customers.values().filter(|conn| conn.visitor_id == visitor_id) {
+        for conn in self.customers.of(visitor_id) {
             send(&conn.outbox, frame.clone());
         }
     }
@@ -1051,4 +1107,33 @@ fn internal_frame(error: anyhow::Error, client_msg_id: Option<String>) -> Server
 fn internal(error: anyhow::Error) -> FrameError {
     tracing::error!(error = format!("{error:#}"), "storage failed");
     FrameError::new(ErrorCode::Internal, "the server failed; retry later")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(visitor_id: &str) -> CustomerConn {
+        CustomerConn { visitor_id: visitor_id.to_owned(), outbox: Outbox::new().0 }
+    }
+
+    #[test]
+    fn connections_are_found_by_owner_until_removed() {
+        let mut conns = Connections::new();
+        conns.insert(1, customer("alice"));
+        conns.insert(2, customer("alice"));
+        conns.insert(3, customer("bob"));
+        assert_eq!(conns.of("alice").count(), 2);
+        assert_eq!(conns.of("bob").count(), 1);
+        assert!(conns.remove(&1).is_some());
+        assert_eq!(conns.of("alice").count(), 1);
+        conns.remove(&2);
+        assert!(!conns.has_owner("alice"), "no empty owner entries are left behind");
+        assert_eq!(conns.of("alice").count(), 0);
+        // A connection id reused for another owner moves.
+        conns.insert(3, customer("carol"));
+        assert_eq!(conns.of("bob").count(), 0);
+        assert_eq!(conns.of("carol").count(), 1);
+        assert!(conns.get(&3).is_some());
+    }
 }
