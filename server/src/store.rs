@@ -66,6 +66,9 @@ impl Store {
             .busy_timeout(std::time::Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A local file cannot go stale the way a network connection can: no ping before
+            // each query (it was a second round trip to SQLite's thread per statement).
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .with_context(|| format!("opening the database {}", path.display()))?;
