@@ -141,6 +141,15 @@ fn visit(url: &str) -> Result<Run> {
     );
     browser.find_by_role("button", "在线客服").click();
     let click_to_interactive_ms = wait_for_number(&browser, "return window.__kefuReady;")?;
+    // The panel's page preloads its Wasm; a second download would mean the preload missed.
+    let wasm_fetches = browser.execute(
+        "return document.querySelector('iframe').contentWindow.performance.getEntriesByType('resource')
+                .filter(entry => entry.name.includes('.wasm')).length;",
+        &[],
+    );
+    if wasm_fetches.as_u64() != Some(1) {
+        bail!("the panel fetched its Wasm {wasm_fetches} times (expected once)");
+    }
     Ok(Run { main_thread_ms, launcher_paint_ms, load_event_ms, bytes_before_open, requests_before_open, click_to_interactive_ms })
 }
 

@@ -29,9 +29,11 @@ pub enum AppPage {
 /// The HTML shell of an app page. `version` is appended to asset URLs so a new build is
 /// fetched at once while an unchanged one stays cached.
 pub fn app_page(page: AppPage, version: &str) -> String {
-    let (title, lang, glue, boot) = match page {
-        AppPage::Widget => ("Kefu", "zh-CN", "kefu-widget.js", "boot.js"),
-        AppPage::Agent => ("Kefu 客服工作台 · Agent workspace", "zh-CN", "kefu-agent.js", "boot-agent.js"),
+    // The Wasm is preloaded with the JS glue, instead of being asked for only once the glue
+    // has run: the fetch starts with the page. Its URL is the one the boot script asks for.
+    let (title, lang, glue, wasm, boot) = match page {
+        AppPage::Widget => ("Kefu", "zh-CN", "kefu-widget.js", "kefu-widget_bg.wasm", "boot.js"),
+        AppPage::Agent => ("Kefu 客服工作台 · Agent workspace", "zh-CN", "kefu-agent.js", "kefu-agent_bg.wasm", "boot-agent.js"),
     };
     format!(
         r#"<!DOCTYPE html>
@@ -42,6 +44,7 @@ pub fn app_page(page: AppPage, version: &str) -> String {
 <title>{title}</title>
 <link rel="stylesheet" href="/static/kefu.css?v={version}">
 <link rel="modulepreload" href="/static/{glue}?v={version}">
+<link rel="preload" href="/static/{wasm}" as="fetch" type="application/wasm" crossorigin>
 <script type="module" src="/static/{boot}?v={version}"></script>
 </head>
 <body></body>
