@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use crate::config::ServiceMode;
 use crate::protocol::{ErrorCode, MAX_ID_CHARS, MAX_MESSAGE_CHARS};
 use crate::robot::RobotResult;
-use crate::text::{char_count, contains_keyword, is_end_phrase};
+use crate::text::{char_count, contains_keyword, is_acknowledgement, is_end_phrase};
 
 /// One entry of a conversation's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -589,6 +589,8 @@ fn robot_turn(state: &State, text: &str, ctx: &Ctx<'_>, bodies: &mut Vec<EventBo
                     text: hit.answer.clone(),
                     suggestions,
                 }),
+                // "好的", "谢谢": nothing to answer, and not a sign the robot is failing them.
+                None if is_acknowledgement(text) => {}
                 None => {
                     bodies.push(EventBody::RobotMiss { text: settings.no_answer_reply.clone(), suggestions });
                     let misses = state.consecutive_misses.saturating_add(1);

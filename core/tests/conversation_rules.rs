@@ -247,6 +247,25 @@ fn a_hit_resets_the_miss_count() {
 }
 
 #[test]
+fn an_acknowledgement_the_robot_cannot_answer_gets_no_reply_and_is_not_a_miss() {
+    let world = World::new().robot_miss();
+    let given = [started(), customer("m1", "a"), miss(&world), customer("m2", "b"), miss(&world)];
+    // Two misses already: "谢谢" would have been the third and transferred.
+    check(&world, &given, send("m3", "谢谢！"), Ok(vec![customer("m3", "谢谢！")]));
+}
+
+#[test]
+fn an_acknowledgement_the_knowledge_base_answers_is_answered() {
+    let world = World::new().robot_hit();
+    let answer = EventBody::RobotAnswer {
+        knowledge_id: Some("kb-013".into()),
+        text: "1-3 个工作日到账。".into(),
+        suggestions: vec![Suggestion { id: "kb-012".into(), question: "退货政策是什么？".into() }],
+    };
+    check(&world, &[started()], send("m1", "好的"), Ok(vec![customer("m1", "好的"), answer]));
+}
+
+#[test]
 fn zero_misses_setting_never_transfers_on_misses() {
     let mut world = World::new().robot_miss();
     world.settings.misses_before_transfer = 0;

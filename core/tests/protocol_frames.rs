@@ -54,6 +54,7 @@ fn server_frames() -> Vec<ServerFrame> {
             page: None,
             locale: Some("en".into()),
             verified: false,
+            browser: Some("Chrome 131 · Windows".into()),
             first_seen: Some(1),
             visits: 2,
             previous_conversations: vec![PastConversation {
