@@ -67,9 +67,14 @@ impl Assets {
 
 fn prepare(name: &str, raw: Vec<u8>) -> Asset {
     let content_type = content_type(name);
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    let gzip = encoder.write_all(&raw).and_then(|()| encoder.finish()).ok().filter(|gzip| gzip.len() < raw.len());
+    let gzip = gzip(&raw).filter(|gzip| gzip.len() < raw.len());
     Asset { content_type, raw, gzip }
+}
+
+/// `bytes` gzipped at the best level (assets are compressed once, not per request).
+pub fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).and_then(|()| encoder.finish()).ok()
 }
 
 pub fn content_type(name: &str) -> &'static str {

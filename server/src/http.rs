@@ -79,24 +79,29 @@ async fn embed_js(headers: HeaderMap) -> Response {
     if headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) == Some(etag.as_str()) {
         return StatusCode::NOT_MODIFIED.into_response();
     }
-    Response::builder()
+    let builder = Response::builder()
         .header(header::CONTENT_TYPE, "text/javascript; charset=utf-8")
         .header(header::CACHE_CONTROL, "public, max-age=300, must-revalidate")
         .header(header::ETAG, etag)
+        .header(header::VARY, "accept-encoding")
         .header("x-content-type-options", "nosniff")
-        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
-        .body(Body::from(pages::EMBED_JS))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+    let response = if accepts_gzip(&headers) {
+        // Compressed once, on first use: every host page's visitors ask for it.
+        static GZIP: std::sync::LazyLock<Vec<u8>> =
+            std::sync::LazyLock::new(|| crate::assets::gzip(pages::EMBED_JS.as_bytes()).unwrap_or_default());
+        builder.header(header::CONTENT_ENCODING, "gzip").body(Body::from(GZIP.as_slice()))
+    } else {
+        builder.body(Body::from(pages::EMBED_JS))
+    };
+    response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 async fn static_file(State(state): State<Arc<AppState>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
     let Some(asset) = state.assets.get(&file) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
-    let accepts_gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.split(',').any(|part| part.trim().starts_with("gzip")));
+    let accepts_gzip = accepts_gzip(&headers);
     let mut builder = Response::builder()
         .header(header::CONTENT_TYPE, asset.content_type)
         // Pages reference assets with ?v=<content hash>, so a URL never changes content.
@@ -189,4 +194,12 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 pub(crate) fn internal(error: anyhow::Error) -> Response {
     tracing::error!(error = format!("{error:#}"), "request failed");
     api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+}
+
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, with or without a q-value).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|part| part.trim().starts_with("gzip")))
 }

@@ -14,8 +14,9 @@ pub const BOOT_JS: &str = "import init from './kefu-widget.js';\ninit({ module_o
 /// crate, so visitors never download the agent workspace.
 pub const BOOT_AGENT_JS: &str = "import init from './kefu-agent.js';\ninit({ module_or_path: new URL('./kefu-agent_bg.wasm', import.meta.url) });\n";
 
-/// The loader a site owner's script tag points at.
-pub const EMBED_JS: &str = include_str!("../../embed/embed.js");
+/// The loader a site owner's script tag points at, minified: `embed/embed.js` is the source,
+/// `cargo xtask minify-embed` makes `embed/embed.min.js` from it (see the test below).
+pub const EMBED_JS: &str = include_str!("../../embed/embed.min.js");
 
 /// Which face of the bundle a page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +118,21 @@ pub fn escape_html(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// `embed.min.js` must come from the current `embed.js`: its first line names the
+    /// source's fingerprint, as `cargo xtask minify-embed` wrote it.
+    #[test]
+    fn the_served_loader_is_minified_from_the_current_source() {
+        let source = include_bytes!("../../embed/embed.js");
+        let fingerprint = source.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3));
+        let header = format!("/*! Kefu loader: minified embed/embed.js, fnv1a64 {fingerprint:016x} */");
+        assert_eq!(
+            EMBED_JS.lines().next(),
+            Some(header.as_str()),
+            "embed/embed.js changed: run `cargo xtask minify-embed` and commit embed/embed.min.js"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -16,6 +16,7 @@
 
 mod bench;
 mod cmd;
+mod embed;
 mod run;
 mod setup;
 mod test;
@@ -42,6 +43,8 @@ Tasks:
   test               set-up, native tests, widget browser tests, e2e tests
   bench [--quick]    sizes, host-page cost, server load against a bare relay, robot
                      throughput; writes target/bench/results.md (--quick: tiny sizes)
+  minify-embed       regenerate embed/embed.min.js (what the server sends) from
+                     embed/embed.js after editing it (terser, through npm)
   help               this text
 ";
 
@@ -96,6 +99,10 @@ fn run_task(args: Vec<OsString>) -> Result<()> {
             let quick = args.flag("--quick");
             args.finish()?;
             bench::bench(quick)
+        }
+        "minify-embed" => {
+            args.finish()?;
+            embed::minify_embed()
         }
         "help" | "--help" | "-h" => {
             print!("{HELP}");
