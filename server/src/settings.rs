@@ -5,7 +5,7 @@
 //! knowledge) is kefu-core's `Config`, kept in the database. On first run the file is written
 //! with every setting commented, so an operator can read what can be changed.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -55,6 +55,27 @@ pub struct Settings {
     pub ip_frames_per_second: f64,
     #[serde(default = "default_ip_burst")]
     pub ip_frame_burst: f64,
+    /// Reverse proxies in front of the server (their addresses). A connection from one of
+    /// them is counted under the client address its `X-Forwarded-For` names; from anyone
+    /// else that header is ignored, so it cannot be forged to dodge the per-address limit.
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Settings {
+    /// The address a connection from `peer` is counted under (see `trusted_proxies`): the
+    /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        forwarded_for
+            .into_iter()
+            .flat_map(|header| header.rsplit(','))
+            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+            .find(|address| !self.trusted_proxies.contains(address))
+            .unwrap_or(peer)
+    }
 }
 
 fn default_visitor_rate() -> f64 {
@@ -158,6 +179,11 @@ identity_secret = "{identity_secret}"
 # visitor_frame_burst = 20.0
 # ip_frames_per_second = 50.0
 # ip_frame_burst = 100.0
+
+# Reverse proxies in front of Kefu (nginx, a load balancer): connections from these addresses
+# are counted under the client address in their X-Forwarded-For header. Leave empty when
+# browsers connect directly; the header is then ignored.
+# trusted_proxies = ["127.0.0.1"]
 "#
     )
 }
@@ -180,5 +206,21 @@ mod tests {
         let all: Settings = toml::from_str(&uncommented).unwrap();
         assert_eq!(all.public_url(), "https://kefu.example.com");
         assert_eq!(all.allowed_origins, vec!["https://www.example.com".to_owned()]);
+        assert_eq!(all.trusted_proxies, vec!["127.0.0.1".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let mut settings: Settings = toml::from_str(&default_file("secret")).unwrap();
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let visitor: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(settings.client_ip(proxy, Some("203.0.113.7")), proxy, "no proxy trusted: the header is ignored");
+        settings.trusted_proxies = vec![proxy, "10.0.0.1".parse().unwrap()];
+        assert_eq!(settings.client_ip(proxy, Some("203.0.113.7")), visitor);
+        // A client-supplied first entry is skipped: the right-most untrusted one is the client.
+        assert_eq!(settings.client_ip(proxy, Some("1.2.3.4, 203.0.113.7, 10.0.0.1")), visitor);
+        assert_eq!(settings.client_ip(proxy, Some("garbage")), proxy);
+        assert_eq!(settings.client_ip(proxy, None), proxy);
+        assert_eq!(settings.client_ip(visitor, Some("1.2.3.4")), visitor, "only proxies may speak for others");
     }
 }

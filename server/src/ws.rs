@@ -45,7 +45,11 @@ pub async fn customer_upgrade(
     upgrade
         .max_message_size(MAX_TRANSPORT_BYTES)
         .max_frame_size(MAX_TRANSPORT_BYTES)
-        .on_upgrade(move |socket| customer_connection(state, socket, peer.ip(), browser))
+        .on_upgrade(move |socket| {
+            let forwarded_for = headers.get("x-forwarded-for").and_then(|value| value.to_str().ok());
+            let ip = state.settings.client_ip(peer.ip(), forwarded_for);
+            customer_connection(state, socket, ip, browser)
+        })
 }
 
 pub async fn agent_upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {

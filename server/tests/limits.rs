@@ -86,6 +86,34 @@ async fn visitors_behind_one_address_share_its_limit() {
     assert!(matches!(ping(&mut sixth, 1).await[0], ServerFrame::Pong {}), "the address refills at 50 frames/s");
 }
 
+/// Behind a trusted reverse proxy every visitor arrives from the proxy's address; the limit
+/// per address then applies to the address `X-Forwarded-For` names. From anyone else the
+/// header is ignored: forging it does not buy a fresh bucket.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_address_has_its_own_limit() {
+    async fn customer_from(server: &TestServer, forwarded_for: &str) -> Client {
+        let mut client = Client::try_connect_with(&server.ws_url("/ws/customer"), &[("x-forwarded-for", forwarded_for)]).await.unwrap();
+        client.send_customer(&common::hello(None, vec![])).await;
+        client.expect(|frame| matches!(frame, ServerFrame::Welcome { .. })).await;
+        client
+    }
+    let trusting = TestServer::start_with_settings(demo_config(), 0, Some("identity_secret = \"s\"\ntrusted_proxies = [\"127.0.0.1\"]\n")).await;
+    for n in 0..6 {
+        let mut customer = customer_from(&trusting, &format!("203.0.113.{n}")).await;
+        let answers = ping(&mut customer, 20).await;
+        assert!(answers.iter().all(|frame| matches!(frame, ServerFrame::Pong {})), "visitor {n}: {answers:?}");
+    }
+
+    let direct = TestServer::start(demo_config()).await;
+    for n in 0..5 {
+        let mut customer = customer_from(&direct, &format!("203.0.113.{n}")).await;
+        ping(&mut customer, 20).await;
+    }
+    let mut sixth = customer_from(&direct, "198.51.100.1").await;
+    let answers = ping(&mut sixth, 1).await;
+    assert!(is_error(&answers[0], ErrorCode::RateLimited), "a forged X-Forwarded-For escaped the limit: {answers:?}");
+}
+
 /// A frame over 64 KiB and a text over 4,000 characters get `too_large`; the connection
 /// lives on and nothing is stored.
 #[tokio::test]

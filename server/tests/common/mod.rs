@@ -162,9 +162,16 @@ impl Client {
     }
 
     pub async fn try_connect(url: &str, origin: Option<&str>) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let headers: Vec<(&str, &str)> = origin.map(|origin| ("origin", origin)).into_iter().collect();
+        Client::try_connect_with(url, &headers).await
+    }
+
+    /// Connects with extra request headers (e.g. `x-forwarded-for`).
+    pub async fn try_connect_with(url: &str, headers: &[(&str, &str)]) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
         let mut request = url.into_client_request().unwrap();
-        if let Some(origin) = origin {
-            request.headers_mut().insert("origin", origin.parse().unwrap());
+        for (name, value) in headers {
+            let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            request.headers_mut().insert(name, value.parse().unwrap());
         }
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
         Ok(Client { ws, received: Vec::new() })
