@@ -9,6 +9,7 @@
 //!   server, then the server in the foreground.
 //! - `test` ([`test`]): everything CI checks, in order, stopping at the first failure.
 //! - `bench [--quick]` ([`bench`]): the benchmark suite of `kefu-bench`.
+//! - `reliability` ([`reliability`]): the long run of the history checker (`kefu-reliability`).
 //!
 //! This crate is deliberately boring: plain `std`, no dependencies, every external command
 //! echoed before it runs (see [`cmd`]) so a failure can be reproduced by pasting one line.
@@ -16,6 +17,7 @@
 
 mod bench;
 mod cmd;
+mod reliability;
 mod run;
 mod setup;
 mod test;
@@ -39,9 +41,13 @@ Tasks:
   build-widget       build the widget with trunk into target/dist/
   run [--port 8080] [--data-dir target/kefu-run] [--release]
                      set up, build, and run the server on 127.0.0.1 in the foreground
-  test               set-up, native tests, widget browser tests, e2e tests
+  test               set-up, native tests, reliability (short), widget browser tests,
+                     e2e tests
   bench [--quick]    sizes, host-page cost, server load against a bare relay, robot
                      throughput; writes target/bench/results.md (--quick: tiny sizes)
+  reliability        the long history-checker run: 10,000 messages, 20 kill -9 restarts,
+                     dropped connections, old resumes, duplicate sends, disk full;
+                     prints the figures (see RELIABILITY.md)
   help               this text
 ";
 
@@ -96,6 +102,10 @@ fn run_task(args: Vec<OsString>) -> Result<()> {
             let quick = args.flag("--quick");
             args.finish()?;
             bench::bench(quick)
+        }
+        "reliability" => {
+            args.finish()?;
+            reliability::reliability()
         }
         "help" | "--help" | "-h" => {
             print!("{HELP}");
