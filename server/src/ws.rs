@@ -248,9 +248,16 @@ fn reject(state: &AppState, outbox: &Outbox, error: FrameError, client_msg_id: O
 
 /// Writes queued frames; closes the socket when the hub asks (a revoked session, or a client
 /// too slow to keep up, which will resume).
+///
+/// The close request is checked first (`biased`): when the hub had to drop a frame of a full
+/// outbox, a frame queued after it must never be written, or the client would see a gap
+/// in a conversation's seqs (…, n-1, n+1) and resume after n+1, never getting n. Without
+/// the bias, `select!` picks a ready branch at random and may write frames past the drop.
 async fn write_frames(mut sink: Sink, mut receiver: OutboxReceiver) {
     loop {
         tokio::select! {
+            biased;
+            () = receiver.closing.notified() => break,
             frame = receiver.frames.recv() => match frame {
                 Some(frame) => {
                     if sink.send(Message::text(protocol::encode(&frame))).await.is_err() {
@@ -259,7 +266,6 @@ async fn write_frames(mut sink: Sink, mut receiver: OutboxReceiver) {
                 }
                 None => break,
             },
-            () = receiver.closing.notified() => break,
         }
     }
     let _ = sink.close().await;
