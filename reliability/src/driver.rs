@@ -371,6 +371,22 @@ impl Client {
         }
     }
 
+    /// Connects (unless connected) and reads until a connection goes quiet, reconnecting
+    /// from what it holds whenever the server closes it: a log longer than the server's
+    /// outbox (512 frames) arrives over several connections, as with the widget.
+    async fn catch_up(&mut self, shared: &Shared) -> Result<()> {
+        for _ in 0..1000 {
+            if self.socket.is_none() {
+                self.connect(shared, false).await?;
+            }
+            self.drain(Duration::from_millis(1500)).await;
+            if self.socket.is_some() {
+                return Ok(());
+            }
+        }
+        bail!("{}: still cut off after 1000 connections", self.name)
+    }
+
     /// The conversations this agent serves now, by what it holds.
     fn serving(&self) -> Vec<String> {
         let Some(Sender::Agent { agent_id }) = &self.sender else { return Vec::new() };
@@ -553,6 +569,23 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
         tasks.push(spawn_client(client, shared.clone()));
     }
 
+    let progress = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(20)).await;
+                let counters = &shared.counters;
+                println!(
+                    "reliability: {:.0} s: {} messages sent, {} acks, {} reconnects",
+                    started.elapsed().as_secs_f64(),
+                    get(&counters.sent),
+                    get(&counters.acks),
+                    get(&counters.reconnects)
+                );
+            }
+        })
+    };
+
     // The server-side schedule: each fault at a point of the traffic drawn from the seed.
     let mut schedule: Vec<(u64, bool)> = std::iter::repeat_n(false, plan.restarts)
         .chain(std::iter::repeat_n(true, plan.disk_fulls))
@@ -602,6 +635,7 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     for task in tasks {
         clients.push(task.await?.map_err(|(name, error)| error.context(format!("{name} failed")))?);
     }
+    progress.abort();
 
     // Everyone resumes from what it holds and reads what it missed.
     let mut settling = Vec::new();
@@ -609,7 +643,7 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
         let shared = shared.clone();
         settling.push(tokio::spawn(async move {
             client.connect(&shared, false).await?;
-            client.drain(Duration::from_millis(1500)).await;
+            client.catch_up(&shared).await?;
             Ok::<Client, anyhow::Error>(client)
         }));
     }
@@ -634,8 +668,7 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     figures.restarts += 1;
     for (name, token) in tokens {
         let mut reader = Client::new(format!("{name} (fresh read)"), String::new(), Role::Customer { token }, Rng::new(0));
-        reader.connect(&shared, false).await?;
-        reader.drain(Duration::from_millis(1500)).await;
+        reader.catch_up(&shared).await?;
         let Some(Sender::Customer { visitor_id }) = reader.sender.clone() else { bail!("no visitor id") };
         for (conversation_id, events) in &reader.held {
             history.truth.insert(conversation_id.clone(), (visitor_id.clone(), events.clone()));
@@ -644,8 +677,7 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     }
     for (name, session) in sessions {
         let mut reader = Client::new(name, String::new(), Role::Agent { session }, Rng::new(0));
-        reader.connect(&shared, false).await?;
-        reader.drain(Duration::from_millis(1500)).await;
+        reader.catch_up(&shared).await?;
         reader.finish(&mut history, false);
     }
     let server_log = server.stderr();
