@@ -78,13 +78,23 @@ pub struct CustomerHello {
     pub user: Option<UserIdentity>,
 }
 
+/// The answer to a `hello`: the welcome and the resumed log (events, snapshots), which the
+/// connection task writes before anything of its outbox. They do not go through the bounded
+/// outbox: a returning visitor's history can be longer than [`OUTBOX_CAPACITY`], and a
+/// history that overflowed the outbox before its writer even started would close every
+/// connection of that visitor before the welcome, for ever. Frames committed after the
+/// hello go to the outbox, so the order of every conversation's events is kept.
+pub type Hello = Vec<ServerFrame>;
+
 /// Requests from connection tasks and HTTP handlers.
 pub enum Request {
     /// Answered with the visitor id, or the error to close with.
-    CustomerHello { conn: ConnId, hello: CustomerHello, outbox: Outbox, reply: oneshot::Sender<Result<String, FrameError>> },
+    /// Answered with the visitor id and the frames to write first (see [`Hello`]), or the
+    /// error to close with.
+    CustomerHello { conn: ConnId, hello: CustomerHello, outbox: Outbox, reply: oneshot::Sender<Result<(String, Hello), FrameError>> },
     CustomerFrame { conn: ConnId, frame: CustomerFrame },
     CustomerGone { conn: ConnId },
-    AgentHello { conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox, reply: oneshot::Sender<Result<(), FrameError>> },
+    AgentHello { conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox, reply: oneshot::Sender<Result<Hello, FrameError>> },
     AgentFrame { conn: ConnId, frame: AgentFrame },
     AgentGone { conn: ConnId },
     SessionRevoked { session_token: String },
@@ -323,7 +333,7 @@ impl Hub {
 
     // ---- customers ----------------------------------------------------------------------
 
-    async fn customer_hello(&mut self, conn: ConnId, hello: CustomerHello, outbox: Outbox) -> Result<String, FrameError> {
+    async fn customer_hello(&mut self, conn: ConnId, hello: CustomerHello, outbox: Outbox) -> Result<(String, Hello), FrameError> {
         let now = self.clock.now_ms();
         let (user, verified) = match hello.user {
             Some(mut user) => {
@@ -370,7 +380,7 @@ impl Hub {
             transfer_button: self.config.service.robot.transfer_button && self.config.service.mode == ServiceMode::RobotFirst,
             server_time: now,
         };
-        send(&outbox, welcome);
+        let mut first = vec![welcome];
         // History: the events of the visitor's recent conversations the client has not seen.
         let start = conversation_ids.len().saturating_sub(HISTORY_CONVERSATIONS);
         for conversation_id in &conversation_ids[start..] {
@@ -381,16 +391,16 @@ impl Hub {
                 .map_or(0, |cursor| cursor.after_seq);
             let events = self.store.events_after(conversation_id, after_seq).await.map_err(internal)?;
             for event in events {
-                send(&outbox, ServerFrame::Event { conversation_id: conversation_id.clone(), event });
+                first.push(ServerFrame::Event { conversation_id: conversation_id.clone(), event });
             }
         }
         if let Some(conversation_id) = &current
             && let Some(position) = self.queues.position(conversation_id)
         {
-            send(&outbox, ServerFrame::QueuePosition { conversation_id: conversation_id.clone(), position });
+            first.push(ServerFrame::QueuePosition { conversation_id: conversation_id.clone(), position });
         }
         self.customers.insert(conn, CustomerConn { visitor_id: visitor_id.clone(), outbox });
-        Ok(visitor_id)
+        Ok((visitor_id, first))
     }
 
     async fn customer_frame(&mut self, conn: ConnId, frame: CustomerFrame) {
@@ -546,7 +556,7 @@ impl Hub {
 
     // ---- agents -------------------------------------------------------------------------
 
-    async fn agent_hello(&mut self, conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox) -> Result<(), FrameError> {
+    async fn agent_hello(&mut self, conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox) -> Result<Hello, FrameError> {
         let now = self.clock.now_ms();
         let record = self
             .store
@@ -566,7 +576,7 @@ impl Hub {
         let profile = agent_profile(live);
         let conversation_ids: Vec<String> = self.assigned.get(&agent_id).map(|ids| ids.iter().cloned().collect()).unwrap_or_default();
         let summaries: Vec<ConversationSummary> = conversation_ids.iter().filter_map(|id| self.summary(id)).collect();
-        send(&outbox, ServerFrame::AgentWelcome { agent: profile, conversations: summaries.clone(), server_time: now });
+        let mut first = vec![ServerFrame::AgentWelcome { agent: profile, conversations: summaries.clone(), server_time: now }];
         for summary in summaries {
             let after_seq = resume
                 .iter()
@@ -574,15 +584,15 @@ impl Hub {
                 .map_or(0, |cursor| cursor.after_seq);
             let events = self.store.events_after(&summary.conversation_id, after_seq).await.map_err(internal)?;
             if after_seq == 0 {
-                send(&outbox, ServerFrame::Snapshot { conversation: summary, events });
+                first.push(ServerFrame::Snapshot { conversation: summary, events });
             } else {
                 for event in events {
-                    send(&outbox, ServerFrame::Event { conversation_id: summary.conversation_id.clone(), event });
+                    first.push(ServerFrame::Event { conversation_id: summary.conversation_id.clone(), event });
                 }
             }
         }
         self.agent_conns.insert(conn, AgentConn { agent_id, session_token, outbox });
-        Ok(())
+        Ok(first)
     }
 
     async fn agent_frame(&mut self, conn: ConnId, frame: AgentFrame) {

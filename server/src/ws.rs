@@ -98,7 +98,13 @@ async fn customer_connection(state: Arc<AppState>, socket: WebSocket, ip: IpAddr
     let (reply, answer) = oneshot::channel();
     state.hub.send(Request::CustomerHello { conn, hello, outbox: outbox.clone(), reply }).await;
     match answer.await {
-        Ok(Ok(visitor_id)) => {
+        Ok(Ok((visitor_id, first))) => {
+            if !write_first(&mut sink, first).await {
+                drop(receiver);
+                state.hub.send(Request::CustomerGone { conn }).await;
+                Metrics::sub(&state.metrics.customer_connections, 1);
+                return;
+            }
             let reader = {
                 let state = state.clone();
                 let outbox = outbox.clone();
@@ -139,7 +145,13 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
     let (reply, answer) = oneshot::channel();
     state.hub.send(Request::AgentHello { conn, session_token, resume, outbox: outbox.clone(), reply }).await;
     match answer.await {
-        Ok(Ok(())) => {
+        Ok(Ok(first)) => {
+            if !write_first(&mut sink, first).await {
+                drop(receiver);
+                state.hub.send(Request::AgentGone { conn }).await;
+                Metrics::sub(&state.metrics.agent_connections, 1);
+                return;
+            }
             let reader = {
                 let state = state.clone();
                 let outbox = outbox.clone();
@@ -244,6 +256,17 @@ fn client_msg_id_of(text: &str) -> Option<String> {
 fn reject(state: &AppState, outbox: &Outbox, error: FrameError, client_msg_id: Option<String>) {
     Metrics::add(&state.metrics.frames_rejected, 1);
     outbox.send_now(error.to_server_frame(client_msg_id));
+}
+
+/// Writes the answer to `hello` (welcome and resumed log, see [`crate::hub::Hello`]) with
+/// the socket's own backpressure; false when the client is gone.
+async fn write_first(sink: &mut Sink, frames: Vec<ServerFrame>) -> bool {
+    for frame in frames {
+        if sink.send(Message::text(protocol::encode(&frame))).await.is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// Writes queued frames; closes the socket when the hub asks (a revoked session, or a client
