@@ -12,6 +12,8 @@
 //!    sender), at the seq of its ack, with its text; every ack of it names that same seq.
 //! 3. A message never acknowledged is in the log at most once; one refused with an `error`
 //!    on every attempt (never left unanswered) is not in it at all.
+//!    Refusals other than `internal` (storage failing) or `rate_limited` are violations:
+//!    the driver sends only valid messages to conversations it serves.
 //! 4. A sender's acknowledged messages are in the log in the order they were first sent.
 //! 5. Every connection receives, per conversation, exactly the events after its resume
 //!    cursor, once each and in order (a `snapshot` restarts the count), and each one equal
@@ -123,6 +125,8 @@ pub struct Report {
     /// Events a connection missed (a gap after its cursor) or got twice.
     pub delivery_gaps: usize,
     pub delivery_duplicates: usize,
+    /// Messages refused with an error other than `internal` or `rate_limited`.
+    pub refused: usize,
     /// Every violation, one line each, naming the message or conversation.
     pub violations: Vec<String>,
 }
@@ -193,6 +197,19 @@ pub fn check(history: &History) -> Report {
             report.duplicated += 1;
             let places: Vec<String> = copies.iter().map(|(c, seq, _)| format!("{c}#{seq}")).collect();
             violations.push(format!("DUPLICATED: {} is stored {} times: {}", describe(send), copies.len(), places.join(", ")));
+        }
+        // The driver sends only valid messages to conversations it serves: the only fair
+        // refusals are transient (storage failing, rate limit). Anything else leaves a
+        // client stuck, e.g. a conversation created without its first event.
+        for answer in &send.attempts {
+            if let Answer::Error { code } = answer
+                && code != "internal"
+                && code != "rate_limited"
+            {
+                report.refused += 1;
+                violations.push(format!("REFUSED: {} got the error `{code}` for a valid send", describe(send)));
+                break;
+            }
         }
         if acks.is_empty() {
             report.unacked += 1;

@@ -113,6 +113,7 @@ struct Counters {
     old_resume: AtomicU64,
     duplicate_send: AtomicU64,
     reconnects: AtomicU64,
+    newcomers: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -160,6 +161,8 @@ pub struct Figures {
     pub old_resume: u64,
     pub duplicate_send: u64,
     pub reconnects: u64,
+    /// Customers whose first message (a new conversation) met a full disk.
+    pub newcomers_on_full_disk: u64,
     pub conversations: usize,
     pub events_in_logs: usize,
     pub seconds: f64,
@@ -190,6 +193,8 @@ struct Client {
     connection: Option<Connection>,
     connections: Vec<Connection>,
     sends: Vec<SendRecord>,
+    /// Messages of its own to send instead of drawing from the shared quota (newcomers).
+    own_quota: Option<u64>,
     /// The send to retry before anything new.
     pending: Option<usize>,
     next_number: u64,
@@ -211,6 +216,7 @@ impl Client {
             connection: None,
             connections: Vec::new(),
             sends: Vec::new(),
+            own_quota: None,
             pending: None,
             next_number: 0,
         }
@@ -434,8 +440,14 @@ impl Client {
                 }
                 Some(serving[self.rng.below(serving.len() as u64) as usize].clone())
             };
-            if shared.quota.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1)).is_err() {
-                return Ok(false);
+            match &mut self.own_quota {
+                Some(0) => return Ok(false),
+                Some(left) => *left -= 1,
+                None => {
+                    if shared.quota.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1)).is_err() {
+                        return Ok(false);
+                    }
+                }
             }
             bump(&shared.counters.sent);
             let number = self.next_number;
@@ -608,9 +620,21 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
             if disk.unavailable.is_some() {
                 continue;
             }
+            // A newcomer says hello before the disk fills, and starts its conversation
+            // (its first message, new rows) while it is full.
+            let mut newcomer = Client::new(
+                format!("newcomer {}", figures.disk_windows.len()),
+                format!("n{}", figures.disk_windows.len()),
+                Role::Customer { token: None },
+                Rng::fork(plan.seed, 2000 + figures.disk_windows.len() as u64),
+            );
+            newcomer.own_quota = Some(5);
+            newcomer.connect(&shared, false).await?;
             let before = get(&shared.counters.refused_internal);
             let window = Instant::now();
             let filler_bytes = disk.fill()?;
+            bump(&shared.counters.newcomers);
+            tasks.push(spawn_client(newcomer, shared.clone()));
             while window.elapsed() < plan.disk_full_max
                 && (get(&shared.counters.refused_internal) < before + 3 || window.elapsed() < Duration::from_secs(1))
             {
@@ -697,6 +721,7 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     figures.old_resume = get(&counters.old_resume);
     figures.duplicate_send = get(&counters.duplicate_send);
     figures.reconnects = get(&counters.reconnects);
+    figures.newcomers_on_full_disk = get(&counters.newcomers);
     figures.conversations = history.truth.len();
     figures.events_in_logs = history.truth.values().map(|(_, log)| log.len()).sum();
     figures.seconds = started.elapsed().as_secs_f64();
@@ -747,11 +772,13 @@ impl Figures {
         println!("  dropped after the ack       {}", self.drop_after_ack);
         println!("  resumed from an old seq     {}", self.old_resume);
         println!("  duplicate client_msg_id     {}", self.duplicate_send);
+        println!("  new conversation, disk full {}", self.newcomers_on_full_disk);
         println!("reconnects                    {}", self.reconnects);
         println!("conversations / events        {} / {}", self.conversations, self.events_in_logs);
         println!("lost                          {}", report.lost);
         println!("duplicated                    {}", report.duplicated);
         println!("delivery gaps / repeats       {} / {}", report.delivery_gaps, report.delivery_duplicates);
+        println!("refused, not transient        {}", report.refused);
         println!("violations                    {}", report.violations.len());
         println!("wall time                     {:.1} s", self.seconds);
     }
