@@ -17,7 +17,7 @@ use kefu_core::config::{Config, ServiceMode};
 use kefu_core::conversation::{self, Availability, Command, Ctx, Event, EventBody, Phase, Rejection, State};
 use kefu_core::protocol::{
     AgentFrame, AgentProfile, AgentStatus, ConversationSummary, CustomerFrame, ErrorCode, FrameError, PageInfo,
-    ResumeCursor, ServerFrame, TypingParty, UserIdentity, VisitorProfile,
+    ResumeCursor, ServerFrame, TypingParty, UserIdentity, VisitorProfile, MAX_FRAME_BYTES,
 };
 use kefu_core::routing::{self, AgentLoad, QueueEntry, Queues};
 use tokio::sync::{mpsc, oneshot};
@@ -263,6 +263,12 @@ impl Hub {
         }
         for (conversation_id, visitor_id, _group) in self.store.all_conversations().await? {
             let events = self.store.events_after(&conversation_id, 0).await?;
+            if events.is_empty() {
+                // Created, but its first events were never committed (e.g. the disk was
+                // full): it never started, so it must not become the visitor's current
+                // conversation, which would refuse every message as "not started".
+                continue;
+            }
             let state = conversation::fold(&events);
             self.visitor_conversations.entry(visitor_id.clone()).or_default().push(conversation_id.clone());
             if state.phase == Phase::Queued {
@@ -539,6 +545,14 @@ impl Hub {
             })
             .collect();
         if let Err(error) = self.commit(&conversation_id, events).await {
+            if is_new {
+                // Its `started` was not stored: forget it, so the retry starts a conversation
+                // instead of meeting one that can never start.
+                self.conversations.remove(&conversation_id);
+                if let Some(ids) = self.visitor_conversations.get_mut(visitor_id) {
+                    ids.retain(|id| *id != conversation_id);
+                }
+            }
             send(outbox, internal_frame(error, client_msg_id));
             return;
         }
@@ -584,7 +598,7 @@ impl Hub {
                 .map_or(0, |cursor| cursor.after_seq);
             let events = self.store.events_after(&summary.conversation_id, after_seq).await.map_err(internal)?;
             if after_seq == 0 {
-                first.push(ServerFrame::Snapshot { conversation: summary, events });
+                first.extend(snapshot_frames(summary, events));
             } else {
                 for event in events {
                     first.push(ServerFrame::Event { conversation_id: summary.conversation_id.clone(), event });
@@ -789,7 +803,9 @@ impl Hub {
         {
             let all = self.store.events_after(conversation_id, 0).await.context("loading the log for a snapshot")?;
             if let Some(summary) = self.summary(conversation_id) {
-                self.send_to_agent(&agent_id, &ServerFrame::Snapshot { conversation: summary, events: all });
+                for frame in snapshot_frames(summary, all) {
+                    self.send_to_agent(&agent_id, &frame);
+                }
             }
         }
         Ok(())
@@ -980,6 +996,30 @@ fn send(outbox: &Outbox, frame: ServerFrame) {
         tracing::warn!("a connection's outbox is full; closing it so the client resumes");
         outbox.close();
     }
+}
+
+/// A conversation's whole log for an agent: a `snapshot` with as many of the first events
+/// as fit in [`MAX_FRAME_BYTES`], then the rest as `event` frames. Clients refuse frames
+/// over that limit (`kefu_core::protocol::decode_server_frame`), so a snapshot of a long
+/// chat in one frame reached no agent. Found by the history checker's long run.
+fn snapshot_frames(conversation: ConversationSummary, events: Vec<Event>) -> Vec<ServerFrame> {
+    // Room for the summary and the frame's own fields, and a margin.
+    let budget = MAX_FRAME_BYTES.saturating_sub(kefu_core::protocol::encode(&ServerFrame::Snapshot { conversation: conversation.clone(), events: Vec::new() }).len() + 1024);
+    let mut size = 0;
+    let mut head = events.len();
+    for (index, event) in events.iter().enumerate() {
+        size += serde_json::to_string(event).map_or(usize::MAX / 2, |json| json.len() + 1);
+        if size > budget {
+            head = index;
+            break;
+        }
+    }
+    let mut events = events;
+    let rest = events.split_off(head);
+    let conversation_id = conversation.conversation_id.clone();
+    let mut frames = vec![ServerFrame::Snapshot { conversation, events }];
+    frames.extend(rest.into_iter().map(|event| ServerFrame::Event { conversation_id: conversation_id.clone(), event }));
+    frames
 }
 
 fn error_frame(code: ErrorCode, message: &str, client_msg_id: Option<String>) -> ServerFrame {
