@@ -20,6 +20,7 @@
 //!    to the truth's event of that seq: no gaps, no duplicates, no rewrites after resume.
 //! 6. Each side's final transcript — the customer's, and the agent's who holds the chat,
 //!    kept across reconnects or read fresh — equals the truth.
+//! 7. Every frame from the server decodes with kefu-core (e.g. within the frame size limit).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -108,6 +109,8 @@ pub struct History {
     pub sends: Vec<SendRecord>,
     pub connections: Vec<Connection>,
     pub transcripts: Vec<Transcript>,
+    /// Frames from the server that kefu-core's decoder refuses, with who got them.
+    pub bad_frames: Vec<String>,
     /// Each conversation's log read fresh from seq 0, with the visitor it belongs to.
     pub truth: BTreeMap<String, (String, Vec<Event>)>,
 }
@@ -167,6 +170,10 @@ fn describe(send: &SendRecord) -> String {
 pub fn check(history: &History) -> Report {
     let mut report = Report { messages: history.sends.len(), ..Report::default() };
     let mut violations = Vec::new();
+
+    for bad in &history.bad_frames {
+        violations.push(format!("BAD FRAME: {bad}"));
+    }
 
     // 1. The truth has no gaps.
     for (conversation_id, (_, log)) in &history.truth {

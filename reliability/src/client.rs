@@ -20,8 +20,10 @@ pub enum Read {
     Frame(ServerFrame),
     /// Nothing arrived in time; the connection is still usable.
     Quiet,
-    /// The connection is gone (closed, reset, or a frame that is not protocol v1).
+    /// The connection is gone (closed or reset).
     Closed(String),
+    /// A frame the protocol refuses (`decode_server_frame` failed): a server bug.
+    Bad(String),
 }
 
 /// Opens `ws://addr/ws/<path>` (`customer` or `agent`), with a deadline so a stopped
@@ -54,7 +56,7 @@ pub async fn read(socket: &mut Socket, wait: Duration) -> Read {
             Some(Ok(Message::Text(text))) => {
                 return match protocol::decode_server_frame(&text) {
                     Ok(frame) => Read::Frame(frame),
-                    Err(error) => Read::Closed(format!("undecodable server frame {text:?}: {error}")),
+                    Err(error) => Read::Bad(format!("{error} (frame starts {:?})", text.chars().take(80).collect::<String>())),
                 };
             }
             Some(Ok(Message::Close(close))) => return Read::Closed(format!("closed by the server: {close:?}")),

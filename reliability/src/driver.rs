@@ -193,6 +193,8 @@ struct Client {
     connection: Option<Connection>,
     connections: Vec<Connection>,
     sends: Vec<SendRecord>,
+    /// Frames from the server that the protocol refuses.
+    bad_frames: Vec<String>,
     /// Messages of its own to send instead of drawing from the shared quota (newcomers).
     own_quota: Option<u64>,
     /// The send to retry before anything new.
@@ -217,6 +219,7 @@ impl Client {
             connections: Vec::new(),
             sends: Vec::new(),
             own_quota: None,
+            bad_frames: Vec::new(),
             pending: None,
             next_number: 0,
         }
@@ -297,6 +300,10 @@ impl Client {
             Read::Frame(other) => bail!("{}: expected a welcome, got {other:?}", self.name),
             Read::Quiet => bail!("{}: no welcome within 10 s", self.name),
             Read::Closed(why) => bail!("{}: {why}", self.name),
+            Read::Bad(why) => {
+                self.bad_frames.push(why.clone());
+                bail!("{}: {why}", self.name)
+            }
         }
         if went_back {
             bump(&shared.counters.old_resume);
@@ -360,6 +367,11 @@ impl Client {
                     self.drop_connection();
                     return Answer::None { why };
                 }
+                Read::Bad(why) => {
+                    self.bad_frames.push(why.clone());
+                    self.drop_connection();
+                    return Answer::None { why };
+                }
             }
         }
     }
@@ -373,6 +385,10 @@ impl Client {
                 }
                 Read::Quiet => return,
                 Read::Closed(_) => self.drop_connection(),
+                Read::Bad(why) => {
+                    self.bad_frames.push(why);
+                    self.drop_connection();
+                }
             }
         }
     }
@@ -386,6 +402,9 @@ impl Client {
                 self.connect(shared, false).await?;
             }
             self.drain(Duration::from_millis(1500)).await;
+            if let Some(why) = self.bad_frames.last() {
+                bail!("{}: the server sent a frame the protocol refuses: {why}", self.name);
+            }
             if self.socket.is_some() {
                 return Ok(());
             }
@@ -540,6 +559,7 @@ impl Client {
     fn finish(mut self, history: &mut History, kept: bool) {
         self.drop_connection();
         history.sends.append(&mut self.sends);
+        history.bad_frames.extend(self.bad_frames.iter().map(|why| format!("{}: {why}", self.name)));
         history.connections.append(&mut self.connections);
         if let Some(sender) = &self.sender {
             for (conversation_id, events) in self.held {
