@@ -98,8 +98,16 @@ impl KefuServer {
     /// Like [`KefuServer::start_with`], with the binary and the widget directory given
     /// explicitly instead of through `KEFU_BIN` and `KEFU_ASSETS` (for programs such as the
     /// reliability checker, which take them on their command line).
-    pub fn start_program(program: impl Into<PathBuf>, assets: impl Into<PathBuf>, options: ServerOptions) -> KefuServer {
-        let launcher = Launcher { program: program.into(), leading_args: Vec::new(), assets: assets.into() };
+    pub fn start_program(
+        program: impl Into<PathBuf>,
+        assets: impl Into<PathBuf>,
+        options: ServerOptions,
+    ) -> KefuServer {
+        let launcher = Launcher {
+            program: program.into(),
+            leading_args: Vec::new(),
+            assets: assets.into(),
+        };
         KefuServer::launch(launcher, options)
     }
 
