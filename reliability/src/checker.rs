@@ -185,8 +185,9 @@ pub fn check(history: &History) -> Report {
         }
     }
 
-    // Where each (sender, client_msg_id) is stored.
-    let mut stored: BTreeMap<(Sender, String), Vec<(String, u64, String)>> = BTreeMap::new();
+    // Where each (sender, client_msg_id) is stored: (conversation, seq, text) per copy.
+    type Copies = Vec<(String, u64, String)>;
+    let mut stored: BTreeMap<(Sender, String), Copies> = BTreeMap::new();
     for (conversation_id, (visitor_id, log)) in &history.truth {
         for event in log {
             if let Some((sender, id, text)) = message_of(event, visitor_id) {

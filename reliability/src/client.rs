@@ -14,7 +14,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// What reading one frame gave.
+/// What reading one frame gave. Lives for one read, so the large `Frame` is not boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Read {
     Frame(ServerFrame),
