@@ -95,6 +95,27 @@ impl KefuServer {
         KefuServer::launch(launcher, options)
     }
 
+    /// Like [`KefuServer::start_with`], with the binary and the widget directory given
+    /// explicitly instead of through `KEFU_BIN` and `KEFU_ASSETS` (for programs such as the
+    /// reliability checker, which take them on their command line).
+    pub fn start_program(
+        program: impl Into<PathBuf>,
+        assets: impl Into<PathBuf>,
+        options: ServerOptions,
+    ) -> KefuServer {
+        let launcher = Launcher {
+            program: program.into(),
+            leading_args: Vec::new(),
+            assets: assets.into(),
+        };
+        KefuServer::launch(launcher, options)
+    }
+
+    /// The loopback port the server listens on (kept across restarts).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub(crate) fn launch(launcher: Launcher, options: ServerOptions) -> KefuServer {
         let data_dir = fresh_dir("kefu");
         for (relative_path, contents) in &options.files {

@@ -17,8 +17,8 @@ use kefu_core::config::{Config, ServiceMode};
 use kefu_core::conversation::{self, Availability, Command, Ctx, Event, EventBody, Phase, Rejection, State};
 use kefu_core::protocol::{
     AgentFrame, AgentProfile, AgentStatus, ConversationSummary, CustomerFrame, ErrorCode, FrameError, GroupChoice,
-    MAX_PAST_CONVERSATIONS, PAST_PREVIEW_CHARS, PageInfo, PastConversation, ResumeCursor, ServerFrame, TypingParty,
-    UserIdentity, VisitorProfile,
+    MAX_FRAME_BYTES, MAX_PAST_CONVERSATIONS, PAST_PREVIEW_CHARS, PageInfo, PastConversation, ResumeCursor, ServerFrame,
+    TypingParty, UserIdentity, VisitorProfile,
 };
 use kefu_core::routing::{self, AgentLoad, QueueEntry, Queues};
 use tokio::sync::{mpsc, oneshot};
@@ -81,13 +81,23 @@ pub struct CustomerHello {
     pub browser: Option<String>,
 }
 
+/// The answer to a `hello`: the welcome and the resumed log (events, snapshots), which the
+/// connection task writes before anything of its outbox. They do not go through the bounded
+/// outbox: a returning visitor's history can be longer than [`OUTBOX_CAPACITY`], and a
+/// history that overflowed the outbox before its writer even started would close every
+/// connection of that visitor before the welcome, for ever. Frames committed after the
+/// hello go to the outbox, so the order of every conversation's events is kept.
+pub type Hello = Vec<ServerFrame>;
+
 /// Requests from connection tasks and HTTP handlers.
 pub enum Request {
     /// Answered with the visitor id, or the error to close with.
-    CustomerHello { conn: ConnId, hello: CustomerHello, outbox: Outbox, reply: oneshot::Sender<Result<String, FrameError>> },
+    /// Answered with the visitor id and the frames to write first (see [`Hello`]), or the
+    /// error to close with.
+    CustomerHello { conn: ConnId, hello: CustomerHello, outbox: Outbox, reply: oneshot::Sender<Result<(String, Hello), FrameError>> },
     CustomerFrame { conn: ConnId, frame: CustomerFrame },
     CustomerGone { conn: ConnId },
-    AgentHello { conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox, reply: oneshot::Sender<Result<(), FrameError>> },
+    AgentHello { conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox, reply: oneshot::Sender<Result<Hello, FrameError>> },
     AgentFrame { conn: ConnId, frame: AgentFrame },
     AgentGone { conn: ConnId },
     SessionRevoked { session_token: String },
@@ -325,6 +335,12 @@ impl Hub {
         }
         for (conversation_id, visitor_id, _group) in self.store.all_conversations().await? {
             let events = self.store.events_after(&conversation_id, 0).await?;
+            if events.is_empty() {
+                // Created, but its first events were never committed (e.g. the disk was
+                // full): it never started, so it must not become the visitor's current
+                // conversation, which would refuse every message as "not started".
+                continue;
+            }
             let state = conversation::fold(&events);
             self.visitor_conversations.entry(visitor_id.clone()).or_default().push(conversation_id.clone());
             if state.phase == Phase::Queued {
@@ -395,7 +411,7 @@ impl Hub {
 
     // ---- customers ----------------------------------------------------------------------
 
-    async fn customer_hello(&mut self, conn: ConnId, hello: CustomerHello, outbox: Outbox) -> Result<String, FrameError> {
+    async fn customer_hello(&mut self, conn: ConnId, hello: CustomerHello, outbox: Outbox) -> Result<(String, Hello), FrameError> {
         let now = self.clock.now_ms();
         let (user, verified) = match hello.user {
             Some(mut user) => {
@@ -451,7 +467,7 @@ impl Hub {
             transfer_button: self.config.service.robot.transfer_button && self.config.service.mode == ServiceMode::RobotFirst,
             server_time: now,
         };
-        send(&outbox, welcome);
+        let mut first = vec![welcome];
         // History: the events of the visitor's recent conversations the client has not seen.
         let start = conversation_ids.len().saturating_sub(HISTORY_CONVERSATIONS);
         for conversation_id in &conversation_ids[start..] {
@@ -462,16 +478,16 @@ impl Hub {
                 .map_or(0, |cursor| cursor.after_seq);
             let events = self.store.events_after(conversation_id, after_seq).await.map_err(internal)?;
             for event in events {
-                send(&outbox, ServerFrame::Event { conversation_id: conversation_id.clone(), event });
+                first.push(ServerFrame::Event { conversation_id: conversation_id.clone(), event });
             }
         }
         if let Some(conversation_id) = &current
             && let Some(position) = self.queues.position(conversation_id)
         {
-            send(&outbox, ServerFrame::QueuePosition { conversation_id: conversation_id.clone(), position });
+            first.push(ServerFrame::QueuePosition { conversation_id: conversation_id.clone(), position });
         }
         self.customers.insert(conn, CustomerConn { visitor_id: visitor_id.clone(), outbox });
-        Ok(visitor_id)
+        Ok((visitor_id, first))
     }
 
     /// The visitor's earlier conversations for the agent's customer info, newest first: all
@@ -635,6 +651,14 @@ impl Hub {
         }
         let ack_seq = client_msg_id.as_ref().and_then(|id| state.customer_client_msg_ids.get(id).copied());
         if let Err(error) = self.commit(&conversation_id, events).await {
+            if is_new {
+                // Its `started` was not stored: forget it, so the retry starts a conversation
+                // instead of meeting one that can never start.
+                self.conversations.remove(&conversation_id);
+                if let Some(ids) = self.visitor_conversations.get_mut(visitor_id) {
+                    ids.retain(|id| *id != conversation_id);
+                }
+            }
             send(outbox, internal_frame(error, client_msg_id));
             return;
         }
@@ -659,7 +683,7 @@ impl Hub {
 
     // ---- agents -------------------------------------------------------------------------
 
-    async fn agent_hello(&mut self, conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox) -> Result<(), FrameError> {
+    async fn agent_hello(&mut self, conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox) -> Result<Hello, FrameError> {
         let now = self.clock.now_ms();
         let record = self
             .store
@@ -685,7 +709,7 @@ impl Hub {
             .iter()
             .map(|group| GroupChoice { name: group.name.clone(), display_name: group.display_name.clone() })
             .collect();
-        send(&outbox, ServerFrame::AgentWelcome { agent: profile, conversations: summaries.clone(), server_time: now, groups });
+        let mut first = vec![ServerFrame::AgentWelcome { agent: profile, conversations: summaries.clone(), server_time: now, groups }];
         for summary in summaries {
             let after_seq = resume
                 .iter()
@@ -693,15 +717,15 @@ impl Hub {
                 .map_or(0, |cursor| cursor.after_seq);
             let events = self.store.events_after(&summary.conversation_id, after_seq).await.map_err(internal)?;
             if after_seq == 0 {
-                send(&outbox, ServerFrame::Snapshot { conversation: summary, events });
+                first.extend(snapshot_frames(summary, events));
             } else {
                 for event in events {
-                    send(&outbox, ServerFrame::Event { conversation_id: summary.conversation_id.clone(), event });
+                    first.push(ServerFrame::Event { conversation_id: summary.conversation_id.clone(), event });
                 }
             }
         }
         self.agent_conns.insert(conn, AgentConn { agent_id, session_token, outbox });
-        Ok(())
+        Ok(first)
     }
 
     async fn agent_frame(&mut self, conn: ConnId, frame: AgentFrame) {
@@ -898,7 +922,9 @@ impl Hub {
         {
             let all = self.store.events_after(conversation_id, 0).await.context("loading the log for a snapshot")?;
             if let Some(summary) = self.summary(conversation_id) {
-                self.send_to_agent(&agent_id, &ServerFrame::Snapshot { conversation: summary, events: all });
+                for frame in snapshot_frames(summary, all) {
+                    self.send_to_agent(&agent_id, &frame);
+                }
             }
         }
         Ok(())
@@ -1089,6 +1115,30 @@ fn send(outbox: &Outbox, frame: ServerFrame) {
         tracing::warn!("a connection's outbox is full; closing it so the client resumes");
         outbox.close();
     }
+}
+
+/// A conversation's whole log for an agent: a `snapshot` with as many of the first events
+/// as fit in [`MAX_FRAME_BYTES`], then the rest as `event` frames. Clients refuse frames
+/// over that limit (`kefu_core::protocol::decode_server_frame`), so a snapshot of a long
+/// chat in one frame reached no agent. Found by the history checker's long run.
+fn snapshot_frames(conversation: ConversationSummary, events: Vec<Event>) -> Vec<ServerFrame> {
+    // Room for the summary and the frame's own fields, and a margin.
+    let budget = MAX_FRAME_BYTES.saturating_sub(kefu_core::protocol::encode(&ServerFrame::Snapshot { conversation: conversation.clone(), events: Vec::new() }).len() + 1024);
+    let mut size = 0;
+    let mut head = events.len();
+    for (index, event) in events.iter().enumerate() {
+        size += serde_json::to_string(event).map_or(usize::MAX / 2, |json| json.len() + 1);
+        if size > budget {
+            head = index;
+            break;
+        }
+    }
+    let mut events = events;
+    let rest = events.split_off(head);
+    let conversation_id = conversation.conversation_id.clone();
+    let mut frames = vec![ServerFrame::Snapshot { conversation, events }];
+    frames.extend(rest.into_iter().map(|event| ServerFrame::Event { conversation_id: conversation_id.clone(), event }));
+    frames
 }
 
 fn error_frame(code: ErrorCode, message: &str, client_msg_id: Option<String>) -> ServerFrame {

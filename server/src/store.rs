@@ -297,27 +297,23 @@ impl Store {
 
     /// Appends events in one transaction. The primary key (conversation, seq) makes a second
     /// writer of the same seq fail instead of forking the log.
+    ///
+    /// When the append fails, its connection is closed instead of going back to the pool.
+    /// After SQLITE_FULL (disk full) or an I/O error, SQLite may already have rolled the
+    /// transaction back by itself; the ROLLBACK sqlx then sends fails, and sqlx's count of
+    /// open transactions on that connection stays one too high. Its next `begin` is then a
+    /// SAVEPOINT, whose "commit" releases only the savepoint inside a transaction that is
+    /// never committed: later appends were acknowledged without being durable (lost on
+    /// restart) while holding the write lock ("database is locked" for every other
+    /// connection). Found by the history checker (`kefu-reliability`, RELIABILITY.md).
+    /// Closing the connection ends whatever transaction SQLite still has open on it.
     pub async fn append_events(&self, conversation_id: &str, events: &[Event]) -> Result<()> {
-        let mut transaction = self.pool.begin().await?;
-        for event in events {
-            sqlx::query("INSERT INTO events (conversation_id, seq, at, body_json) VALUES (?, ?, ?, ?)")
-                .bind(conversation_id)
-                .bind(event.seq as i64)
-                .bind(event.at)
-                .bind(serde_json::to_string(&event.body)?)
-                .execute(&mut *transaction)
-                .await?;
-            // A robot answer counts a hit of its knowledge item in the same transaction: the
-            // counts agree with the log, and cost no extra commit.
-            if let EventBody::RobotAnswer { knowledge_id: Some(id), .. } = &event.body {
-                sqlx::query("UPDATE knowledge SET hit_count = hit_count + 1 WHERE id = ?")
-                    .bind(id)
-                    .execute(&mut *transaction)
-                    .await?;
-            }
+        let mut connection = self.pool.acquire().await?;
+        let result = append_events_on(&mut connection, conversation_id, events).await;
+        if result.is_err() {
+            connection.close_on_drop();
         }
-        transaction.commit().await?;
-        Ok(())
+        result
     }
 
     /// A conversation's events with seq greater than `after_seq`, in order.
@@ -489,6 +485,27 @@ pub struct CannedPhraseRecord {
     pub owner_agent_id: Option<String>,
     pub category: String,
     pub content: String,
+}
+
+/// The transaction of [`Store::append_events`], on one connection.
+async fn append_events_on(connection: &mut sqlx::SqliteConnection, conversation_id: &str, events: &[Event]) -> Result<()> {
+    let mut transaction = sqlx::Connection::begin(connection).await?;
+    for event in events {
+        sqlx::query("INSERT INTO events (conversation_id, seq, at, body_json) VALUES (?, ?, ?, ?)")
+            .bind(conversation_id)
+            .bind(event.seq as i64)
+            .bind(event.at)
+            .bind(serde_json::to_string(&event.body)?)
+            .execute(&mut *transaction)
+            .await?;
+        // A robot answer counts a hit of its knowledge item in the same transaction: the
+        // counts agree with the log, and cost no extra commit.
+        if let EventBody::RobotAnswer { knowledge_id: Some(id), .. } = &event.body {
+            sqlx::query("UPDATE knowledge SET hit_count = hit_count + 1 WHERE id = ?").bind(id).execute(&mut *transaction).await?;
+        }
+    }
+    transaction.commit().await?;
+    Ok(())
 }
 
 fn canned_phrase_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<CannedPhraseRecord> {

@@ -107,7 +107,13 @@ async fn customer_connection(state: Arc<AppState>, socket: WebSocket, ip: IpAddr
     let (reply, answer) = oneshot::channel();
     state.hub.send(Request::CustomerHello { conn, hello, outbox: outbox.clone(), reply }).await;
     match answer.await {
-        Ok(Ok(visitor_id)) => {
+        Ok(Ok((visitor_id, first))) => {
+            if !write_first(&mut sink, first).await {
+                drop(receiver);
+                state.hub.send(Request::CustomerGone { conn }).await;
+                Metrics::sub(&state.metrics.customer_connections, 1);
+                return;
+            }
             let reader = {
                 let state = state.clone();
                 let outbox = outbox.clone();
@@ -148,7 +154,13 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
     let (reply, answer) = oneshot::channel();
     state.hub.send(Request::AgentHello { conn, session_token, resume, outbox: outbox.clone(), reply }).await;
     match answer.await {
-        Ok(Ok(())) => {
+        Ok(Ok(first)) => {
+            if !write_first(&mut sink, first).await {
+                drop(receiver);
+                state.hub.send(Request::AgentGone { conn }).await;
+                Metrics::sub(&state.metrics.agent_connections, 1);
+                return;
+            }
             let reader = {
                 let state = state.clone();
                 let outbox = outbox.clone();
@@ -255,11 +267,29 @@ fn reject(state: &AppState, outbox: &Outbox, error: FrameError, client_msg_id: O
     outbox.send_now(error.to_server_frame(client_msg_id));
 }
 
+/// Writes the answer to `hello` (welcome and resumed log, see [`crate::hub::Hello`]) with
+/// the socket's own backpressure; false when the client is gone.
+async fn write_first(sink: &mut Sink, frames: Vec<ServerFrame>) -> bool {
+    for frame in frames {
+        if sink.send(Message::text(protocol::encode(&frame))).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
 /// Writes queued frames; closes the socket when the hub asks (a revoked session, or a client
 /// too slow to keep up, which will resume).
+///
+/// The close request is checked first (`biased`): when the hub had to drop a frame of a full
+/// outbox, a frame queued after it must never be written, or the client would see a gap
+/// in a conversation's seqs (…, n-1, n+1) and resume after n+1, never getting n. Without
+/// the bias, `select!` picks a ready branch at random and may write frames past the drop.
 async fn write_frames(mut sink: Sink, mut receiver: OutboxReceiver) {
     loop {
         tokio::select! {
+            biased;
+            () = receiver.closing.notified() => break,
             frame = receiver.frames.recv() => match frame {
                 Some(frame) => {
                     if sink.send(Message::text(protocol::encode(&frame))).await.is_err() {
@@ -268,7 +298,6 @@ async fn write_frames(mut sink: Sink, mut receiver: OutboxReceiver) {
                 }
                 None => break,
             },
-            () = receiver.closing.notified() => break,
         }
     }
     let _ = sink.close().await;

@@ -9,6 +9,7 @@
 //!   server, then the server in the foreground.
 //! - `test` ([`test`]): everything CI checks, in order, stopping at the first failure.
 //! - `bench [--quick]` ([`bench`]): the benchmark suite of `kefu-bench`.
+//! - `reliability` ([`reliability`]): the long run of the history checker (`kefu-reliability`).
 //!
 //! This crate is deliberately boring: plain `std`, no dependencies, every external command
 //! echoed before it runs (see [`cmd`]) so a failure can be reproduced by pasting one line.
@@ -17,6 +18,7 @@
 mod bench;
 mod cmd;
 mod embed;
+mod reliability;
 mod run;
 mod setup;
 mod test;
@@ -40,11 +42,15 @@ Tasks:
   build-widget       build the widget with trunk into target/dist/
   run [--port 8080] [--data-dir target/kefu-run] [--release]
                      set up, build, and run the server on 127.0.0.1 in the foreground
-  test               set-up, native tests, widget browser tests, e2e tests
+  test               set-up, native tests, reliability (short), widget browser tests,
+                     e2e tests
   bench [--quick]    sizes, host-page cost, server load against a bare relay, robot
                      throughput; writes target/bench/results.md (--quick: tiny sizes)
   minify-embed       regenerate embed/embed.min.js (what the server sends) from
                      embed/embed.js after editing it (terser, through npm)
+  reliability        the long history-checker run: 10,000 messages, 20 kill -9 restarts,
+                     dropped connections, old resumes, duplicate sends, disk full;
+                     prints the figures (see RELIABILITY.md)
   help               this text
 ";
 
@@ -103,6 +109,10 @@ fn run_task(args: Vec<OsString>) -> Result<()> {
         "minify-embed" => {
             args.finish()?;
             embed::minify_embed()
+        }
+        "reliability" => {
+            args.finish()?;
+            reliability::reliability()
         }
         "help" | "--help" | "-h" => {
             print!("{HELP}");

@@ -5,10 +5,13 @@
 //! needs the built server and widget); both run later against the real artefacts: the
 //! widget's wasm-bindgen tests in headless Chromium, then the e2e suite one test at a time,
 //! since each test drives its own server and browsers and the machine has few cores.
+//! Right after the server is built, the short run of the history checker (`kefu-reliability
+//! short`, see RELIABILITY.md) drives it under faults and fails on any lost or duplicated
+//! acknowledged message.
 
 use std::time::{Duration, Instant};
 
-use crate::{Result, cmd::Cmd, project_root, setup, target_dir, widget};
+use crate::{Result, cmd::Cmd, project_root, reliability, setup, target_dir, widget};
 
 pub(crate) fn test() -> Result<()> {
     let mut steps = Steps::default();
@@ -40,6 +43,7 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
             .args(["build", "--package", "kefu-server"])
             .run()
     })?;
+    steps.run("reliability (short)", || reliability::run_short(&kefu, &assets))?;
     steps.run("widget browser tests", || {
         // wasm-bindgen-test-runner (the wasm32 runner in .cargo/config.toml) starts this
         // ChromeDriver with the Chromium options of webdriver.json, read from the root.
