@@ -489,20 +489,34 @@ pub struct CannedPhraseRecord {
 
 /// The transaction of [`Store::append_events`], on one connection.
 async fn append_events_on(connection: &mut sqlx::SqliteConnection, conversation_id: &str, events: &[Event]) -> Result<()> {
-    let mut transaction = sqlx::Connection::begin(connection).await?;
+    if events.is_empty() {
+        return Ok(());
+    }
+    // All the events in one INSERT: a single statement is atomic on its own, so the common
+    // case (no hit to count) is one round trip to SQLite's thread instead of three.
+    let rows = vec!["(?, ?, ?, ?)"; events.len()].join(", ");
+    let sql = format!("INSERT INTO events (conversation_id, seq, at, body_json) VALUES {rows}");
+    let mut insert = sqlx::query(&sql);
     for event in events {
-        sqlx::query("INSERT INTO events (conversation_id, seq, at, body_json) VALUES (?, ?, ?, ?)")
-            .bind(conversation_id)
-            .bind(event.seq as i64)
-            .bind(event.at)
-            .bind(serde_json::to_string(&event.body)?)
-            .execute(&mut *transaction)
-            .await?;
-        // A robot answer counts a hit of its knowledge item in the same transaction: the
-        // counts agree with the log, and cost no extra commit.
-        if let EventBody::RobotAnswer { knowledge_id: Some(id), .. } = &event.body {
-            sqlx::query("UPDATE knowledge SET hit_count = hit_count + 1 WHERE id = ?").bind(id).execute(&mut *transaction).await?;
-        }
+        insert = insert.bind(conversation_id).bind(event.seq as i64).bind(event.at).bind(serde_json::to_string(&event.body)?);
+    }
+    let hits: Vec<&str> = events
+        .iter()
+        .filter_map(|event| match &event.body {
+            EventBody::RobotAnswer { knowledge_id: Some(id), .. } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    if hits.is_empty() {
+        insert.execute(&mut *connection).await?;
+        return Ok(());
+    }
+    // A robot answer counts a hit of its knowledge item in the same transaction: the counts
+    // agree with the log.
+    let mut transaction = sqlx::Connection::begin(connection).await?;
+    insert.execute(&mut *transaction).await?;
+    for id in hits {
+        sqlx::query("UPDATE knowledge SET hit_count = hit_count + 1 WHERE id = ?").bind(id).execute(&mut *transaction).await?;
     }
     transaction.commit().await?;
     Ok(())
