@@ -170,6 +170,26 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Disables (or enables again) an agent: a disabled agent cannot log in, and every
+    /// session it had is revoked, so an old token stays dead even after it is enabled again.
+    /// False when no agent has this login.
+    pub async fn set_agent_disabled(&self, login: &str, disabled: bool) -> Result<bool> {
+        let mut transaction = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE agents SET disabled = ? WHERE login = ?")
+            .bind(i64::from(disabled))
+            .bind(login)
+            .execute(&mut *transaction)
+            .await?;
+        if disabled {
+            sqlx::query("UPDATE agent_sessions SET revoked = 1 WHERE agent_id = (SELECT id FROM agents WHERE login = ?)")
+                .bind(login)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Starts a session for an agent and returns its token (shown once, stored as a digest).
     pub async fn create_agent_session(&self, agent_id: &str, now: i64, lifetime_ms: i64) -> Result<String> {
         let token = auth::random_token();
