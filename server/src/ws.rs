@@ -145,6 +145,7 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
         }
     };
     let (reply, answer) = oneshot::channel();
+    let token = session_token.clone();
     state.hub.send(Request::AgentHello { conn, session_token, resume, outbox: outbox.clone(), reply }).await;
     match answer.await {
         Ok(Ok(())) => {
@@ -154,7 +155,10 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
                 let state = state.clone();
                 async move {
                     let request = |frame| Request::AgentFrame { conn, frame };
-                    read_frames(&state, &mut stream, &replies, protocol::decode_agent_frame, None, request).await
+                    tokio::select! {
+                        reason = read_frames(&state, &mut stream, &replies, protocol::decode_agent_frame, None, request) => reason,
+                        reason = session_ended(&state, &token, &replies) => Some(reason),
+                    }
                 }
             };
             drop(outbox);
@@ -216,6 +220,23 @@ async fn first_frame<T>(stream: &mut Stream, decode: fn(&str) -> Result<T, Frame
             Ok(Some(Ok(Message::Text(text)))) => return decode(text.as_str()),
             Ok(Some(Ok(Message::Binary(_)))) => return Err(FrameError::new(ErrorCode::BadFrame, "frames are JSON text, not binary")),
             Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+/// How often an agent connection checks that its session is still valid.
+const SESSION_CHECK: Duration = Duration::from_secs(2);
+
+/// Returns once the agent's session has expired, or the agent was disabled (from the command
+/// line, another process) or logged out, after telling the client with `unauthorized`: an
+/// open connection must not outlive the session that opened it.
+async fn session_ended(state: &AppState, token: &str, replies: &mpsc::Sender<ServerFrame>) -> CloseFrame {
+    loop {
+        tokio::time::sleep(SESSION_CHECK).await;
+        if let Ok(None) = state.store.agent_for_session(token, state.clock.now_ms()).await {
+            let error = FrameError::new(ErrorCode::Unauthorized, "the session has ended; log in again");
+            let _ = replies.send(error.to_server_frame(None)).await;
+            return CloseFrame { code: 1008, reason: "session ended".into() };
         }
     }
 }
@@ -296,6 +317,8 @@ async fn write_frames(
 ) {
     loop {
         tokio::select! {
+            // The reader's last error frame goes out before its close frame.
+            biased;
             Some(frame) = replies.recv() => {
                 if sink.send(Message::text(protocol::encode(&frame))).await.is_err() {
                     return;

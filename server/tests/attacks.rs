@@ -504,7 +504,8 @@ async fn agent_answers(agent: &mut Client, id: String) -> Vec<(ErrorCode, String
     errors
 }
 
-/// An agent disabled by the operator: the old session token opens no WebSocket (an
+/// An agent disabled by the operator: the connection open at that moment is ended with
+/// `unauthorized` within seconds, the old session token opens no WebSocket (an
 /// `unauthorized` error, then the close) and no API (401), the password no longer logs in,
 /// and enabling the agent again does not bring the old token back.
 #[tokio::test]
@@ -512,9 +513,10 @@ async fn a_disabled_agents_old_session_token_is_refused() {
     let server = TestServer::start(demo_config()).await;
     let token = server.agent_session("mei", &["support"], 5).await;
     assert_eq!(http(server.addr, "GET", "/api/agent/canned-phrases", Some(&token), None).await.0, 200);
-    drop(server.online_agent(&token).await);
+    let mut open = server.online_agent(&token).await;
 
     assert!(server.state.store.set_agent_disabled("mei", true).await.unwrap());
+    assert_session_ended(&mut open).await;
     assert_agent_token_refused(&server, &token).await;
     let login = format!(r#"{{"login":"mei","password":"{TEST_PASSWORD}"}}"#);
     assert_eq!(http(server.addr, "POST", "/api/agent/login", None, Some(&login)).await.0, 401);
@@ -526,7 +528,7 @@ async fn a_disabled_agents_old_session_token_is_refused() {
 }
 
 /// A session token past its lifetime opens no WebSocket and no API, with the clear
-/// `unauthorized`; a minute before, it did.
+/// `unauthorized`, and the connection it opened before is ended; a minute before, it worked.
 #[tokio::test]
 async fn an_expired_session_token_is_refused() {
     let server = TestServer::start(demo_config()).await;
@@ -536,10 +538,18 @@ async fn an_expired_session_token_is_refused() {
     let token = server.state.store.create_agent_session(&agent.id, server.clock.now_ms(), hour).await.unwrap();
     server.clock.advance(hour - 60_000);
     assert_eq!(http(server.addr, "GET", "/api/agent/canned-phrases", Some(&token), None).await.0, 200);
-    drop(server.online_agent(&token).await);
+    let mut open = server.online_agent(&token).await;
 
     server.clock.advance(60_000);
+    assert_session_ended(&mut open).await;
     assert_agent_token_refused(&server, &token).await;
+}
+
+/// An open agent connection whose session ended gets `unauthorized`, then the close.
+async fn assert_session_ended(open: &mut Client) {
+    let ended = open.expect(|frame| matches!(frame, ServerFrame::Error { .. })).await;
+    assert!(is_error(&ended, ErrorCode::Unauthorized), "{ended:?}");
+    assert_eq!(open.next_frame().await, None, "the connection is closed");
 }
 
 async fn assert_agent_token_refused(server: &TestServer, token: &str) {
