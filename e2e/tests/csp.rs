@@ -101,7 +101,8 @@ fn the_widget_and_the_workspace_work_under_a_strict_csp_without_violations() {
 /// A page of an origin not in `allowed_origins` (the same site under `localhost` instead of
 /// `127.0.0.1`) pastes the tag: the launcher appears, but the browser refuses to show the
 /// panel in its frame (`frame-ancestors`), so no panel and no connection; the same page from
-/// the allowed origin gets the panel.
+/// the allowed origin gets the panel. The foreign page's own script cannot open the customer
+/// WebSocket either (the server checks Origin); the allowed page's can.
 #[test]
 fn a_page_of_an_origin_not_allowed_cannot_frame_the_panel() {
     let site = TestSite::start();
@@ -124,12 +125,29 @@ fn a_page_of_an_origin_not_allowed_cannot_frame_the_panel() {
     browser.switch_to_top();
     let (_, metrics) = server.get("/metrics");
     assert!(metrics.contains("kefu_customer_connections 0"), "the refused frame connected:\n{metrics}");
+    // Nor may the page's own script open the customer socket (cross-site WebSocket hijacking).
+    let socket_url = format!("ws://127.0.0.1:{}/ws/customer", server.base_url().rsplit(':').next().unwrap_or_default());
+    assert_eq!(try_socket(&browser, &socket_url), "refused");
 
-    // The control: the same page from the allowed origin shows the panel.
+    // The control: the same page from the allowed origin shows the panel and may connect.
     let allowed = Customer { browser, launcher: "在线客服".to_owned() };
     allowed.browser.goto(&format!("{}/shop", site.origin()));
+    assert_eq!(try_socket(&allowed.browser, &socket_url), "open");
     allowed.open_panel();
     allowed.browser.find_by_role("dialog", "在线客服");
+}
+
+/// Opens a WebSocket from the current page's script: `open` or `refused`.
+fn try_socket(browser: &Browser, url: &str) -> String {
+    browser.execute(
+        "window.socketAttempt = 'pending';
+         const socket = new WebSocket(arguments[0]);
+         socket.onopen = () => { window.socketAttempt = 'open'; socket.close(); };
+         socket.onerror = () => { window.socketAttempt = 'refused'; };",
+        &[url.into()],
+    );
+    browser.wait_until("the socket attempt is over", "return window.socketAttempt !== 'pending';");
+    browser.execute("return window.socketAttempt;", &[]).as_str().unwrap_or_default().to_owned()
 }
 
 /// Polls for up to 10 s.
