@@ -146,7 +146,8 @@ async fn alt_arrows_switch_between_chats() {
     assert!(current("乙: 二"), "Alt+↓ on the last wraps to the first");
 }
 
-/// 会员信息 shows what setUser and the browser told, as text (never as HTML).
+/// 会员信息 shows what setUser and the browser told, as text (never as HTML), the user id
+/// isolated from its verdict.
 #[wasm_bindgen_test]
 async fn customer_info_shows_the_profile_and_the_page() {
     let session = session_with(&[("c1", "王小明", "我要退货")]);
@@ -154,7 +155,10 @@ async fn customer_info_shows_the_profile_and_the_page() {
     let container = mount(move || view! { <CustomerInfo lang session/> }.into_any());
     settle().await;
     let info = by_role(&container, "complementary", "会员信息");
-    let text = info.inner_text();
+    // What a visitor or a site chose sits in bidi isolates (FSI … PDI) next to our own words,
+    // so an override inside it cannot turn them around; the words read the same without them.
+    assert!(info.inner_text().contains("\u{2068}user-c1\u{2069} (已验证)"), "{}", info.inner_text());
+    let text = info.inner_text().replace(['\u{2068}', '\u{2069}'], "");
     for expected in [
         "王小明",
         "user-c1 (已验证)",

@@ -9,6 +9,8 @@
 //!   CSS classes, so a test breaks when the page stops being usable, not when markup moves.
 //! - [`Customer`] and [`Agent`] (`people.rs`): a visitor of the demo page and an online agent,
 //!   with the steps widget tests repeat (open the panel, say something, reply).
+//! - [`TestSite`] (`site.rs`): a site owner's pages on a port of their own (and a foreign
+//!   origin on the same port), for the widget embedded across origins and under a CSP.
 //! - `webdriver.rs` is the wire: one function per W3C WebDriver command over one HTTP client.
 //!
 //! Everything is blocking and every wait polls with a deadline, because a test reads best
@@ -22,6 +24,7 @@
 mod browser;
 mod people;
 mod server;
+mod site;
 mod webdriver;
 
 use std::{
@@ -35,6 +38,7 @@ use std::{
 pub use browser::{Browser, BrowserOptions, Element};
 pub use people::{Agent, Customer, RECONNECT_TIMEOUT};
 pub use server::{KefuServer, ServerOptions};
+pub use site::TestSite;
 
 /// The workspace root.
 pub fn project_root() -> PathBuf {

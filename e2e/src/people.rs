@@ -40,7 +40,8 @@ impl Customer {
     /// Makes the panel's iframe the current frame and waits until it is connected.
     pub fn enter_panel(&self) {
         self.browser.switch_to_top();
-        let frame = self.browser.find_css("iframe");
+        // The loader's frame, not any other frame the page may have.
+        let frame = self.browser.find_css("iframe[src*='/widget']");
         self.browser.switch_to_frame(&frame);
         self.browser.wait_until(
             "the panel is connected",

@@ -47,13 +47,16 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     }
 }
 
-/// Whether `user_hash` is hex(HMAC-SHA256(secret, user_id)), compared in constant time.
+/// Whether `user_hash` is hex(HMAC-SHA256(secret, user_id)), compared in constant time
+/// (`ct_eq`): a comparison that stops at the first differing byte would let a visitor forge
+/// the hash byte by byte from response times. The test `the_user_hash_is_compared_in_constant_time`
+/// holds this function to it.
 pub fn verify_user_hash(secret: &str, user_id: &str, user_hash: &str) -> bool {
     let Ok(claimed) = hex::decode(user_hash.trim()) else {
         return false;
     };
     let expected = user_hash_bytes(secret, user_id);
-    expected.ct_eq(&claimed).into()
+    expected.as_slice().ct_eq(claimed.as_slice()).into()
 }
 
 /// hex(HMAC-SHA256(secret, user_id)): what a site owner's backend computes for `setUser`.
@@ -87,6 +90,25 @@ mod tests {
         assert!(!verify_user_hash("other", "user-42", &hash));
         assert!(!verify_user_hash("s3cret", "user-42", "zz"));
         assert!(!verify_user_hash("s3cret", "user-42", &hash[..10]));
+    }
+
+    /// The verdict on a claimed hash must come from a constant-time comparison: this reads
+    /// `verify_user_hash`'s own source and fails if the hash is compared any other way
+    /// (`==`, `!=`, `eq`, `cmp`, a loop over bytes), so a "simplification" cannot slip in.
+    #[test]
+    fn the_user_hash_is_compared_in_constant_time() {
+        let source = include_str!("auth.rs");
+        let body = source
+            .split("pub fn verify_user_hash(")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}\n").next())
+            .expect("verify_user_hash is in auth.rs");
+        assert_eq!(body.matches(".ct_eq(").count(), 1, "exactly one constant-time comparison:\n{body}");
+        for forbidden in ["==", "!=", ".eq(", "cmp(", "for ", ".iter()", "starts_with", "zip("] {
+            assert!(!body.contains(forbidden), "verify_user_hash compares with {forbidden:?}:\n{body}");
+        }
+        // And `ct_eq` is subtle's constant-time equality, the only one imported.
+        assert!(source.contains("use subtle::ConstantTimeEq;"));
     }
 
     #[test]

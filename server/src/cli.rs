@@ -136,6 +136,21 @@ enum AgentCommand {
         #[arg(long)]
         password: Option<String>,
     },
+    /// Disable an agent: no more logins, and every session of theirs is revoked (connections
+    /// already open end when they next reconnect).
+    Disable {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        login: String,
+    },
+    /// Enable a disabled agent again (they log in anew).
+    Enable {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        login: String,
+    },
 }
 
 /// Parses the command line and runs it.
@@ -302,5 +317,16 @@ async fn agent(command: AgentCommand) -> Result<()> {
             }
             Ok(())
         }
+        AgentCommand::Disable { data, login } => set_disabled(&data.data_dir, &login, true).await,
+        AgentCommand::Enable { data, login } => set_disabled(&data.data_dir, &login, false).await,
     }
+}
+
+async fn set_disabled(data_dir: &Path, login: &str, disabled: bool) -> Result<()> {
+    let store = open_store(data_dir).await?;
+    if !store.set_agent_disabled(login, disabled).await? {
+        bail!("no agent with login {login:?}");
+    }
+    println!("{login} {}", if disabled { "disabled; their sessions are revoked" } else { "enabled" });
+    Ok(())
 }

@@ -785,7 +785,7 @@ impl Hub {
                 send(outbox, ServerFrame::Ack { client_msg_id: id.clone(), conversation_id: conversation_id.to_owned(), seq: *seq });
                 return;
             }
-            send(outbox, error_frame(ErrorCode::NotFound, "no such conversation among yours", client_msg_id));
+            send(outbox, error_frame(ErrorCode::NotFound, "no such conversation", client_msg_id));
             return;
         }
         let target_group = match &command {

@@ -62,6 +62,11 @@ impl Store {
             // NORMAL in WAL mode: a commit is in the WAL before it returns, so a killed
             // process loses nothing it acknowledged; only a power cut may lose the last commits.
             .synchronous(SqliteSynchronous::Normal)
+            // When the WAL starts over after a checkpoint, its file is cut back instead of
+            // being overwritten in place: the disk holds no stale WAL space, and a full disk
+            // fails the next commit at once rather than whenever the old space runs out (the
+            // history checker's disk-full fault relies on it).
+            .pragma("journal_size_limit", "0")
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
@@ -170,6 +175,26 @@ impl Store {
             .bind(login)
             .execute(&self.pool)
             .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Disables (or enables again) an agent: a disabled agent cannot log in, and every
+    /// session it had is revoked, so an old token stays dead even after it is enabled again.
+    /// False when no agent has this login.
+    pub async fn set_agent_disabled(&self, login: &str, disabled: bool) -> Result<bool> {
+        let mut transaction = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE agents SET disabled = ? WHERE login = ?")
+            .bind(i64::from(disabled))
+            .bind(login)
+            .execute(&mut *transaction)
+            .await?;
+        if disabled {
+            sqlx::query("UPDATE agent_sessions SET revoked = 1 WHERE agent_id = (SELECT id FROM agents WHERE login = ?)")
+                .bind(login)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

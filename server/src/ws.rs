@@ -8,13 +8,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use kefu_core::protocol::{self, AgentFrame, CustomerFrame, ErrorCode, FrameError, ServerFrame, MAX_FRAME_BYTES};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::app::AppState;
 use crate::hub::{CustomerHello, Outbox, OutboxReceiver, Request};
@@ -27,6 +27,13 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`MAX_FRAME_BYTES`] and this, kefu-core's decoding answers `too_large` and the connection
 /// lives on, as PROTOCOL.md promises.
 const MAX_TRANSPORT_BYTES: usize = 4 * MAX_FRAME_BYTES;
+
+/// How many of the connection's own answers (to frames it refused: malformed or over the
+/// rate limit) may wait to be written. They go beside the hub's outbox, not into it: when the
+/// client does not read them, the reader waits, so a client flooding faster than it reads is
+/// slowed down (its frames wait in TCP buffers) instead of disconnected, and the hub's acks
+/// and events never find the outbox full of refusals.
+const REPLIES_CAPACITY: usize = 64;
 
 pub async fn customer_upgrade(
     State(state): State<Arc<AppState>>,
@@ -114,17 +121,18 @@ async fn customer_connection(state: Arc<AppState>, socket: WebSocket, ip: IpAddr
                 Metrics::sub(&state.metrics.customer_connections, 1);
                 return;
             }
+            let (replies, replies_receiver) = mpsc::channel(REPLIES_CAPACITY);
+            let (close, close_reason) = oneshot::channel();
             let reader = {
                 let state = state.clone();
-                let outbox = outbox.clone();
                 let limit = RateKey { visitor_id, ip };
                 async move {
                     let request = |frame| Request::CustomerFrame { conn, frame };
-                    read_frames(&state, &mut stream, &outbox, protocol::decode_customer_frame, Some(&limit), request).await
+                    read_frames(&state, &mut stream, &replies, protocol::decode_customer_frame, Some(&limit), request).await
                 }
             };
             drop(outbox);
-            run_connection(reader, write_frames(sink, receiver)).await;
+            run_connection(reader, write_frames(sink, receiver, replies_receiver, close_reason), close).await;
             state.hub.send(Request::CustomerGone { conn }).await;
         }
         Ok(Err(error)) => close_with(&mut sink, error).await,
@@ -152,6 +160,7 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
         }
     };
     let (reply, answer) = oneshot::channel();
+    let token = session_token.clone();
     state.hub.send(Request::AgentHello { conn, session_token, resume, outbox: outbox.clone(), reply }).await;
     match answer.await {
         Ok(Ok(first)) => {
@@ -161,16 +170,20 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
                 Metrics::sub(&state.metrics.agent_connections, 1);
                 return;
             }
+            let (replies, replies_receiver) = mpsc::channel(REPLIES_CAPACITY);
+            let (close, close_reason) = oneshot::channel();
             let reader = {
                 let state = state.clone();
-                let outbox = outbox.clone();
                 async move {
                     let request = |frame| Request::AgentFrame { conn, frame };
-                    read_frames(&state, &mut stream, &outbox, protocol::decode_agent_frame, None, request).await
+                    tokio::select! {
+                        reason = read_frames(&state, &mut stream, &replies, protocol::decode_agent_frame, None, request) => reason,
+                        reason = session_ended(&state, &token, &replies) => Some(reason),
+                    }
                 }
             };
             drop(outbox);
-            run_connection(reader, write_frames(sink, receiver)).await;
+            run_connection(reader, write_frames(sink, receiver, replies_receiver, close_reason), close).await;
             state.hub.send(Request::AgentGone { conn }).await;
         }
         Ok(Err(error)) => close_with(&mut sink, error).await,
@@ -183,12 +196,39 @@ type Stream = futures_util::stream::SplitStream<WebSocket>;
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
 
 /// Runs the reader and the writer until either ends: one cleanup path for every way a
-/// connection can close.
-async fn run_connection(reader: impl std::future::Future<Output = ()>, writer: impl std::future::Future<Output = ()>) {
+/// connection can close. When the reader ends on a broken frame, the writer first tells the
+/// client why with a close frame (1009 too big, 1007 not UTF-8, 1002 protocol error).
+async fn run_connection(
+    reader: impl std::future::Future<Output = Option<CloseFrame>>,
+    writer: impl std::future::Future<Output = ()>,
+    close: oneshot::Sender<CloseFrame>,
+) {
+    tokio::pin!(writer);
     tokio::select! {
-        () = reader => {}
-        () = writer => {}
+        reason = reader => {
+            if let Some(reason) = reason {
+                let _ = close.send(reason);
+                let _ = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
+            }
+        }
+        () = &mut writer => {}
     }
+}
+
+/// The close frame for a read error that ended a connection, if the client should get one.
+/// axum hands the transport's error over as text only, so it is told apart by its message.
+fn close_frame_for(error: &axum::Error) -> Option<CloseFrame> {
+    let text = error.to_string();
+    let (code, reason) = if text.contains("Space limit exceeded") {
+        (1009, "frame over 262144 bytes")
+    } else if text.contains("UTF-8") {
+        (1007, "text frame is not UTF-8")
+    } else if text.contains("protocol error") {
+        (1002, "WebSocket protocol error")
+    } else {
+        return None;
+    };
+    Some(CloseFrame { code, reason: reason.into() })
 }
 
 /// Waits for the first frame and decodes it.
@@ -205,6 +245,23 @@ async fn first_frame<T>(stream: &mut Stream, decode: fn(&str) -> Result<T, Frame
     }
 }
 
+/// How often an agent connection checks that its session is still valid.
+const SESSION_CHECK: Duration = Duration::from_secs(2);
+
+/// Returns once the agent's session has expired, or the agent was disabled (from the command
+/// line, another process) or logged out, after telling the client with `unauthorized`: an
+/// open connection must not outlive the session that opened it.
+async fn session_ended(state: &AppState, token: &str, replies: &mpsc::Sender<ServerFrame>) -> CloseFrame {
+    loop {
+        tokio::time::sleep(SESSION_CHECK).await;
+        if let Ok(None) = state.store.agent_for_session(token, state.clock.now_ms()).await {
+            let error = FrameError::new(ErrorCode::Unauthorized, "the session has ended; log in again");
+            let _ = replies.send(error.to_server_frame(None)).await;
+            return CloseFrame { code: 1008, reason: "session ended".into() };
+        }
+    }
+}
+
 /// Whose rate-limit buckets a connection's frames take from.
 struct RateKey {
     visitor_id: String,
@@ -212,23 +269,25 @@ struct RateKey {
 }
 
 /// Reads frames until the socket closes, answering undecodable and rate-limited ones with an
-/// error frame.
+/// error frame in `replies` (see [`REPLIES_CAPACITY`]). Returns the close frame to send when
+/// a broken frame ended the connection.
 async fn read_frames<T>(
     state: &AppState,
     stream: &mut Stream,
-    outbox: &Outbox,
+    replies: &mpsc::Sender<ServerFrame>,
     decode: fn(&str) -> Result<T, FrameError>,
     limit: Option<&RateKey>,
     request: impl Fn(T) -> Request,
-) {
+) -> Option<CloseFrame> {
     while let Some(message) = stream.next().await {
         let text = match message {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
-                reject(state, outbox, FrameError::new(ErrorCode::BadFrame, "frames are JSON text, not binary"), None);
+                reject(state, replies, FrameError::new(ErrorCode::BadFrame, "frames are JSON text, not binary"), None).await;
                 continue;
             }
-            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(Message::Close(_)) => break,
+            Err(error) => return close_frame_for(&error),
             Ok(_) => continue,
         };
         Metrics::add(&state.metrics.frames_received, 1);
@@ -238,7 +297,7 @@ async fn read_frames<T>(
             Metrics::add(&state.metrics.frames_rate_limited, 1);
             Metrics::add(&state.metrics.frames_rejected, 1);
             let error = FrameError::new(ErrorCode::RateLimited, "too many frames; slow down and retry in a moment");
-            outbox.send_now(error.to_server_frame(client_msg_id_of(text.as_str())));
+            let _ = replies.send(error.to_server_frame(client_msg_id_of(text.as_str()))).await;
             continue;
         }
         match decode(text.as_str()) {
@@ -247,9 +306,10 @@ async fn read_frames<T>(
                     break;
                 }
             }
-            Err(error) => reject(state, outbox, error, client_msg_id_of(text.as_str())),
+            Err(error) => reject(state, replies, error, client_msg_id_of(text.as_str())).await,
         }
     }
+    None
 }
 
 /// The `client_msg_id` of a frame that was not decoded, so the client can mark exactly that
@@ -262,9 +322,9 @@ fn client_msg_id_of(text: &str) -> Option<String> {
     value.get("client_msg_id")?.as_str().map(str::to_owned)
 }
 
-fn reject(state: &AppState, outbox: &Outbox, error: FrameError, client_msg_id: Option<String>) {
+async fn reject(state: &AppState, replies: &mpsc::Sender<ServerFrame>, error: FrameError, client_msg_id: Option<String>) {
     Metrics::add(&state.metrics.frames_rejected, 1);
-    outbox.send_now(error.to_server_frame(client_msg_id));
+    let _ = replies.send(error.to_server_frame(client_msg_id)).await;
 }
 
 /// Writes the answer to `hello` (welcome and resumed log, see [`crate::hub::Hello`]) with
@@ -278,18 +338,36 @@ async fn write_first(sink: &mut Sink, frames: Vec<ServerFrame>) -> bool {
     true
 }
 
-/// Writes queued frames; closes the socket when the hub asks (a revoked session, or a client
-/// too slow to keep up, which will resume).
+/// Writes the hub's frames and the reader's replies; closes the socket when the hub asks (a
+/// revoked session, or a client too slow to keep up, which will resume), or with the reader's
+/// close frame.
 ///
-/// The close request is checked first (`biased`): when the hub had to drop a frame of a full
-/// outbox, a frame queued after it must never be written, or the client would see a gap
+/// The hub's close request is checked first (`biased`): when the hub had to drop a frame of a
+/// full outbox, a frame queued after it must never be written, or the client would see a gap
 /// in a conversation's seqs (…, n-1, n+1) and resume after n+1, never getting n. Without
 /// the bias, `select!` picks a ready branch at random and may write frames past the drop.
-async fn write_frames(mut sink: Sink, mut receiver: OutboxReceiver) {
+/// The reader's last error frame goes out before its close frame.
+async fn write_frames(
+    mut sink: Sink,
+    mut receiver: OutboxReceiver,
+    mut replies: mpsc::Receiver<ServerFrame>,
+    mut close: oneshot::Receiver<CloseFrame>,
+) {
     loop {
         tokio::select! {
             biased;
             () = receiver.closing.notified() => break,
+            Some(frame) = replies.recv() => {
+                if sink.send(Message::text(protocol::encode(&frame))).await.is_err() {
+                    return;
+                }
+            }
+            reason = &mut close => {
+                if let Ok(reason) = reason {
+                    let _ = sink.send(Message::Close(Some(reason))).await;
+                }
+                return;
+            }
             frame = receiver.frames.recv() => match frame {
                 Some(frame) => {
                     if sink.send(Message::text(protocol::encode(&frame))).await.is_err() {

@@ -1,5 +1,5 @@
-//! The `kefu` command line as an operator runs it: `kb import|export|ask` and `config check`,
-//! each in its own process over a temporary data directory.
+//! The `kefu` command line as an operator runs it: `kb import|export|ask`, `config check` and
+//! `agent disable|enable`, each in its own process over a temporary data directory.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -146,4 +146,25 @@ fn config_check_prints_every_problem_with_its_path() {
     std::fs::write(&toml_file, toml::to_string(&kefu_server::demo::service_config()).unwrap()).unwrap();
     let output = kefu(&["config", "check", "--file", toml_file.to_str().unwrap()], dir.path());
     assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+}
+
+/// `agent disable` marks the agent disabled in the list (the sessions it revokes are
+/// `attacks.rs` `a_disabled_agents_old_session_token_is_refused`), `agent enable` undoes it,
+/// and an unknown login is an error that says so.
+#[test]
+fn agent_disable_and_enable_show_in_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let added = kefu(&["agent", "add", "--login", "mei", "--password", "pw-123456"], &data);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let disabled = kefu(&["agent", "disable", "--login", "mei"], &data);
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    let mei = |data: &Path| stdout(&kefu(&["agent", "list"], data)).lines().find(|line| line.starts_with("mei\t")).map(str::to_owned);
+    assert!(mei(&data).is_some_and(|line| line.ends_with("\tdisabled")), "{:?}", mei(&data));
+    let enabled = kefu(&["agent", "enable", "--login", "mei"], &data);
+    assert!(enabled.status.success(), "{}", stderr(&enabled));
+    assert!(mei(&data).is_some_and(|line| !line.contains("disabled")), "{:?}", mei(&data));
+    let unknown = kefu(&["agent", "disable", "--login", "nobody"], &data);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no agent with login \"nobody\""), "{}", stderr(&unknown));
 }

@@ -399,6 +399,13 @@ pub fn ConversationList(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -
     }
 }
 
+/// Text a visitor or a site chose, set in Unicode's first-strong isolate (FSI … PDI) where it
+/// shares a line with our own words: a bidi override inside it (U+202E) then cannot reorder
+/// what follows, e.g. turn the "(unverified)" after a user id around.
+fn isolate(text: &str) -> String {
+    format!("\u{2068}{text}\u{2069}")
+}
+
 /// 会员信息: who the customer is, as the site told (setUser) and as the browser showed.
 #[component]
 pub fn CustomerInfo(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> impl IntoView {
@@ -413,17 +420,17 @@ pub fn CustomerInfo(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> im
                 Some(user) => {
                     rows.push((texts.info_name.to_owned(), user.name.clone().unwrap_or_default()));
                     let verdict = if visitor.verified { texts.info_verified } else { texts.info_unverified };
-                    rows.push((texts.info_user_id.to_owned(), format!("{} ({verdict})", user.id)));
+                    rows.push((texts.info_user_id.to_owned(), format!("{} ({verdict})", isolate(&user.id))));
                     rows.push((texts.info_email.to_owned(), user.email.clone().unwrap_or_default()));
                     rows.push((texts.info_phone.to_owned(), user.phone.clone().unwrap_or_default()));
                     for (key, value) in &user.attributes {
-                        rows.push((format!("{} · {key}", texts.info_attributes), value.clone()));
+                        rows.push((format!("{} · {}", texts.info_attributes, isolate(key)), value.clone()));
                     }
                 }
                 None => rows.push((texts.info_name.to_owned(), texts.info_anonymous.to_owned())),
             }
             if let Some(page) = &visitor.page {
-                let page_text = if page.title.is_empty() { page.url.clone() } else { format!("{} — {}", page.title, page.url) };
+                let page_text = if page.title.is_empty() { page.url.clone() } else { format!("{} — {}", isolate(&page.title), page.url) };
                 rows.push((texts.info_page.to_owned(), page_text));
                 rows.push((texts.info_referrer.to_owned(), page.referrer.clone()));
             }
