@@ -187,12 +187,15 @@ pub fn listen(
         match command {
             HostCommand::Open { page } => {
                 PANEL_OPEN.with(|open| open.set(true));
+                let mut tell_server = false;
                 session.update(|session| {
                     session.unread = 0;
-                    if page.is_some() {
-                        session.page = page;
-                    }
+                    tell_server = session.set_page(page);
                 });
+                if tell_server {
+                    // The page travels in `hello`, which went before the loader's message.
+                    backend.with_value(|backend| backend.reconnect());
+                }
                 on_open();
             }
             HostCommand::Close => PANEL_OPEN.with(|open| open.set(false)),

@@ -25,7 +25,8 @@ fn connect(session: RwSignal<CustomerSession>, backend: Rc<dyn Backend>) {
     let on_open = {
         let backend = backend.clone();
         move || {
-            let hello = session.with_untracked(CustomerSession::hello);
+            let hello = session.try_update_untracked(CustomerSession::hello_sent);
+            let Some(hello) = hello else { return };
             backend.send(&hello);
         }
     };

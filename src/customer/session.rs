@@ -39,6 +39,9 @@ pub struct CustomerSession {
     pub agent_typing_count: u64,
     /// A `welcome` was received on the current connection.
     pub connected: bool,
+    /// The page the current connection's `hello` carried, once it was sent (`None`: no
+    /// `hello` on this connection yet).
+    pub page_in_hello: Option<Option<PageInfo>>,
     /// Messages from the robot or an agent not yet seen (for the launcher's badge).
     pub unread: u32,
 }
@@ -85,6 +88,24 @@ impl CustomerSession {
     pub fn disconnected(&mut self) {
         self.connected = false;
         self.agent_typing = false;
+        self.page_in_hello = None;
+    }
+
+    /// The `hello` for a connection that just opened, remembering the page it tells.
+    pub fn hello_sent(&mut self) -> CustomerFrame {
+        self.page_in_hello = Some(self.page.clone());
+        self.hello()
+    }
+
+    /// The host page told where the visitor is (on each open). Returns true when the
+    /// connection's `hello` already went without this page, so the panel must reconnect for
+    /// the agent to see it (the page travels only in `hello`).
+    pub fn set_page(&mut self, page: Option<PageInfo>) -> bool {
+        if page.is_none() || page == self.page {
+            return false;
+        }
+        self.page = page;
+        self.page_in_hello.as_ref().is_some_and(|sent| *sent != self.page)
     }
 
     /// The current (last) conversation.
@@ -214,5 +235,20 @@ mod tests {
             CustomerFrame::Hello { resume, .. } => assert_eq!(resume[0].after_seq, 1),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_page_told_after_the_hello_asks_for_a_reconnect_once() {
+        let page = Some(PageInfo { url: "https://shop.example/cart".into(), title: "购物车".into(), referrer: String::new() });
+        let mut early = CustomerSession::default();
+        assert!(!early.set_page(page.clone()), "before any hello, the hello will carry it");
+        assert!(matches!(early.hello_sent(), CustomerFrame::Hello { page: Some(_), .. }));
+
+        let mut late = CustomerSession::default();
+        late.hello_sent();
+        assert!(late.set_page(page.clone()), "the hello went without the page");
+        late.disconnected();
+        assert!(matches!(late.hello_sent(), CustomerFrame::Hello { ref page, .. } if page.is_some()));
+        assert!(!late.set_page(page), "the same page again changes nothing");
     }
 }
