@@ -43,6 +43,8 @@ fn selector(role: &str) -> &'static str {
         "complementary" => "aside, [role=complementary]",
         "navigation" => "nav, [role=navigation]",
         "link" => "a[href]",
+        "checkbox" => "input[type=checkbox]",
+        "radio" => "input[type=radio]",
         other => panic!("unknown role {other}"),
     }
 }
