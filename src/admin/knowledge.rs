@@ -52,7 +52,7 @@ pub fn KnowledgePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
             <div class="kefu-toolbar">
                 <input type="search" aria-label=move || t().search_knowledge placeholder=move || t().search_knowledge
                     on:input:target=move |event| { query.set(event.target().value()); reload.run(()); }/>
-                <label><span>{move || t().category}</span>
+                <label><span>{move || t().filter_category}</span>
                     <select on:change:target=move |event| { category.set(event.target().value()); reload.run(()); }>
                         <option value="">{move || t().all_categories}</option>
                         {move || categories.get().into_iter().map(|each| view! { <option value=each.clone()>{each.clone()}</option> }).collect_view()}

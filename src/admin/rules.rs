@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use kefu_core::config::{HoursException, ServiceRule, TimeRange, WeeklyHours, Weekday, WorkingHours};
+use kefu_core::config::{HoursException, ServiceRule, TimeRange, WeeklyHours, Weekday};
 use kefu_core::hours::OpeningPreview;
 
 use crate::admin::api;
@@ -109,11 +109,18 @@ pub fn RuleEditor(lang: RwSignal<Lang>, rules: RwSignal<Vec<ServiceRule>>, index
     let redraw = RwSignal::new(0u32);
 
     let preview = RwSignal::new(None::<OpeningPreview>);
+    // Answers may arrive out of order while the admin types: only the latest request counts.
+    let asked = StoredValue::new(0u32);
     Effect::new(move |_| {
         let Some(hours) = hours.get() else { return };
         let token = token.clone();
+        asked.update_value(|count| *count += 1);
+        let this = asked.get_value();
         spawn_local(async move {
-            preview.set(api::hours_preview(&token, &hours).await.ok());
+            let answer = api::hours_preview(&token, &hours).await.ok();
+            if asked.try_get_value() == Some(this) {
+                let _ = preview.try_set(answer);
+            }
         });
     });
     let name_label = Signal::derive(move || fill(t().rule_name, "n", &(index + 1).to_string()));
@@ -242,14 +249,5 @@ pub fn RuleEditor(lang: RwSignal<Lang>, rules: RwSignal<Vec<ServiceRule>>, index
                 problems path=format!("rules[{index}].idle_timeout_message")
                 on_input=Callback::new(move |value: String| edit(Box::new(move |rule| rule.idle_timeout_message = value.clone())))/>
         </fieldset>
-    }
-}
-
-/// Working hours open around the clock, every day.
-pub fn always_open(time_zone: &str) -> WorkingHours {
-    WorkingHours {
-        time_zone: time_zone.to_owned(),
-        weekly: vec![WeeklyHours { days: Weekday::ALL.to_vec(), from: "00:00".into(), to: "24:00".into() }],
-        exceptions: Vec::new(),
     }
 }
