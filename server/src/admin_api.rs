@@ -665,11 +665,11 @@ struct FormatQuery {
     format: String,
 }
 
-fn format_of(query: &FormatQuery) -> Result<Format, Response> {
+fn format_of(query: &FormatQuery) -> Result<Format, String> {
     match query.format.to_ascii_lowercase().as_str() {
         "csv" => Ok(Format::Csv),
         "json" | "" => Ok(Format::Json),
-        other => Err(bad_request(format!("unknown format {other:?}; use csv or json"))),
+        other => Err(format!("unknown format {other:?}; use csv or json")),
     }
 }
 
@@ -683,7 +683,7 @@ async fn import_knowledge(
 ) -> Response {
     let format = match format_of(&query) {
         Ok(format) => format,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let items = match knowledge::parse(&body, format, "upload") {
         Ok(items) => items,
@@ -713,7 +713,7 @@ async fn import_knowledge(
 async fn export_knowledge(State(state): State<Arc<AppState>>, Query(query): Query<FormatQuery>) -> Response {
     let format = match format_of(&query) {
         Ok(format) => format,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let items: Vec<KnowledgeItem> = match state.store.knowledge().await {
         Ok(items) => items.into_iter().map(|(item, _)| item).collect(),
