@@ -61,7 +61,7 @@ pub fn ModePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
 #[component]
 pub fn ModeEditor(lang: RwSignal<Lang>, service: RwSignal<Option<ServiceSettings>>, groups: RwSignal<Vec<String>>, problems: Problems) -> impl IntoView {
     let t = move || texts(lang);
-    let start = service.get_untracked().unwrap_or_else(|| ServiceSettings::default());
+    let start = service.get_untracked().unwrap_or_default();
     let edit = move |change: Box<dyn Fn(&mut ServiceSettings)>| service.update(|service| {
         if let Some(service) = service {
             change(service);
