@@ -4,7 +4,7 @@
 //!   iframe that `embed.js` opens): [`customer`] — the chat panel, its protocol session and
 //!   its bridge to the host page.
 //! * Agent mode (`src/bin/kefu-agent.rs`, binary `kefu-agent`, served at `/agent`): [`agent`]
-//!   — the agent workspace.
+//!   — the agent workspace; [`admin`] — its settings area, for admins.
 //!
 //! Two binaries of one crate, so that visitors download only the customer side: the agent
 //! workspace is most of the code and none of their business. Trunk builds both (index.html).
@@ -16,6 +16,7 @@
 //! are plain data with `on_frame` methods, tested without a page; components only read
 //! signals and send frames.
 
+pub mod admin;
 pub mod agent;
 pub mod customer;
 pub mod i18n;

@@ -38,6 +38,84 @@ pub struct Config {
     /// Canned phrases (常用语), shared or personal.
     #[serde(default)]
     pub canned_phrases: Vec<CannedPhrase>,
+    /// How the widget looks on the site owner's pages, and which sites may embed it.
+    #[serde(default)]
+    pub widget: WidgetSettings,
+}
+
+/// Widget settings (挂件设置): what the pasted tag says and which pages may embed the panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetSettings {
+    /// Origins (`https://www.example.com`) whose pages may frame the panel and open its
+    /// socket, besides the server's own.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// The launcher's and the panel's accent colour, `#rrggbb`.
+    #[serde(default = "default_accent_color")]
+    pub accent_color: String,
+    /// The launcher button's text.
+    #[serde(default = "default_launcher_text")]
+    pub launcher_text: String,
+    /// The first words a customer reads in the panel.
+    #[serde(default = "default_greeting")]
+    pub greeting: String,
+    /// The languages offered (`zh-CN`, `en`); the first is the default.
+    #[serde(default = "default_languages")]
+    pub languages: Vec<String>,
+}
+
+impl Default for WidgetSettings {
+    fn default() -> Self {
+        WidgetSettings {
+            allowed_origins: Vec::new(),
+            accent_color: default_accent_color(),
+            launcher_text: default_launcher_text(),
+            greeting: default_greeting(),
+            languages: default_languages(),
+        }
+    }
+}
+
+/// The languages the widget speaks.
+pub const WIDGET_LANGUAGES: [&str; 2] = ["zh-CN", "en"];
+
+impl WidgetSettings {
+    /// The tag a site owner pastes, for a server reachable at `server_url` (no trailing
+    /// slash): the loader with the settings that differ from the loader's defaults.
+    pub fn snippet(&self, server_url: &str) -> String {
+        let mut attributes = String::new();
+        if self.accent_color != default_accent_color() {
+            attributes.push_str(&format!(r#" data-color="{}""#, attribute_escape(&self.accent_color)));
+        }
+        if self.launcher_text != default_launcher_text() {
+            attributes.push_str(&format!(r#" data-label="{}""#, attribute_escape(&self.launcher_text)));
+        }
+        if let [only] = self.languages.as_slice() {
+            attributes.push_str(&format!(r#" data-lang="{}""#, attribute_escape(only)));
+        }
+        format!(r#"<script src="{server_url}/embed.js" data-site="demo"{attributes} async></script>"#)
+    }
+}
+
+fn attribute_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Whether `origin` is a bare web origin: `http(s)://host` with an optional port, nothing after.
+pub fn is_web_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")) else {
+        return false;
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    let port_ok = port.is_none_or(|port| !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()));
+    host_ok && port_ok
 }
 
 /// How customers are served (服务模式).
@@ -294,6 +372,18 @@ fn default_idle_timeout_message() -> String {
 fn default_max_concurrent_chats() -> u32 {
     5
 }
+fn default_accent_color() -> String {
+    "#1f6feb".to_owned()
+}
+fn default_launcher_text() -> String {
+    "在线客服".to_owned()
+}
+fn default_greeting() -> String {
+    "您好，有什么可以帮您？".to_owned()
+}
+fn default_languages() -> Vec<String> {
+    WIDGET_LANGUAGES.iter().map(|language| language.to_string()).collect()
+}
 
 /// The demo knowledge base shipped in `core/demo/knowledge.json` (Chinese and English
 /// questions of a small online shop and of Kefu itself). A test checks that it parses, so the
@@ -366,6 +456,7 @@ impl Config {
         self.check_service(&mut problems, &group_names);
         self.check_knowledge(&mut problems);
         self.check_canned_phrases(&mut problems, &agent_logins);
+        self.check_widget(&mut problems);
         if problems.0.is_empty() { Ok(()) } else { Err(ConfigErrors { problems: problems.0 }) }
     }
 
@@ -496,6 +587,32 @@ impl Config {
         }
     }
 
+    fn check_widget(&self, problems: &mut Problems) {
+        let widget = &self.widget;
+        for (index, origin) in widget.allowed_origins.iter().enumerate() {
+            if !is_web_origin(origin) {
+                problems.add(
+                    format!("widget.allowed_origins[{index}]"),
+                    format!("\"{origin}\" is not an origin such as https://www.example.com (no path, no trailing slash)"),
+                );
+            }
+        }
+        let color = widget.accent_color.as_bytes();
+        if color.len() != 7 || color[0] != b'#' || !color[1..].iter().all(u8::is_ascii_hexdigit) {
+            problems.add("widget.accent_color", "must be a colour such as #1f6feb");
+        }
+        problems.require_text("widget.launcher_text", &widget.launcher_text, 20);
+        problems.require_text("widget.greeting", &widget.greeting, MAX_MESSAGE_CHARS);
+        if widget.languages.is_empty() {
+            problems.add("widget.languages", "at least one language is needed");
+        }
+        for (index, language) in widget.languages.iter().enumerate() {
+            if !WIDGET_LANGUAGES.contains(&language.as_str()) {
+                problems.add(format!("widget.languages[{index}]"), format!("unknown language \"{language}\"; use zh-CN or en"));
+            }
+        }
+    }
+
     /// The skill group a new conversation goes to: the one the customer (or the page's
     /// `data-group`) asked for if it exists, else the robot's configured transfer group,
     /// else the first group.
@@ -609,6 +726,7 @@ impl Config {
                 CannedPhrase { category: "问候".to_owned(), content: "请稍等，我帮您查询一下。".to_owned(), owner: None },
                 CannedPhrase { category: "结束".to_owned(), content: "请问还有其他问题吗？如果没有，您可以输入“结束会话”结束本次咨询。".to_owned(), owner: None },
             ],
+            widget: WidgetSettings::default(),
         }
     }
 }

@@ -280,6 +280,40 @@ pub fn next_opening(hours: &WorkingHours, unix_ms: i64) -> Option<i64> {
     Schedule::compile(hours).0.and_then(|schedule| schedule.next_opening(unix_ms))
 }
 
+/// An instant as the schedule's wall clock shows it, for a preview such as "opens Monday 09:00".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LocalTime {
+    pub weekday: Weekday,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// `HH:MM`.
+    pub time: String,
+}
+
+/// Where a service rule stands at an instant: open now, or when it opens next in its own
+/// zone's wall-clock time (`None`: not within about a year, or the hours do not compile).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OpeningPreview {
+    pub open: bool,
+    pub next_opening: Option<i64>,
+    pub next_opening_local: Option<LocalTime>,
+}
+
+/// The preview of working hours at `unix_ms` (see [`OpeningPreview`]).
+pub fn preview(hours: &WorkingHours, unix_ms: i64) -> OpeningPreview {
+    let Some(schedule) = Schedule::compile(hours).0 else {
+        return OpeningPreview { open: false, next_opening: None, next_opening_local: None };
+    };
+    let open = schedule.is_open_at(unix_ms);
+    let next_opening = if open { None } else { schedule.next_opening(unix_ms) };
+    let next_opening_local = next_opening.and_then(|at| schedule.local_date_time(at)).map(|local| LocalTime {
+        weekday: Weekday::ALL[local.date().weekday().to_monday_zero_offset() as usize],
+        date: format!("{:04}-{:02}-{:02}", local.year(), local.month(), local.day()),
+        time: format!("{:02}:{:02}", local.hour(), local.minute()),
+    });
+    OpeningPreview { open, next_opening, next_opening_local }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,5 +497,23 @@ mod tests {
             let _ = is_open_at(&office, instant);
             let _ = next_opening(&office, instant);
         }
+    }
+
+    #[test]
+    fn the_preview_says_open_now_or_the_local_day_and_time_of_the_next_opening() {
+        let office = shanghai_office();
+        // Friday 18:30 in Shanghai: closed; opens Monday 09:00 local time.
+        let friday_evening = at("Asia/Shanghai", "2025-06-06T18:30");
+        let preview = preview(&office, friday_evening);
+        assert!(!preview.open);
+        assert_eq!(preview.next_opening, Some(at("Asia/Shanghai", "2025-06-09T09:00")));
+        assert_eq!(
+            preview.next_opening_local,
+            Some(LocalTime { weekday: Weekday::Mon, date: "2025-06-09".to_owned(), time: "09:00".to_owned() })
+        );
+        let open = super::preview(&office, at("Asia/Shanghai", "2025-06-09T10:00"));
+        assert!(open.open && open.next_opening.is_none() && open.next_opening_local.is_none());
+        let broken = super::preview(&hours("Mars/Olympus", vec![], vec![]), friday_evening);
+        assert!(!broken.open && broken.next_opening_local.is_none());
     }
 }

@@ -231,3 +231,30 @@ fn bad_enum_values_are_parse_errors() {
     let bad_day = SAMPLE_TOML.replace("\"mon\"", "\"monday-ish\"");
     assert!(toml::from_str::<Config>(&bad_day).is_err());
 }
+
+#[test]
+fn widget_settings_are_checked_field_by_field_and_make_the_snippet() {
+    use kefu_core::config::WidgetSettings;
+    let mut config = Config::demo();
+    config.widget = WidgetSettings {
+        allowed_origins: vec!["https://shop.example.com".to_owned(), "shop.example.com/".to_owned()],
+        accent_color: "blue".to_owned(),
+        launcher_text: " ".to_owned(),
+        greeting: "您好".to_owned(),
+        languages: vec!["fr".to_owned()],
+    };
+    let problems: Vec<String> = config.validate().unwrap_err().problems.iter().map(|problem| problem.path.clone()).collect();
+    assert_eq!(
+        problems,
+        ["widget.allowed_origins[1]", "widget.accent_color", "widget.launcher_text", "widget.languages[0]"],
+    );
+    let widget = WidgetSettings { accent_color: "#d4380d".to_owned(), languages: vec!["en".to_owned()], ..WidgetSettings::default() };
+    assert_eq!(
+        widget.snippet("https://kefu.example.com"),
+        r##"<script src="https://kefu.example.com/embed.js" data-site="demo" data-color="#d4380d" data-lang="en" async></script>"##
+    );
+    assert_eq!(
+        WidgetSettings::default().snippet("http://127.0.0.1:8080"),
+        r#"<script src="http://127.0.0.1:8080/embed.js" data-site="demo" async></script>"#
+    );
+}

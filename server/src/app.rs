@@ -42,7 +42,8 @@ pub struct ServeOptions {
     pub clock: Clock,
 }
 
-/// Opens everything under the data directory (creating it on first run, with a demo agent).
+/// Opens everything under the data directory (creating it on first run, with the first
+/// admin, `demo`, whose password is printed once).
 pub async fn open(options: &ServeOptions) -> Result<(Arc<AppState>, FirstRun)> {
     let (mut settings, created) = Settings::load_or_create(&options.data_dir)?;
     if let Some(listen) = options.listen {
@@ -95,7 +96,7 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
     println!("  Site owners paste: {}", crate::pages::embed_snippet(&url));
     match &first_run.demo_password {
         Some(password) => println!(
-            "  Demo agent created: login \"demo\", password \"{password}\" (shown once; change it with `kefu agent passwd --login demo`)"
+            "  First admin created: login \"demo\", password \"{password}\" (shown once; change it with `kefu agent passwd --login demo`).\n  Admins reach the settings from the agent workspace: {url}/agent, then Settings."
         ),
         None => println!("  Agents: `kefu agent list`; reset a password with `kefu agent passwd --login NAME`"),
     }

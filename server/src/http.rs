@@ -11,6 +11,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use crate::admin_api;
 use crate::agent_api;
 use crate::app::AppState;
 use crate::pages::{self, AppPage};
@@ -33,6 +34,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/agent/knowledge/recommended", get(agent_api::recommended))
         .route("/api/agent/canned-phrases", get(agent_api::list_phrases).post(agent_api::add_phrase))
         .route("/api/agent/canned-phrases/{id}", put(agent_api::update_phrase).delete(agent_api::delete_phrase))
+        .merge(admin_api::router(state.clone()))
         .route("/ws/customer", get(ws::customer_upgrade))
         .route("/ws/agent", get(ws::agent_upgrade))
         .with_state(state)
@@ -55,7 +57,10 @@ async fn agent_page(State(state): State<Arc<AppState>>) -> Response {
 }
 
 fn app_page(state: &AppState, page: AppPage) -> Response {
-    let csp = pages::app_csp(page, &state.settings.allowed_origins);
+    // Origins from kefu.toml and from the widget settings saved in the admin pages.
+    let mut origins = state.settings.allowed_origins.clone();
+    origins.extend(state.hub.config.get().widget.allowed_origins.iter().cloned());
+    let csp = pages::app_csp(page, &origins);
     html(pages::app_page(page, &state.assets.version), &csp)
 }
 
@@ -138,6 +143,8 @@ struct LoginResponse {
     token: String,
     agent_id: String,
     display_name: String,
+    /// `admin` or `agent`: admins also see the settings.
+    role: &'static str,
 }
 
 #[derive(Serialize)]
@@ -158,7 +165,8 @@ async fn agent_login(State(state): State<Arc<AppState>>, Json(request): Json<Log
             match state.store.create_agent_session(&agent.id, now, lifetime).await {
                 Ok(token) => {
                     tracing::info!(agent = %agent.login, "agent logged in");
-                    Json(LoginResponse { token, agent_id: agent.id, display_name: agent.display_name }).into_response()
+                    let role = if agent.is_admin { "admin" } else { "agent" };
+                    Json(LoginResponse { token, agent_id: agent.id, display_name: agent.display_name, role }).into_response()
                 }
                 Err(error) => internal(error),
             }

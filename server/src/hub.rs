@@ -104,6 +104,28 @@ pub enum Request {
     /// Runs the periodic checks (idle timeouts, agents gone past the grace period) now, and
     /// answers when done; tests use it after moving a manual clock.
     Tick { done: oneshot::Sender<()> },
+    /// The settings changed in the store (service configuration, agents, knowledge): read
+    /// them again, so the next decision uses them, route with them, and answer when done.
+    Reload { done: oneshot::Sender<()> },
+}
+
+/// The service configuration the hub decides with, readable by HTTP handlers and connection
+/// tasks (the widget's allowed origins); only the hub replaces it.
+#[derive(Clone)]
+pub struct SharedConfig(Arc<std::sync::RwLock<Arc<Config>>>);
+
+impl SharedConfig {
+    fn new(config: Config) -> SharedConfig {
+        SharedConfig(Arc::new(std::sync::RwLock::new(Arc::new(config))))
+    }
+
+    pub fn get(&self) -> Arc<Config> {
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    fn set(&self, config: Config) {
+        *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(config);
+    }
 }
 
 /// A cheap, cloneable handle on the hub task.
@@ -112,6 +134,8 @@ pub struct HubHandle {
     requests: mpsc::Sender<Request>,
     /// The robot's index over the knowledge base, for the agents' knowledge search.
     pub knowledge: SharedIndex,
+    /// The configuration in force (see [`SharedConfig`]).
+    pub config: SharedConfig,
     next_conn: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -130,6 +154,15 @@ impl HubHandle {
     pub async fn tick(&self) {
         let (done, finished) = oneshot::channel();
         if self.send(Request::Tick { done }).await {
+            let _ = finished.await;
+        }
+    }
+
+    /// Makes the hub read the settings from the store again and waits until it has (see
+    /// [`Request::Reload`]): when this returns, new decisions use the new settings.
+    pub async fn reload(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.send(Request::Reload { done }).await {
             let _ = finished.await;
         }
     }
@@ -156,11 +189,13 @@ pub async fn start(store: Store, settings: Settings, metrics: Arc<Metrics>, cloc
     let knowledge_version = store.knowledge_version().await?;
     let items: Vec<_> = store.knowledge().await?.into_iter().map(|(item, _)| item).collect();
     let knowledge = SharedIndex::new(&items);
+    let shared_config = SharedConfig::new(config.clone());
     let mut hub = Hub::new(store, settings, config, metrics, clock, knowledge.clone(), knowledge_version);
+    hub.shared_config = shared_config.clone();
     hub.restore().await?;
     let (requests, receiver) = mpsc::channel(4096);
     tokio::spawn(hub.run(receiver));
-    Ok(HubHandle { requests, knowledge, next_conn: Arc::new(std::sync::atomic::AtomicU64::new(1)) })
+    Ok(HubHandle { requests, knowledge, config: shared_config, next_conn: Arc::new(std::sync::atomic::AtomicU64::new(1)) })
 }
 
 /// The service configuration from the database, seeded with the demo on first run.
@@ -270,6 +305,8 @@ struct Hub {
     store: Store,
     settings: Settings,
     config: Config,
+    /// The copy of `config` others read.
+    shared_config: SharedConfig,
     robot: SharedIndex,
     /// The store's knowledge version the robot's index was built from.
     knowledge_version: i64,
@@ -306,6 +343,7 @@ impl Hub {
         Hub {
             store,
             settings,
+            shared_config: SharedConfig::new(config.clone()),
             config,
             robot,
             knowledge_version,
@@ -391,6 +429,10 @@ impl Hub {
             Request::AgentGone { conn } => self.agent_gone(conn),
             Request::Tick { done } => {
                 self.tick().await;
+                let _ = done.send(());
+            }
+            Request::Reload { done } => {
+                self.reload().await;
                 let _ = done.send(());
             }
             Request::SessionRevoked { session_token } => {
@@ -1001,6 +1043,55 @@ impl Hub {
         if !self.queues.is_empty() {
             self.route().await;
         }
+    }
+
+    /// Reads the service configuration, the agents and the knowledge from the store again
+    /// (an admin saved them), then routes: a raised capacity takes waiting chats at once.
+    /// Disabled agents lose their connections and their chats go back to the queue.
+    async fn reload(&mut self) {
+        match self.store.service_config().await {
+            Ok(Some(config)) => {
+                self.shared_config.set(config.clone());
+                self.config = config;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::error!(error = format!("{error:#}"), "reloading the service configuration failed"),
+        }
+        let now = self.clock.now_ms();
+        match self.store.list_agents().await {
+            Ok(records) => {
+                let mut disabled = Vec::new();
+                for record in records {
+                    if record.disabled {
+                        disabled.push(record.id.clone());
+                    }
+                    match self.agents.get_mut(&record.id) {
+                        Some(live) => live.record = record,
+                        None => {
+                            let id = record.id.clone();
+                            self.agents.insert(id, AgentLive { record, status: AgentStatus::Offline, idle_since: now, disconnected_at: Some(now) });
+                        }
+                    }
+                }
+                for agent_id in disabled {
+                    let conns: Vec<ConnId> =
+                        self.agent_conns.iter().filter(|(_, conn)| conn.agent_id == agent_id).map(|(conn, _)| *conn).collect();
+                    for conn in conns {
+                        if let Some(agent_conn) = self.agent_conns.remove(&conn) {
+                            agent_conn.outbox.close();
+                        }
+                    }
+                    if let Some(live) = self.agents.get_mut(&agent_id) {
+                        live.status = AgentStatus::Offline;
+                        live.disconnected_at.get_or_insert(now);
+                    }
+                    self.requeue_chats_of(&agent_id).await;
+                }
+            }
+            Err(error) => tracing::error!(error = format!("{error:#}"), "reloading the agents failed"),
+        }
+        self.reload_knowledge_if_changed().await;
+        self.route().await;
     }
 
     /// Rebuilds the robot's index when the stored knowledge changed since it was built.

@@ -8,7 +8,7 @@
 //! Layout:
 //! - [`cli`]: the `kefu` command line; [`app`]: start-up and the serve loop.
 //! - [`http`]: the router and plain HTTP handlers; [`agent_api`]: knowledge search and canned
-//!   phrases for agents; [`pages`]: HTML shells and CSP;
+//!   phrases for agents; [`admin_api`]: the settings, for admins only (one guard); [`pages`]: HTML shells and CSP;
 //!   [`assets`]: the built widget in memory.
 //! - [`ws`]: one task per WebSocket connection, reading and writing frames; [`limits`]:
 //!   the customers' rate limits.
@@ -21,6 +21,8 @@
 //! The key choice: a single hub task owns all live state, so decisions for one conversation
 //! are serialized without locks and an event is acknowledged only after its commit.
 
+pub mod admin_api;
+pub mod admin_routes;
 pub mod agent_api;
 pub mod app;
 pub mod assets;

@@ -34,6 +34,25 @@ pub struct AgentRecord {
     pub disabled: bool,
 }
 
+/// What [`Store::update_agent`] changes; `None` keeps the field.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AgentChange {
+    pub display_name: Option<String>,
+    pub max_chats: Option<u32>,
+    pub groups: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+    pub is_admin: Option<bool>,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub agent_login: String,
+    pub action: String,
+    pub summary: String,
+}
+
 /// A visitor as stored.
 #[derive(Debug, Clone)]
 pub struct VisitorRecord {
@@ -196,6 +215,71 @@ impl Store {
         }
         transaction.commit().await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Changes what an admin may change of an agent; `None` keeps a field. False when the
+    /// login does not exist.
+    pub async fn update_agent(&self, login: &str, change: &AgentChange) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE agents SET display_name = COALESCE(?, display_name), max_chats = COALESCE(?, max_chats),
+                 groups_json = COALESCE(?, groups_json), disabled = COALESCE(?, disabled), is_admin = COALESCE(?, is_admin)
+             WHERE login = ?",
+        )
+        .bind(change.display_name.as_deref())
+        .bind(change.max_chats.map(i64::from))
+        .bind(change.groups.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(change.disabled.map(i64::from))
+        .bind(change.is_admin.map(i64::from))
+        .bind(login)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn agent_by_login(&self, login: &str) -> Result<Option<AgentRecord>> {
+        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE login = ?"))
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(agent_from_row).transpose()
+    }
+
+    /// Revokes every session of an agent (disabled agents are logged out everywhere).
+    pub async fn revoke_sessions_of(&self, agent_id: &str) -> Result<()> {
+        sqlx::query("UPDATE agent_sessions SET revoked = 1 WHERE agent_id = ?").bind(agent_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    // ---- the audit log ------------------------------------------------------------------
+
+    pub async fn add_audit(&self, agent: &AgentRecord, action: &str, summary: &str, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (at, agent_id, agent_login, action, summary) VALUES (?, ?, ?, ?, ?)")
+            .bind(now)
+            .bind(&agent.id)
+            .bind(&agent.login)
+            .bind(action)
+            .bind(summary)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The latest entries of the audit log, newest first.
+    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT at, agent_login, action, summary FROM audit_log ORDER BY seq DESC LIMIT ?")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    at: row.try_get("at")?,
+                    agent_login: row.try_get("agent_login")?,
+                    action: row.try_get("action")?,
+                    summary: row.try_get("summary")?,
+                })
+            })
+            .collect()
     }
 
     /// Starts a session for an agent and returns its token (shown once, stored as a digest).

@@ -83,6 +83,7 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
     origin == own
         || is_loopback_alias(origin, &own)
         || state.settings.allowed_origins.iter().any(|allowed| allowed.trim_end_matches('/') == origin)
+        || state.hub.config.get().widget.allowed_origins.iter().any(|allowed| allowed == origin)
 }
 
 /// `http://localhost:8080` and `http://127.0.0.1:8080` are the same server to its operator.

@@ -28,6 +28,9 @@ struct LoginRequest<'a> {
 #[derive(Deserialize)]
 struct LoginResponse {
     token: String,
+    /// `admin` or `agent` (admins also get the settings, see `crate::admin`).
+    #[serde(default)]
+    role: String,
 }
 
 /// The agent app: the login form until a session token exists, then the workspace.
@@ -70,6 +73,7 @@ fn LoginForm(lang: RwSignal<Lang>, token: RwSignal<Option<String>>) -> impl Into
                 Some(response) if response.ok() => {
                     if let Ok(body) = response.json::<LoginResponse>().await {
                         storage::set_session(storage::AGENT_TOKEN, &body.token);
+                        storage::set_session(crate::admin::ROLE_KEY, &body.role);
                         token.set(Some(body.token));
                     }
                 }
@@ -258,6 +262,7 @@ fn Workspace(lang: RwSignal<Lang>, token: RwSignal<Option<String>>, session_toke
     let draft = RwSignal::new(String::new());
     let phrases = Phrases::load(session_token.clone());
     let settings_open = RwSignal::new(false);
+    let admin_open = RwSignal::new(false);
 
     view! {
         <header class="kefu-agent-header">
@@ -282,13 +287,17 @@ fn Workspace(lang: RwSignal<Lang>, token: RwSignal<Option<String>>, session_toke
             <button type="button" aria-label=move || texts().phrase_settings on:click=move |_| settings_open.update(|open| *open = !*open)>
                 "⚙ "{move || texts().settings}
             </button>
+            <crate::admin::AdminToggle lang open=admin_open/>
             <button type="button" on:click=move |_| lang.update(|lang| *lang = lang.other())>{move || texts().language_switch}</button>
             <button type="button" on:click=log_out>{move || texts().log_out}</button>
         </header>
+        <Show when=move || admin_open.get()>
+            <crate::admin::AdminArea lang token=session_token.clone()/>
+        </Show>
         <Show when=move || settings_open.get()>
             <PhraseSettings lang session phrases open=settings_open/>
         </Show>
-        <div class="kefu-agent-main">
+        <div class="kefu-agent-main" hidden=move || admin_open.get()>
             <ConversationList lang session/>
             <ConversationPane lang session socket draft phrases/>
             <div class="kefu-side">

@@ -47,6 +47,8 @@ fn selector(role: &str) -> &'static str {
         "combobox" => "select, [role=combobox]",
         "group" => "fieldset, [role=group]",
         "alert" => "[role=alert]",
+        "checkbox" => "input[type=checkbox]",
+        "radio" => "input[type=radio]",
         other => panic!("unknown role {other}"),
     }
 }

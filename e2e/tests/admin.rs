@@ -1,0 +1,190 @@
+//! The admin settings in real Chromium against the real server, without a restart in
+//! between: working hours closed and opened again decide the next transfer, a lowered
+//! capacity is obeyed by routing, a knowledge item added in the browser is answered in the
+//! widget, a malformed import names its line and changes nothing; a non-admin agent gets
+//! 403 from every admin route and never sees the settings. Screenshots of every page in
+//! English and Chinese go to `target/e2e-screenshots/admin-<page>-<lang>.png`.
+
+use std::time::Duration;
+
+use kefu_e2e::{Agent, Browser, Customer, KefuServer};
+use serde_json::json;
+
+#[path = "../../server/src/admin_routes.rs"]
+mod admin_routes;
+
+const ADMIN_PASSWORD: &str = "boss-password-1";
+
+/// An admin logged in to the workspace with the settings open.
+fn admin(server: &KefuServer) -> Browser {
+    server.run_cli_ok(["agent", "add", "--login", "boss", "--name", "Boss", "--password", ADMIN_PASSWORD, "--admin"]);
+    let browser = Browser::start();
+    browser.goto(&server.url("/agent"));
+    browser.find_by_role("textbox", "Login").type_text("boss");
+    browser.find_by_label("Password").type_text(ADMIN_PASSWORD);
+    browser.find_by_role("button", "Log in").click();
+    browser.find_by_role("button", "Admin settings").click();
+    browser
+}
+
+/// Replaces what a field holds.
+fn set_field(browser: &Browser, label: &str, text: &str) {
+    let field = browser.find_by_label(label);
+    field.clear();
+    field.type_text(text);
+}
+
+fn open_page(browser: &Browser, tab: &str, heading: &str) {
+    browser.find_by_role("button", tab).click();
+    browser.find_by_role("heading", heading);
+}
+
+#[test]
+fn settings_changed_in_the_browser_decide_the_next_transfers_and_answers_without_a_restart() {
+    let server = KefuServer::start();
+    let mei = Agent::online(&server, "mei", "小美", 2);
+    let boss = admin(&server);
+
+    // Close the hours: the only range goes, the preview says so, and the next transfer gets
+    // the off-hours message.
+    open_page(&boss, "Service rules", "Service rules");
+    boss.wait_for_text("Status now: Open now");
+    boss.find_by_role("button", "Remove range 1").click();
+    boss.wait_for_text("Status now: Not open within a year");
+    boss.find_by_role("button", "Save").click();
+    boss.wait_for_text("Saved; in force now");
+    let first = Customer::visit(&server);
+    first.open_panel();
+    first.say_and_wait("转人工");
+    first.browser.wait_for_text("现在是非工作时间");
+
+    // Open again around the clock: the next request is queued and 小美 takes it.
+    boss.find_by_role("button", "Add range").click();
+    boss.find_by_role("checkbox", "Saturday").click();
+    boss.find_by_role("checkbox", "Sunday").click();
+    set_field(&boss, "Range 1 from", "00:00");
+    set_field(&boss, "Range 1 to", "24:00");
+    boss.wait_for_text("Status now: Open now");
+    boss.find_by_role("button", "Save").click();
+    boss.wait_for_text("Saved; in force now");
+    first.say("转人工");
+    first.wait_for_status("小美");
+    mei.browser.wait_for_text("转人工");
+
+    // A knowledge item added in the browser: the robot box and a customer get its answer.
+    open_page(&boss, "Knowledge base", "Knowledge base");
+    boss.find_by_role("button", "Add item").click();
+    set_field(&boss, "Category", "活动");
+    set_field(&boss, "Question", "周年庆有什么优惠");
+    set_field(&boss, "Similar questions (one per line)", "周年庆活动\n店庆优惠");
+    set_field(&boss, "Answer", "周年庆全场满300减50。");
+    boss.find_by_role("button", "Save item").click();
+    boss.find_by_role("button", "Edit: 周年庆有什么优惠");
+    set_field(&boss, "A customer's question", "周年庆有什么优惠？");
+    boss.find_by_role("button", "Ask").click();
+    boss.wait_for_text("周年庆全场满300减50。");
+    let second = Customer::visit(&server);
+    second.open_panel();
+    second.say_and_wait("店庆优惠");
+    second.browser.wait_for_text("周年庆全场满300减50。");
+
+    // 小美's capacity goes down to 1: she has one chat, so the next customer waits.
+    open_page(&boss, "Agents", "Agents");
+    set_field(&boss, "Max concurrent chats of 小美 (mei)", "1");
+    boss.find_by_role("button", "Save 小美 (mei)").click();
+    boss.wait_for_text("Saved; in force now");
+    second.say("转人工");
+    second.wait_for_status("排队中，您排在第 1 位");
+
+    // A malformed import names its bad line and imports nothing, not even the good line.
+    open_page(&boss, "Knowledge base", "Knowledge base");
+    let bad = server.data_dir().join("bad-knowledge.csv");
+    std::fs::write(&bad, "id,category,question,similar,answer\nnew-1,售后,火星快递几天到,,三天\nnew-2,售后,发票抬头能改吗,,\n").unwrap();
+    boss.find_by_label("Import a file (CSV or JSON, all or nothing)").type_text(&bad.display().to_string());
+    boss.wait_for_text("The file has problems; nothing was imported:");
+    boss.wait_for_text("Line 3:");
+    boss.find_by_role("button", "Edit: 周年庆有什么优惠");
+    assert!(!boss.visible_text().contains("火星快递几天到"), "a line of the bad file was imported");
+
+    // The audit log says who changed what.
+    open_page(&boss, "Audit log", "Audit log");
+    boss.wait_for_text("config.rules");
+    boss.wait_for_text("agent.update mei");
+    boss.wait_for_text("knowledge.add");
+    assert!(boss.visible_text().contains("boss"));
+}
+
+#[test]
+fn a_non_admin_gets_403_from_every_admin_route_and_never_sees_the_settings() {
+    let server = KefuServer::start();
+    let mei = Agent::online(&server, "mei", "小美", 2);
+    mei.browser.wait_for_text("Online");
+    assert!(!mei.browser.visible_text().contains("Admin settings"), "{}", mei.browser.visible_text());
+
+    let http = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .new_agent();
+    let mut login = http
+        .post(&server.url("/api/agent/login"))
+        .send_json(json!({ "login": "mei", "password": "mei-password-1" }))
+        .unwrap();
+    let body: serde_json::Value = login.body_mut().read_json().unwrap();
+    assert_eq!(body["role"], "agent");
+    let token = body["token"].as_str().unwrap().to_owned();
+    for (method, path) in admin_routes::ADMIN_ROUTES {
+        let url = server.url(&path.replace("{section}", "rules").replace("{login}", "mei").replace("{id}", "x"));
+        let status = match *method {
+            "GET" => http.get(&url).header("Authorization", &format!("Bearer {token}")).call(),
+            "POST" => http.post(&url).header("Authorization", &format!("Bearer {token}")).send_json(json!({})),
+            "PUT" => http.put(&url).header("Authorization", &format!("Bearer {token}")).send_json(json!({})),
+            other => panic!("no client for {other}"),
+        }
+        .unwrap()
+        .status()
+        .as_u16();
+        assert_eq!(status, 403, "{method} {path}");
+    }
+}
+
+#[test]
+fn screenshots_of_every_settings_page_in_english_and_chinese() {
+    let server = KefuServer::start();
+    let boss = admin(&server);
+    let pages = [
+        ("groups", "Skill groups", "技能组"),
+        ("rules", "Service rules", "人工服务规则"),
+        ("mode", "Service mode", "服务模式"),
+        ("agents", "Agents", "客服"),
+        ("knowledge", "Knowledge base", "知识库"),
+        ("widget", "Widget", "挂件设置"),
+        ("audit", "Audit log", "操作日志"),
+    ];
+    for (name, english, _) in pages {
+        open_page(&boss, english, english);
+        std::thread::sleep(Duration::from_millis(300));
+        boss.screenshot(&format!("admin-{name}-en"));
+    }
+    // The widget page: a bad colour is shown next to its field, and the snippet follows a
+    // saved launcher text.
+    open_page(&boss, "Widget", "Widget");
+    set_field(&boss, "Accent colour (e.g. #1f6feb)", "blue");
+    boss.find_by_role("button", "Save").click();
+    boss.wait_for_text("must be a colour such as #1f6feb");
+    set_field(&boss, "Accent colour (e.g. #1f6feb)", "#d4380d");
+    set_field(&boss, "Launcher text", "联系我们");
+    boss.find_by_role("button", "Save").click();
+    boss.wait_for_text("Saved; in force now");
+    let snippet = boss.find_by_label("The tag to paste into your site").property("value");
+    assert!(snippet.as_str().unwrap().contains(r##"data-color="#d4380d" data-label="联系我们""##), "{snippet}");
+    boss.find_by_role("button", "Copy the tag");
+
+    boss.find_by_role("button", "中文").click();
+    for (name, _, chinese) in pages {
+        open_page(&boss, chinese, chinese);
+        std::thread::sleep(Duration::from_millis(300));
+        boss.screenshot(&format!("admin-{name}-zh"));
+    }
+}

@@ -1,0 +1,197 @@
+//! Admin mode: the settings area of the agent workspace, shown to agents with the admin role
+//! only (the login answer says `role: "admin"`; the server's admin API refuses everyone else
+//! with `403` whatever the page shows). One module per page; [`api`] is the HTTP client.
+//!
+//! Every page loads what it edits, sends a whole section on Save, and shows kefu-core's
+//! problems next to the field whose path they name ([`FieldError`]), with a list of all of
+//! them by the Save button ([`SaveBar`]); nothing is saved while a problem remains.
+
+pub mod agents;
+pub mod api;
+pub mod audit;
+pub mod groups;
+pub mod knowledge;
+pub mod mode;
+pub mod rules;
+pub mod widget;
+
+use leptos::prelude::*;
+
+use crate::admin::api::Problem;
+use crate::i18n::{AdminTexts, Lang};
+use crate::storage;
+
+/// sessionStorage key of the logged-in agent's role (`admin` or `agent`).
+pub const ROLE_KEY: &str = "kefu.agent_role";
+
+/// Whether the logged-in agent is an admin, as the login answer said.
+pub fn is_admin() -> bool {
+    storage::get_session(ROLE_KEY).as_deref() == Some("admin")
+}
+
+/// The problems of the last refused Save of a page.
+pub type Problems = RwSignal<Vec<Problem>>;
+
+/// The messages of the problems at exactly `path`.
+pub fn problem_at(problems: &[Problem], path: &str) -> Option<String> {
+    let messages: Vec<&str> = problems.iter().filter(|problem| problem.path == path).map(|problem| problem.message.as_str()).collect();
+    (!messages.is_empty()).then(|| messages.join("; "))
+}
+
+/// The admin strings of the current language.
+pub fn texts(lang: RwSignal<Lang>) -> &'static AdminTexts {
+    lang.get().admin()
+}
+
+/// The problem of one field, shown right under it.
+#[component]
+pub fn FieldError(problems: Problems, #[prop(into)] path: String) -> impl IntoView {
+    let message = move || problems.with(|problems| problem_at(problems, &path));
+    view! {
+        {move || message().map(|message| view! { <p class="kefu-field-error" role="alert">{message}</p> })}
+    }
+}
+
+/// The Save button of a page, with what happened: saved, or every problem with its field.
+#[component]
+pub fn SaveBar(
+    lang: RwSignal<Lang>,
+    problems: Problems,
+    saved: RwSignal<bool>,
+    on_save: Callback<()>,
+    /// The button's text when a page has several (e.g. "Save 小美 (mei)").
+    #[prop(optional, into)]
+    label: Option<Signal<String>>,
+) -> impl IntoView {
+    let t = move || texts(lang);
+    let button_text = move || label.map(|label| label.get()).unwrap_or_else(|| t().save.to_owned());
+    view! {
+        <div class="kefu-save-bar">
+            <button type="button" class="kefu-primary" on:click=move |_| on_save.run(())>{button_text}</button>
+            <Show when=move || saved.get()>
+                <span role="status">{move || t().saved}</span>
+            </Show>
+            <Show when=move || problems.with(|problems| !problems.is_empty())>
+                <div class="kefu-problems" role="status">
+                    <p>{move || t().not_saved}</p>
+                    <ul>
+                        {move || problems.get().into_iter().map(|problem| {
+                            let place = match (problem.line, problem.path.is_empty()) {
+                                (Some(line), _) => format!("{} {line}: ", t().line),
+                                (None, false) => format!("{}: ", problem.path),
+                                (None, true) => String::new(),
+                            };
+                            view! { <li>{place}{problem.message}</li> }
+                        }).collect_view()}
+                    </ul>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// The pages of the settings area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Groups,
+    Rules,
+    Mode,
+    Agents,
+    Knowledge,
+    Widget,
+    Audit,
+}
+
+impl Page {
+    pub const ALL: [Page; 7] = [Page::Groups, Page::Rules, Page::Mode, Page::Agents, Page::Knowledge, Page::Widget, Page::Audit];
+
+    pub fn title(self, texts: &AdminTexts) -> &'static str {
+        match self {
+            Page::Groups => texts.page_groups,
+            Page::Rules => texts.page_rules,
+            Page::Mode => texts.page_mode,
+            Page::Agents => texts.page_agents,
+            Page::Knowledge => texts.page_knowledge,
+            Page::Widget => texts.page_widget,
+            Page::Audit => texts.page_audit,
+        }
+    }
+}
+
+/// The header button that opens the settings; nothing for agents who are not admins.
+#[component]
+pub fn AdminToggle(lang: RwSignal<Lang>, open: RwSignal<bool>) -> impl IntoView {
+    is_admin().then(|| {
+        view! {
+            <button type="button" aria-pressed=move || open.get().to_string() on:click=move |_| open.update(|open| *open = !*open)>
+                {move || if open.get() { texts(lang).back_to_workspace } else { texts(lang).admin_settings }}
+            </button>
+        }
+    })
+}
+
+/// The settings area: a tab per page, the current page below.
+#[component]
+pub fn AdminArea(lang: RwSignal<Lang>, #[prop(into)] token: String) -> impl IntoView {
+    let page = RwSignal::new(Page::Groups);
+    let t = move || texts(lang);
+    view! {
+        <main class="kefu-admin" aria-label=move || t().admin_settings>
+            <nav class="kefu-admin-tabs" aria-label=move || t().admin_settings>
+                {Page::ALL.into_iter().map(|each| view! {
+                    <button type="button" aria-pressed=move || (page.get() == each).to_string() on:click=move |_| page.set(each)>
+                        {move || each.title(t())}
+                    </button>
+                }).collect_view()}
+            </nav>
+            {move || {
+                let token = token.clone();
+                match page.get() {
+                    Page::Groups => view! { <groups::GroupsPage lang token/> }.into_any(),
+                    Page::Rules => view! { <rules::RulesPage lang token/> }.into_any(),
+                    Page::Mode => view! { <mode::ModePage lang token/> }.into_any(),
+                    Page::Agents => view! { <agents::AgentsPage lang token/> }.into_any(),
+                    Page::Knowledge => view! { <knowledge::KnowledgePage lang token/> }.into_any(),
+                    Page::Widget => view! { <widget::WidgetPage lang token/> }.into_any(),
+                    Page::Audit => view! { <audit::AuditPage lang token/> }.into_any(),
+                }
+            }}
+        </main>
+    }
+}
+
+/// A labelled text field (or text area) whose input goes to `on_input`, with its problem
+/// under it. `value` is the value it starts with; the page owns the data.
+#[component]
+pub fn TextField(
+    #[prop(into)] label: Signal<String>,
+    #[prop(into)] value: String,
+    on_input: Callback<String>,
+    problems: Problems,
+    #[prop(into)] path: String,
+    #[prop(optional)] multiline: bool,
+    #[prop(optional)] kind: Option<&'static str>,
+) -> impl IntoView {
+    let input = if multiline {
+        view! { <textarea rows="3" prop:value=value on:input:target=move |event| on_input.run(event.target().value())></textarea> }.into_any()
+    } else {
+        view! { <input type=kind.unwrap_or("text") prop:value=value on:input:target=move |event| on_input.run(event.target().value())/> }.into_any()
+    };
+    view! {
+        <div class="kefu-field">
+            <label><span>{move || label.get()}</span>{input}</label>
+            <FieldError problems path/>
+        </div>
+    }
+}
+
+/// A checkbox with its label.
+#[component]
+pub fn CheckField(#[prop(into)] label: Signal<String>, checked: bool, on_change: Callback<bool>) -> impl IntoView {
+    view! {
+        <label class="kefu-check">
+            <input type="checkbox" prop:checked=checked on:change:target=move |event| on_change.run(event.target().checked())/>
+            <span>{move || label.get()}</span>
+        </label>
+    }
+}
