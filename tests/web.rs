@@ -266,6 +266,7 @@ async fn panel_header_follows_queue_agent_and_end() {
         service_mode: ServiceMode::RobotFirst,
         transfer_button: true,
         server_time: 0,
+        greeting: String::new(),
     });
     settle().await;
     by_role(&container, "dialog", "售后服务");
@@ -298,4 +299,21 @@ async fn panel_header_follows_queue_agent_and_end() {
     assert!(text.contains("You ended the conversation with the agent."), "{text}");
     assert!(text.contains("The conversation ended after a long silence."), "{text}");
     by_role(&container, "button", "Talk to a person");
+}
+
+/// The operator's greeting (widget settings) opens the conversation, as text.
+#[wasm_bindgen_test]
+async fn the_panel_opens_with_the_operators_greeting_as_text() {
+    let mut config = Config::demo();
+    config.widget.greeting = "<b>欢迎光临</b> Kefu 小店".into();
+    let container = mount_panel(&LocalBackend::with_config(config));
+    eventually("the greeting is shown", || log_text(&container).contains("<b>欢迎光临</b> Kefu 小店")).await;
+    let log = by_role(&container, "log", "Conversation");
+    assert!(log.query_selector("b").unwrap().is_none(), "the greeting is text, not HTML");
+
+    let mut silent = Config::demo();
+    silent.widget.greeting = "  ".into();
+    let container = mount_panel(&LocalBackend::with_config(silent));
+    eventually("the panel is connected", || container.inner_text().contains("Assistant")).await;
+    assert!(log_text(&container).trim().is_empty(), "no greeting, no empty bubble: {:?}", log_text(&container));
 }

@@ -325,6 +325,9 @@ pub enum ServerFrame {
         transfer_button: bool,
         /// The server's time (unix ms), so the widget can show times relative to it.
         server_time: i64,
+        /// The first words the panel shows (the operator's widget settings); may be empty.
+        #[serde(default)]
+        greeting: String,
     },
     /// Answer to an agent's `hello`.
     AgentWelcome {

@@ -88,6 +88,7 @@ fn server_frames() -> Vec<ServerFrame> {
             service_mode: ServiceMode::RobotFirst,
             transfer_button: true,
             server_time: 1_750_000_000_000,
+            greeting: "您好，有什么可以帮您？".into(),
         },
         ServerFrame::AgentWelcome {
             agent: AgentProfile {

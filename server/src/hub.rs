@@ -508,6 +508,7 @@ impl Hub {
             service_mode: self.config.service.mode,
             transfer_button: self.config.service.robot.transfer_button && self.config.service.mode == ServiceMode::RobotFirst,
             server_time: now,
+            greeting: self.config.widget.greeting.clone(),
         };
         let mut first = vec![welcome];
         // History: the events of the visitor's recent conversations the client has not seen.

@@ -164,3 +164,17 @@ async fn an_agent_with_a_bad_token_is_refused() {
     let refused = agent.expect(|frame| matches!(frame, ServerFrame::Error { .. })).await;
     assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::Unauthorized, .. }), "{refused:?}");
 }
+
+/// The welcome carries the operator's greeting from the widget settings.
+#[tokio::test]
+async fn the_welcome_carries_the_operators_greeting() {
+    let mut config = demo_config();
+    config.widget.greeting = "欢迎光临 Kefu 小店".into();
+    let server = TestServer::start(config).await;
+    let customer = server.customer().await;
+    let greeting = customer.received.iter().find_map(|frame| match frame {
+        ServerFrame::Welcome { greeting, .. } => Some(greeting.clone()),
+        _ => None,
+    });
+    assert_eq!(greeting.as_deref(), Some("欢迎光临 Kefu 小店"));
+}

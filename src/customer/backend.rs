@@ -272,6 +272,7 @@ impl World {
                     service_mode: mode,
                     transfer_button: self.config.service.robot.transfer_button && mode == ServiceMode::RobotFirst,
                     server_time: now,
+                    greeting: self.config.widget.greeting.clone(),
                 }];
                 for (id, _, events) in &self.conversations {
                     let after_seq = resume.iter().find(|cursor| &cursor.conversation_id == id).map_or(0, |cursor| cursor.after_seq);

@@ -208,6 +208,11 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                     on:click=move |_| host::post_to_host(&HostMessage::Close)>"×"</button>
             </header>
             <div class="kefu-transcript" role="log" aria-live="polite" aria-label=move || texts().transcript>
+                // The operator's greeting (widget settings), as text, above the conversation.
+                {move || {
+                    let greeting = session.with(|session| session.greeting.clone());
+                    (!greeting.trim().is_empty()).then(|| view! { <p class="kefu-line theirs kefu-greeting"><span class="kefu-text">{greeting}</span></p> })
+                }}
                 <For each=transcript key=|line| line.key.clone() children=move |line| {
                     let class = match line.side { Side::Mine => "kefu-line mine", Side::Theirs => "kefu-line theirs", Side::Notice => "kefu-line notice" };
                     let suggestions = line.suggestions.clone();

@@ -26,6 +26,8 @@ pub struct CustomerSession {
     pub page: Option<PageInfo>,
     pub user: Option<UserIdentity>,
     pub group_display_name: String,
+    /// The operator's greeting, shown at the top of the panel.
+    pub greeting: String,
     pub service_mode: Option<ServiceMode>,
     pub transfer_button: bool,
     /// The visitor's conversations, oldest first.
@@ -120,8 +122,9 @@ impl CustomerSession {
     /// Applies a server frame. Returns true when it brought a new message from the other side.
     pub fn on_frame(&mut self, frame: ServerFrame) -> bool {
         match frame {
-            ServerFrame::Welcome { visitor_token, group_display_name, service_mode, transfer_button, .. } => {
+            ServerFrame::Welcome { visitor_token, group_display_name, service_mode, transfer_button, greeting, .. } => {
                 self.visitor_token = Some(visitor_token);
+                self.greeting = greeting;
                 self.group_display_name = group_display_name;
                 self.service_mode = Some(service_mode);
                 self.transfer_button = transfer_button;
@@ -195,6 +198,7 @@ mod tests {
             service_mode: ServiceMode::RobotFirst,
             transfer_button: true,
             server_time: 0,
+            greeting: "您好，有什么可以帮您？".into(),
         }
     }
 
