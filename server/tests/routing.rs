@@ -10,8 +10,8 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{agent_id, demo_config, hello, visitor_token, Client, TestServer};
-use kefu_core::config::{Config, ServiceMode, SkillGroup};
+use common::{agent_id, demo_config, hello, transfer_by_keyword, two_group_config, visitor_token, Client, TestServer};
+use kefu_core::config::ServiceMode;
 use kefu_core::conversation::{EndedBy, EventBody, NoticeKind, RequeueReason, TransferReason};
 use kefu_core::protocol::{AgentFrame, AgentStatus, CustomerFrame, ResumeCursor, ServerFrame};
 
@@ -27,26 +27,6 @@ const QUIET: Duration = Duration::from_millis(200);
 
 fn is_robot_reply(body: &EventBody) -> bool {
     matches!(body, EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. })
-}
-
-/// The demo configuration with a second skill group, `sales`, under the same rule.
-fn two_group_config() -> Config {
-    let mut config = demo_config();
-    config.skill_groups.push(SkillGroup {
-        name: "sales".to_owned(),
-        display_name: "销售".to_owned(),
-        rule: config.rules[0].name.clone(),
-        members: Vec::new(),
-    });
-    config
-}
-
-/// A customer who asked for a person with the keyword; returns the conversation id once queued
-/// or assigned (whichever `until` waits for).
-async fn transfer_by_keyword(customer: &mut Client, client_msg_id: &str) -> String {
-    customer.say(client_msg_id, "转人工").await;
-    let (conversation_id, _) = customer.expect_event(|body| matches!(body, EventBody::Queued { .. })).await;
-    conversation_id
 }
 
 /// The snapshot an agent gets on assignment: the conversation's id.

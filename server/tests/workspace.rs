@@ -6,31 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{demo_config, hello, visitor_token, Client, TestServer};
-use kefu_core::config::{Config, SkillGroup};
+use common::{demo_config, hello, transfer_by_keyword, two_group_config, visitor_token, Client, TestServer};
 use kefu_core::conversation::{EventBody, RequeueReason};
 use kefu_core::presence::VISIT_GAP_MS;
 use kefu_core::protocol::{AgentFrame, ServerFrame, VisitorProfile};
 
 /// Monday 2026-11-30 10:00 in Asia/Shanghai, inside the demo hours.
 const MONDAY_TEN_SHANGHAI: i64 = 1_796_004_000_000;
-
-fn two_group_config() -> Config {
-    let mut config = demo_config();
-    config.skill_groups.push(SkillGroup {
-        name: "sales".to_owned(),
-        display_name: "售前咨询".to_owned(),
-        rule: config.rules[0].name.clone(),
-        members: Vec::new(),
-    });
-    config
-}
-
-async fn ask_for_a_person(customer: &mut Client, client_msg_id: &str) -> String {
-    customer.say(client_msg_id, "转人工").await;
-    let (conversation_id, _) = customer.expect_event(|body| matches!(body, EventBody::Queued { .. })).await;
-    conversation_id
-}
 
 async fn next_snapshot(agent: &mut Client) -> (String, VisitorProfile) {
     match agent.expect(|frame| matches!(frame, ServerFrame::Snapshot { .. })).await {
@@ -66,7 +48,7 @@ async fn an_agent_transfers_a_chat_to_another_group_and_its_agent_gets_it_with_t
     let mut sales = server.online_agent(&lei).await;
     let mut customer = server.customer().await;
     customer.say("m1", "我想批量采购").await;
-    let conversation_id = ask_for_a_person(&mut customer, "m2").await;
+    let conversation_id = transfer_by_keyword(&mut customer, "m2").await;
     assert_eq!(next_snapshot(&mut support).await.0, conversation_id);
 
     support.send_agent(&AgentFrame::TransferToGroup { conversation_id: conversation_id.clone(), group: "sales".into() }).await;
@@ -93,7 +75,7 @@ async fn a_transfer_to_the_same_or_an_unknown_group_is_refused_and_changes_nothi
     let mei = server.agent_session("mei", &["support"], 5).await;
     let mut support = server.online_agent(&mei).await;
     let mut customer = server.customer().await;
-    let conversation_id = ask_for_a_person(&mut customer, "m1").await;
+    let conversation_id = transfer_by_keyword(&mut customer, "m1").await;
     next_snapshot(&mut support).await;
     for group in ["support", "no-such-group"] {
         support.send_agent(&AgentFrame::TransferToGroup { conversation_id: conversation_id.clone(), group: group.into() }).await;
@@ -114,7 +96,7 @@ async fn the_agent_sees_when_the_customer_first_came_their_visits_and_earlier_co
     let mut customer = server.customer().await;
     let token_of_visitor = visitor_token(&customer);
     customer.say("m1", "发票怎么开").await;
-    let first = ask_for_a_person(&mut customer, "m2").await;
+    let first = transfer_by_keyword(&mut customer, "m2").await;
     let (_, profile) = next_snapshot(&mut agent).await;
     assert_eq!(profile.visits, 1);
     assert_eq!(profile.first_seen, Some(MONDAY_TEN_SHANGHAI));
@@ -134,7 +116,7 @@ async fn the_agent_sees_when_the_customer_first_came_their_visits_and_earlier_co
     back.send_customer(&hello(Some(token_of_visitor), vec![])).await;
     back.expect(|frame| matches!(frame, ServerFrame::Welcome { .. })).await;
     back.drain(Duration::from_millis(200)).await; // the first conversation's history
-    let second = ask_for_a_person(&mut back, "m3").await;
+    let second = transfer_by_keyword(&mut back, "m3").await;
     assert_ne!(second, first);
     let (taken, profile) = next_snapshot(&mut agent).await;
     assert_eq!(taken, second);

@@ -289,3 +289,23 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// The demo configuration with a second skill group, `sales` (售前咨询), under the same rule.
+pub fn two_group_config() -> Config {
+    let mut config = demo_config();
+    config.skill_groups.push(kefu_core::config::SkillGroup {
+        name: "sales".to_owned(),
+        display_name: "售前咨询".to_owned(),
+        rule: config.rules[0].name.clone(),
+        members: Vec::new(),
+    });
+    config
+}
+
+/// A customer who asks for a person with the keyword; returns the conversation id once queued.
+pub async fn transfer_by_keyword(customer: &mut Client, client_msg_id: &str) -> String {
+    customer.say(client_msg_id, "转人工").await;
+    let (conversation_id, _) =
+        customer.expect_event(|body| matches!(body, kefu_core::conversation::EventBody::Queued { .. })).await;
+    conversation_id
+}
