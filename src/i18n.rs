@@ -15,7 +15,11 @@ impl Lang {
     /// Picks the language from a BCP 47 tag (`zh`, `zh-CN`, `zh-Hans` → Chinese; anything
     /// else → English).
     pub fn from_tag(tag: &str) -> Lang {
-        if tag.trim().to_ascii_lowercase().starts_with("zh") { Lang::Zh } else { Lang::En }
+        if tag.trim().to_ascii_lowercase().starts_with("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
     }
 
     pub fn tag(self) -> &'static str {
@@ -741,6 +745,14 @@ pub static ADMIN_EN: AdminTexts = AdminTexts {
     who: "Who",
     what: "What",
     change: "Change",
-    weekdays: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    weekdays: [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ],
     modes: ["Robot first", "Robot only", "Agents only"],
 };

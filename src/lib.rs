@@ -39,15 +39,26 @@ pub struct PageParams {
 
 /// Reads [`PageParams`] from the current URL.
 pub fn page_params() -> PageParams {
-    let search = web_sys::window().and_then(|window| window.location().search().ok()).unwrap_or_default();
-    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return PageParams::default() };
+    let search = web_sys::window()
+        .and_then(|window| window.location().search().ok())
+        .unwrap_or_default();
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return PageParams::default();
+    };
     let get = |key: &str| params.get(key).filter(|value| !value.is_empty());
-    PageParams { lang: get("lang"), group: get("group"), host: get("host"), backend: get("backend") }
+    PageParams {
+        lang: get("lang"),
+        group: get("group"),
+        host: get("host"),
+        backend: get("backend"),
+    }
 }
 
 /// The browser's preferred language tag.
 pub fn browser_language() -> String {
-    web_sys::window().and_then(|window| window.navigator().language()).unwrap_or_else(|| "zh-CN".to_owned())
+    web_sys::window()
+        .and_then(|window| window.navigator().language())
+        .unwrap_or_else(|| "zh-CN".to_owned())
 }
 
 // The unit tests of the pure modules run in the same headless browser as the component tests.

@@ -15,7 +15,10 @@
 pub enum Inline {
     Text(String),
     /// A link to an `http`/`https` URL (checked by [`safe_href`]).
-    Link { text: String, href: String },
+    Link {
+        text: String,
+        href: String,
+    },
 }
 
 /// A paragraph or a list.
@@ -39,11 +42,15 @@ pub fn parse(text: &str) -> Vec<Block> {
             after_blank_line = true;
             continue;
         }
-        let item = ["- ", "* ", "• "].iter().find_map(|marker| trimmed.strip_prefix(marker));
+        let item = ["- ", "* ", "• "]
+            .iter()
+            .find_map(|marker| trimmed.strip_prefix(marker));
         match (item, blocks.last_mut()) {
             (Some(item), Some(Block::List(items))) => items.push(inlines(item.trim())),
             (Some(item), _) => blocks.push(Block::List(vec![inlines(item.trim())])),
-            (None, Some(Block::Paragraph(lines))) if !after_blank_line => lines.push(inlines(line.trim_end())),
+            (None, Some(Block::Paragraph(lines))) if !after_blank_line => {
+                lines.push(inlines(line.trim_end()))
+            }
             (None, _) => blocks.push(Block::Paragraph(vec![inlines(line.trim_end())])),
         }
         after_blank_line = false;
@@ -64,7 +71,10 @@ pub fn inlines(line: &str) -> Vec<Inline> {
                 if !text.is_empty() {
                     result.push(Inline::Text(std::mem::take(&mut text)));
                 }
-                result.push(Inline::Link { text: link_text.to_owned(), href });
+                result.push(Inline::Link {
+                    text: link_text.to_owned(),
+                    href,
+                });
                 rest = &candidate[consumed..];
             }
             None => {
@@ -105,8 +115,13 @@ pub fn safe_href(url: &str) -> Option<String> {
     } else {
         return None;
     };
-    let host_ok = rest.chars().next().is_some_and(|first| first.is_alphanumeric() || first == '[');
-    let chars_ok = !url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '\\' | '`'));
+    let host_ok = rest
+        .chars()
+        .next()
+        .is_some_and(|first| first.is_alphanumeric() || first == '[');
+    let chars_ok = !url.chars().any(|c| {
+        c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '\\' | '`')
+    });
     (host_ok && chars_ok).then(|| url.to_owned())
 }
 
@@ -120,7 +135,10 @@ mod tests {
     }
 
     fn link(text: &str, href: &str) -> Inline {
-        Inline::Link { text: text.to_owned(), href: href.to_owned() }
+        Inline::Link {
+            text: text.to_owned(),
+            href: href.to_owned(),
+        }
     }
 
     #[test]
@@ -131,8 +149,15 @@ mod tests {
     #[test]
     fn http_and_https_links_are_links() {
         assert_eq!(
-            inlines("详见[退货政策](https://example.com/returns)。或 [docs](HTTP://example.com/a?b=1#c)"),
-            [text("详见"), link("退货政策", "https://example.com/returns"), text("。或 "), link("docs", "HTTP://example.com/a?b=1#c")]
+            inlines(
+                "详见[退货政策](https://example.com/returns)。或 [docs](HTTP://example.com/a?b=1#c)"
+            ),
+            [
+                text("详见"),
+                link("退货政策", "https://example.com/returns"),
+                text("。或 "),
+                link("docs", "HTTP://example.com/a?b=1#c")
+            ]
         );
     }
 
@@ -158,12 +183,18 @@ mod tests {
 
     #[test]
     fn html_stays_text() {
-        assert_eq!(inlines("<img src=x onerror=alert(1)>"), [text("<img src=x onerror=alert(1)>")]);
+        assert_eq!(
+            inlines("<img src=x onerror=alert(1)>"),
+            [text("<img src=x onerror=alert(1)>")]
+        );
     }
 
     #[test]
     fn brackets_before_a_link_do_not_hide_it() {
-        assert_eq!(inlines("[注意] 见[这里](https://example.com)"), [text("[注意] 见"), link("这里", "https://example.com")]);
+        assert_eq!(
+            inlines("[注意] 见[这里](https://example.com)"),
+            [text("[注意] 见"), link("这里", "https://example.com")]
+        );
     }
 
     #[test]
@@ -173,7 +204,10 @@ mod tests {
             parse(answer),
             [
                 Block::Paragraph(vec![vec![text("到账时间取决于支付渠道：")]]),
-                Block::List(vec![vec![text("微信 / 支付宝：1–3 个工作日")], vec![text("银行卡："), link("3–7 天", "https://example.com/bank")]]),
+                Block::List(vec![
+                    vec![text("微信 / 支付宝：1–3 个工作日")],
+                    vec![text("银行卡："), link("3–7 天", "https://example.com/bank")]
+                ]),
                 Block::Paragraph(vec![vec![text("之后")], vec![text("再说")]]),
                 Block::Paragraph(vec![vec![text("新段落")]]),
             ]
@@ -182,6 +216,9 @@ mod tests {
 
     #[test]
     fn a_dash_without_a_space_is_not_a_list() {
-        assert_eq!(parse("-5 度"), [Block::Paragraph(vec![vec![text("-5 度")]])]);
+        assert_eq!(
+            parse("-5 度"),
+            [Block::Paragraph(vec![vec![text("-5 度")]])]
+        );
     }
 }

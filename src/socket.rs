@@ -46,7 +46,14 @@ impl Socket {
     /// Starts connecting to `url` and keeps reconnecting until [`Socket::stop`].
     pub fn connect(url: String, handlers: Handlers) -> Socket {
         let socket = Socket {
-            inner: Rc::new(RefCell::new(Inner { url, socket: None, attempt: 0, stopped: false, retry: None, closures: Vec::new() })),
+            inner: Rc::new(RefCell::new(Inner {
+                url,
+                socket: None,
+                attempt: 0,
+                stopped: false,
+                retry: None,
+                closures: Vec::new(),
+            })),
             handlers: Rc::new(handlers),
         };
         socket.open();
@@ -140,14 +147,18 @@ impl Socket {
 /// `ws://host/path` or `wss://host/path` for the page's own origin.
 pub fn same_origin_url(path: &str) -> String {
     let location = web_sys::window().expect("a window").location();
-    let scheme = if location.protocol().unwrap_or_default() == "https:" { "wss" } else { "ws" };
+    let scheme = if location.protocol().unwrap_or_default() == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
     format!("{scheme}://{}{path}", location.host().unwrap_or_default())
 }
 
 #[cfg(test)]
 mod tests {
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::backoff_ms;
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn backoff_grows_is_capped_and_jittered() {

@@ -7,7 +7,7 @@
 
 use kefu_core::conversation::{EndedBy, Event, EventBody, NoticeKind, State, Suggestion};
 
-use crate::i18n::{fill, Texts};
+use crate::i18n::{Texts, fill};
 
 /// One conversation's events as received, folded into its state.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,7 +19,10 @@ pub struct ConversationLog {
 
 impl ConversationLog {
     pub fn new(id: &str) -> ConversationLog {
-        ConversationLog { id: id.to_owned(), ..ConversationLog::default() }
+        ConversationLog {
+            id: id.to_owned(),
+            ..ConversationLog::default()
+        }
     }
 
     /// Adds an event unless it was already received (a resume may repeat the tail): each
@@ -89,7 +92,10 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
                 Viewer::Customer => line(Side::Mine, texts.you, text),
                 Viewer::Agent => line(Side::Theirs, texts.customer, text),
             }),
-            EventBody::RobotAnswer { text, suggestions, .. } | EventBody::RobotMiss { text, suggestions } => {
+            EventBody::RobotAnswer {
+                text, suggestions, ..
+            }
+            | EventBody::RobotMiss { text, suggestions } => {
                 let mut robot = line(Side::Theirs, texts.robot, text);
                 robot.rich = true;
                 robot.suggestions = suggestions.clone();
@@ -100,14 +106,20 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
                 Viewer::Agent => texts.agent_view_transfer_requested,
             })),
             EventBody::Notice { notice: kind, text } => lines.push(match kind {
-                NoticeKind::IdleTimeout => notice(if text.is_empty() { texts.ended_idle } else { text }),
+                NoticeKind::IdleTimeout => notice(if text.is_empty() {
+                    texts.ended_idle
+                } else {
+                    text
+                }),
                 _ => notice(text),
             }),
             EventBody::Queued { .. } => lines.push(notice(match viewer {
                 Viewer::Customer => texts.queued,
                 Viewer::Agent => texts.agent_view_queued,
             })),
-            EventBody::AgentAssigned { agent_name: name, .. } => {
+            EventBody::AgentAssigned {
+                agent_name: name, ..
+            } => {
                 agent_name = name.clone();
                 let template = match viewer {
                     Viewer::Customer => texts.agent_joined,
@@ -135,20 +147,50 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
 
 #[cfg(test)]
 mod tests {
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use crate::i18n::ZH;
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn event(seq: u64, body: EventBody) -> Event {
-        Event { seq, at: seq as i64, body }
+        Event {
+            seq,
+            at: seq as i64,
+            body,
+        }
     }
 
     fn log() -> ConversationLog {
         let mut log = ConversationLog::new("c1");
-        log.push(event(1, EventBody::Started { conversation_id: "c1".into(), visitor_id: "v".into(), group: "support".into() }));
-        log.push(event(2, EventBody::CustomerMessage { client_msg_id: "m1".into(), text: "<b>你好</b>".into() }));
-        log.push(event(3, EventBody::AgentAssigned { agent_id: "a1".into(), agent_name: "小美".into() }));
-        log.push(event(4, EventBody::AgentMessage { agent_id: "a1".into(), client_msg_id: "r1".into(), text: "您好".into() }));
+        log.push(event(
+            1,
+            EventBody::Started {
+                conversation_id: "c1".into(),
+                visitor_id: "v".into(),
+                group: "support".into(),
+            },
+        ));
+        log.push(event(
+            2,
+            EventBody::CustomerMessage {
+                client_msg_id: "m1".into(),
+                text: "<b>你好</b>".into(),
+            },
+        ));
+        log.push(event(
+            3,
+            EventBody::AgentAssigned {
+                agent_id: "a1".into(),
+                agent_name: "小美".into(),
+            },
+        ));
+        log.push(event(
+            4,
+            EventBody::AgentMessage {
+                agent_id: "a1".into(),
+                client_msg_id: "r1".into(),
+                text: "您好".into(),
+            },
+        ));
         log
     }
 

@@ -17,20 +17,31 @@ pub struct TypingSender {
 
 impl TypingSender {
     pub fn new(send: impl Fn(bool) + 'static) -> TypingSender {
-        TypingSender { signal: StoredValue::new(TypingSignal::new()), send: StoredValue::new_local(Box::new(send)) }
+        TypingSender {
+            signal: StoredValue::new(TypingSignal::new()),
+            send: StoredValue::new_local(Box::new(send)),
+        }
     }
 
     /// The composer now holds `text`.
     pub fn input(self, text: &str) {
         let now = js_sys::Date::now() as i64;
         let empty = text.trim().is_empty();
-        self.emit(self.signal.try_update_value(|signal| signal.on_input(now, empty)).flatten());
+        self.emit(
+            self.signal
+                .try_update_value(|signal| signal.on_input(now, empty))
+                .flatten(),
+        );
         if !empty {
             // If no keystroke follows, this ends typing.
             set_timeout(
                 move || {
                     let now = js_sys::Date::now() as i64;
-                    self.emit(self.signal.try_update_value(|signal| signal.on_timer(now)).flatten());
+                    self.emit(
+                        self.signal
+                            .try_update_value(|signal| signal.on_timer(now))
+                            .flatten(),
+                    );
                 },
                 Duration::from_millis(TYPING_IDLE_MS as u64),
             );
@@ -39,7 +50,11 @@ impl TypingSender {
 
     /// The message was sent, or the person left the conversation: typing ends now.
     pub fn stop(self) {
-        self.emit(self.signal.try_update_value(TypingSignal::on_send).flatten());
+        self.emit(
+            self.signal
+                .try_update_value(TypingSignal::on_send)
+                .flatten(),
+        );
     }
 
     fn emit(self, typing: Option<bool>) {

@@ -4,12 +4,12 @@
 
 mod support;
 
-use kefu_core::config::{ServiceMode, ServiceRule, ServiceSettings, WidgetSettings, Weekday};
+use kefu_core::config::{ServiceMode, ServiceRule, ServiceSettings, Weekday, WidgetSettings};
 use kefu_core::hours::{LocalTime, OpeningPreview};
 use kefu_widget::admin::api::Problem;
-use kefu_widget::admin::mode::{parse_keywords, ModeEditor};
-use kefu_widget::admin::rules::{preview_text, RuleEditor};
-use kefu_widget::admin::widget::{parse_origins, WidgetEditor};
+use kefu_widget::admin::mode::{ModeEditor, parse_keywords};
+use kefu_widget::admin::rules::{RuleEditor, preview_text};
+use kefu_widget::admin::widget::{WidgetEditor, parse_origins};
 use kefu_widget::admin::{SaveBar, TextField};
 use kefu_widget::i18n::Lang;
 use leptos::prelude::*;
@@ -27,7 +27,11 @@ fn office_rule() -> ServiceRule {
 }
 
 fn problem(path: &str, message: &str) -> Problem {
-    Problem { path: path.to_owned(), line: None, message: message.to_owned() }
+    Problem {
+        path: path.to_owned(),
+        line: None,
+        message: message.to_owned(),
+    }
 }
 
 #[wasm_bindgen_test]
@@ -61,7 +65,11 @@ async fn a_problem_shows_under_the_field_it_names_and_in_the_list_by_save() {
     assert!(!greeting.contains("must not be empty"), "{greeting}");
     assert!(launcher.contains("must not be empty"), "{launcher}");
     let text = container.text_content().unwrap();
-    assert!(text.contains("Not saved. Please fix:") && text.contains("widget.launcher_text: must not be empty"), "{text}");
+    assert!(
+        text.contains("Not saved. Please fix:")
+            && text.contains("widget.launcher_text: must not be empty"),
+        "{text}"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -69,22 +77,43 @@ async fn the_rule_editor_edits_ranges_and_shows_a_time_problem_in_its_range() {
     let rules = RwSignal::new(vec![office_rule()]);
     let problems = RwSignal::new(Vec::<Problem>::new());
     let lang = RwSignal::new(Lang::En);
-    let container = mount(move || view! { <RuleEditor lang rules index=0 problems token="t".to_owned()/> }.into_any());
+    let container = mount(move || {
+        view! { <RuleEditor lang rules index=0 problems token="t".to_owned()/> }.into_any()
+    });
     settle().await;
     type_into(&by_role(&container, "textbox", "Range 1 from"), "08:30");
-    assert_eq!(rules.with_untracked(|rules| rules[0].working_hours.weekly[0].from.clone()), "08:30");
+    assert_eq!(
+        rules.with_untracked(|rules| rules[0].working_hours.weekly[0].from.clone()),
+        "08:30"
+    );
     by_role(&container, "checkbox", "Saturday").click();
-    assert!(rules.with_untracked(|rules| rules[0].working_hours.weekly[0].days.contains(&Weekday::Sat)));
+    assert!(rules.with_untracked(|rules| {
+        rules[0].working_hours.weekly[0]
+            .days
+            .contains(&Weekday::Sat)
+    }));
 
-    problems.set(vec![problem("rules[0].working_hours.weekly[0].to", "invalid time \"6pm\"")]);
+    problems.set(vec![problem(
+        "rules[0].working_hours.weekly[0].to",
+        "invalid time \"6pm\"",
+    )]);
     settle().await;
     let range = container.query_selector("[role=group]").unwrap().unwrap();
-    assert!(range.text_content().unwrap().contains("invalid time \"6pm\""));
+    assert!(
+        range
+            .text_content()
+            .unwrap()
+            .contains("invalid time \"6pm\"")
+    );
 
     by_role(&container, "button", "Remove range 1").click();
     settle().await;
     assert!(rules.with_untracked(|rules| rules[0].working_hours.weekly.is_empty()));
-    assert!(all_by_role(&container, "textbox", ).iter().all(|(name, _)| name != "Range 1 from"));
+    assert!(
+        all_by_role(&container, "textbox",)
+            .iter()
+            .all(|(name, _)| name != "Range 1 from")
+    );
     by_role(&container, "button", "Add range").click();
     settle().await;
     by_role(&container, "textbox", "Range 1 from");
@@ -100,13 +129,31 @@ fn the_preview_reads_open_now_or_the_day_and_time_of_the_next_opening() {
     let closed = OpeningPreview {
         open: false,
         next_opening: Some(1),
-        next_opening_local: Some(LocalTime { weekday: Weekday::Mon, date: "2026-11-30".into(), time: "09:00".into() }),
+        next_opening_local: Some(LocalTime {
+            weekday: Weekday::Mon,
+            date: "2026-11-30".into(),
+            time: "09:00".into(),
+        }),
     };
-    assert_eq!(preview_text(Lang::En.admin(), &closed), "Opens Monday 09:00");
-    assert_eq!(preview_text(Lang::Zh.admin(), &closed), "周一 09:00 开始服务");
-    let open = OpeningPreview { open: true, next_opening: None, next_opening_local: None };
+    assert_eq!(
+        preview_text(Lang::En.admin(), &closed),
+        "Opens Monday 09:00"
+    );
+    assert_eq!(
+        preview_text(Lang::Zh.admin(), &closed),
+        "周一 09:00 开始服务"
+    );
+    let open = OpeningPreview {
+        open: true,
+        next_opening: None,
+        next_opening_local: None,
+    };
     assert_eq!(preview_text(Lang::En.admin(), &open), "Open now");
-    let never = OpeningPreview { open: false, next_opening: None, next_opening_local: None };
+    let never = OpeningPreview {
+        open: false,
+        next_opening: None,
+        next_opening_local: None,
+    };
     assert_eq!(preview_text(Lang::Zh.admin(), &never), "一年内不开放");
 }
 
@@ -120,9 +167,18 @@ async fn the_mode_editor_sets_the_mode_keywords_and_misses() {
     settle().await;
     let human_only = by_role(&container, "radio", "Agents only");
     human_only.click();
-    assert_eq!(service.with_untracked(|service| service.as_ref().unwrap().mode), ServiceMode::HumanOnly);
-    type_into(&by_role(&container, "textbox", "Transfer keywords (comma separated)"), "人工，客服, human");
-    assert_eq!(service.with_untracked(|service| service.as_ref().unwrap().robot.transfer_keywords.clone()), ["人工", "客服", "human"]);
+    assert_eq!(
+        service.with_untracked(|service| service.as_ref().unwrap().mode),
+        ServiceMode::HumanOnly
+    );
+    type_into(
+        &by_role(&container, "textbox", "Transfer keywords (comma separated)"),
+        "人工，客服, human",
+    );
+    assert_eq!(
+        service.with_untracked(|service| service.as_ref().unwrap().robot.transfer_keywords.clone()),
+        ["人工", "客服", "human"]
+    );
     assert_eq!(parse_keywords(" a ,,b\nc "), ["a", "b", "c"]);
 }
 
@@ -134,12 +190,32 @@ async fn the_widget_editor_sets_origins_and_languages_and_shows_an_origin_proble
     let container = mount(move || view! { <WidgetEditor lang widget problems/> }.into_any());
     settle().await;
     let origins = "Sites allowed to embed the widget (one per line, e.g. https://www.example.com)";
-    type_into(&by_role(&container, "textbox", origins), "https://shop.example.com\n\nshop.example.com/\n");
-    assert_eq!(widget.with_untracked(|widget| widget.as_ref().unwrap().allowed_origins.clone()), ["https://shop.example.com", "shop.example.com/"]);
+    type_into(
+        &by_role(&container, "textbox", origins),
+        "https://shop.example.com\n\nshop.example.com/\n",
+    );
+    assert_eq!(
+        widget.with_untracked(|widget| widget.as_ref().unwrap().allowed_origins.clone()),
+        ["https://shop.example.com", "shop.example.com/"]
+    );
     by_role(&container, "checkbox", "en").click();
-    assert_eq!(widget.with_untracked(|widget| widget.as_ref().unwrap().languages.clone()), ["zh-CN"]);
-    problems.set(vec![problem("widget.allowed_origins[1]", "\"shop.example.com/\" is not an origin")]);
+    assert_eq!(
+        widget.with_untracked(|widget| widget.as_ref().unwrap().languages.clone()),
+        ["zh-CN"]
+    );
+    problems.set(vec![problem(
+        "widget.allowed_origins[1]",
+        "\"shop.example.com/\" is not an origin",
+    )]);
     settle().await;
-    assert!(container.text_content().unwrap().contains("is not an origin"));
-    assert_eq!(parse_origins(" https://a.example \n"), ["https://a.example"]);
+    assert!(
+        container
+            .text_content()
+            .unwrap()
+            .contains("is not an origin")
+    );
+    assert_eq!(
+        parse_origins(" https://a.example \n"),
+        ["https://a.example"]
+    );
 }

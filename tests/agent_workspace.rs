@@ -5,7 +5,8 @@ mod support;
 
 use kefu_core::conversation::{EndedBy, Event, EventBody, Phase, TransferReason};
 use kefu_core::protocol::{
-    AgentProfile, AgentStatus, ConversationSummary, GroupChoice, PageInfo, PastConversation, ServerFrame, UserIdentity, VisitorProfile,
+    AgentProfile, AgentStatus, ConversationSummary, GroupChoice, PageInfo, PastConversation,
+    ServerFrame, UserIdentity, VisitorProfile,
 };
 use kefu_widget::agent::session::AgentSession;
 use kefu_widget::agent::workspace::{ConversationList, CustomerInfo};
@@ -29,19 +30,59 @@ fn welcome() -> ServerFrame {
         conversations: vec![],
         server_time: 0,
         groups: vec![
-            GroupChoice { name: "support".into(), display_name: "在线客服".into() },
-            GroupChoice { name: "billing".into(), display_name: "账单与退款".into() },
+            GroupChoice {
+                name: "support".into(),
+                display_name: "在线客服".into(),
+            },
+            GroupChoice {
+                name: "billing".into(),
+                display_name: "账单与退款".into(),
+            },
         ],
     }
 }
 
 fn snapshot(id: &str, name: &str, text: &str) -> ServerFrame {
     let events = vec![
-        Event { seq: 1, at: 1, body: EventBody::Started { conversation_id: id.into(), visitor_id: "v".into(), group: "support".into() } },
-        Event { seq: 2, at: 2, body: EventBody::CustomerMessage { client_msg_id: "m".into(), text: text.into() } },
-        Event { seq: 3, at: 3, body: EventBody::TransferRequested { reason: TransferReason::Button } },
-        Event { seq: 4, at: 4, body: EventBody::Queued { group: "support".into() } },
-        Event { seq: 5, at: 5, body: EventBody::AgentAssigned { agent_id: "a1".into(), agent_name: "小美".into() } },
+        Event {
+            seq: 1,
+            at: 1,
+            body: EventBody::Started {
+                conversation_id: id.into(),
+                visitor_id: "v".into(),
+                group: "support".into(),
+            },
+        },
+        Event {
+            seq: 2,
+            at: 2,
+            body: EventBody::CustomerMessage {
+                client_msg_id: "m".into(),
+                text: text.into(),
+            },
+        },
+        Event {
+            seq: 3,
+            at: 3,
+            body: EventBody::TransferRequested {
+                reason: TransferReason::Button,
+            },
+        },
+        Event {
+            seq: 4,
+            at: 4,
+            body: EventBody::Queued {
+                group: "support".into(),
+            },
+        },
+        Event {
+            seq: 5,
+            at: 5,
+            body: EventBody::AgentAssigned {
+                agent_id: "a1".into(),
+                agent_name: "小美".into(),
+            },
+        },
     ];
     let mut attributes = std::collections::BTreeMap::new();
     attributes.insert("plan".to_owned(), "gold <b>".to_owned());
@@ -52,7 +93,11 @@ fn snapshot(id: &str, name: &str, text: &str) -> ServerFrame {
         attributes,
         ..Default::default()
     };
-    let page = PageInfo { url: "https://shop.example/cart".into(), title: "购物车".into(), referrer: "https://search.example/".into() };
+    let page = PageInfo {
+        url: "https://shop.example/cart".into(),
+        title: "购物车".into(),
+        referrer: "https://search.example/".into(),
+    };
     ServerFrame::Snapshot {
         conversation: ConversationSummary {
             conversation_id: id.into(),
@@ -99,17 +144,38 @@ async fn ended_chats_move_to_the_ended_list_and_are_found_by_search() {
     let lang = RwSignal::new(Lang::Zh);
     let container = mount(move || view! { <ConversationList lang session/> }.into_any());
     settle().await;
-    let chats: Vec<String> = all_by_role(&container, "button").into_iter().map(|(name, _)| name).collect();
+    let chats: Vec<String> = all_by_role(&container, "button")
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
     assert!(chats.contains(&"王小明: 我要退货".to_owned()), "{chats:?}");
     assert!(chats.contains(&"李雷: 发票怎么开".to_owned()), "{chats:?}");
 
     session.update(|session| {
-        let end = Event { seq: 6, at: 6, body: EventBody::Ended { by: EndedBy::Customer } };
-        session.on_frame(ServerFrame::Event { conversation_id: "c1".into(), event: end }, 0.0);
+        let end = Event {
+            seq: 6,
+            at: 6,
+            body: EventBody::Ended {
+                by: EndedBy::Customer,
+            },
+        };
+        session.on_frame(
+            ServerFrame::Event {
+                conversation_id: "c1".into(),
+                event: end,
+            },
+            0.0,
+        );
     });
     settle().await;
-    let chats: Vec<String> = all_by_role(&container, "button").into_iter().map(|(name, _)| name).collect();
-    assert!(!chats.contains(&"王小明: 我要退货".to_owned()), "an ended chat leaves the current list: {chats:?}");
+    let chats: Vec<String> = all_by_role(&container, "button")
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        !chats.contains(&"王小明: 我要退货".to_owned()),
+        "an ended chat leaves the current list: {chats:?}"
+    );
 
     by_role(&container, "button", "已结束").click();
     settle().await;
@@ -119,7 +185,11 @@ async fn ended_chats_move_to_the_ended_list_and_are_found_by_search() {
     by_role(&container, "button", "王小明: 我要退货");
     type_into(&search, "发票");
     settle().await;
-    assert!(container.inner_text().contains("没有已结束的会话"), "{}", container.inner_text());
+    assert!(
+        container.inner_text().contains("没有已结束的会话"),
+        "{}",
+        container.inner_text()
+    );
 }
 
 /// Alt+↓ / Alt+↑ move between chats from the keyboard.
@@ -129,12 +199,20 @@ async fn alt_arrows_switch_between_chats() {
     let lang = RwSignal::new(Lang::En);
     let container = mount(move || view! { <ConversationList lang session/> }.into_any());
     settle().await;
-    let current = |name: &str| by_role(&container, "button", name).get_attribute("aria-current").as_deref() == Some("true");
+    let current = |name: &str| {
+        by_role(&container, "button", name)
+            .get_attribute("aria-current")
+            .as_deref()
+            == Some("true")
+    };
     assert!(current("甲: 一"));
     let window = web_sys::window().unwrap();
     key_down(&window, "ArrowDown", false, false);
     settle().await;
-    assert!(current("甲: 一"), "a plain arrow key (e.g. in the composer) does not switch chats");
+    assert!(
+        current("甲: 一"),
+        "a plain arrow key (e.g. in the composer) does not switch chats"
+    );
     key_down(&window, "ArrowUp", false, true);
     settle().await;
     assert!(current("乙: 二"), "Alt+↑ moves up the list (newest first)");
@@ -157,7 +235,12 @@ async fn customer_info_shows_the_profile_and_the_page() {
     let info = by_role(&container, "complementary", "会员信息");
     // What a visitor or a site chose sits in bidi isolates (FSI … PDI) next to our own words,
     // so an override inside it cannot turn them around; the words read the same without them.
-    assert!(info.inner_text().contains("\u{2068}user-c1\u{2069} (已验证)"), "{}", info.inner_text());
+    assert!(
+        info.inner_text()
+            .contains("\u{2068}user-c1\u{2069} (已验证)"),
+        "{}",
+        info.inner_text()
+    );
     let text = info.inner_text().replace(['\u{2068}', '\u{2069}'], "");
     for expected in [
         "王小明",
@@ -173,9 +256,15 @@ async fn customer_info_shows_the_profile_and_the_page() {
     ] {
         assert!(text.contains(expected), "{expected:?} missing in {text}");
     }
-    assert!(info.query_selector("b").unwrap().is_none(), "attribute values are text, not HTML");
+    assert!(
+        info.query_selector("b").unwrap().is_none(),
+        "attribute values are text, not HTML"
+    );
     let history = by_role(&container, "region", "历史会话").inner_text();
-    assert!(history.contains("<i>上次</i>的发票"), "the earlier question, as text: {history}");
+    assert!(
+        history.contains("<i>上次</i>的发票"),
+        "the earlier question, as text: {history}"
+    );
     assert!(info.query_selector("i").unwrap().is_none());
 }
 
@@ -186,7 +275,11 @@ async fn a_language_switch_redraws_the_rows_already_shown() {
     let lang = RwSignal::new(Lang::En);
     let container = mount(move || view! { <ConversationList lang session/> }.into_any());
     settle().await;
-    assert!(container.inner_text().contains("waiting"), "{}", container.inner_text());
+    assert!(
+        container.inner_text().contains("waiting"),
+        "{}",
+        container.inner_text()
+    );
     lang.set(Lang::Zh);
     settle().await;
     let text = container.inner_text();

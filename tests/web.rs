@@ -34,7 +34,10 @@ async fn customer_panel_keeps_offline_messages_as_sending_and_shows_text_literal
     press_enter(&composer, true);
     settle().await;
     let log = by_role(&container, "log", "Conversation");
-    assert!(!log.inner_text().contains("first line"), "Shift+Enter must not send");
+    assert!(
+        !log.inner_text().contains("first line"),
+        "Shift+Enter must not send"
+    );
 
     type_into(&composer, "<img src=x onerror=alert(1)>");
     press_enter(&composer, false);
@@ -42,8 +45,15 @@ async fn customer_panel_keeps_offline_messages_as_sending_and_shows_text_literal
     let text = log.inner_text();
     assert!(text.contains("<img src=x onerror=alert(1)>"), "{text}");
     assert!(text.contains("Sending"), "{text}");
-    assert!(log.query_selector("img").unwrap().is_none(), "message text must never become HTML");
-    assert_eq!(composer.unchecked_ref::<HtmlTextAreaElement>().value(), "", "the composer is cleared");
+    assert!(
+        log.query_selector("img").unwrap().is_none(),
+        "message text must never become HTML"
+    );
+    assert_eq!(
+        composer.unchecked_ref::<HtmlTextAreaElement>().value(),
+        "",
+        "the composer is cleared"
+    );
 }
 
 /// The agent workspace starts at the login form, with labelled fields, and switches language.
@@ -108,30 +118,59 @@ fn config_with_hostile_answer() -> Config {
 async fn robot_answers_render_lists_and_safe_links_and_nothing_else() {
     let backend = LocalBackend::demo();
     let container = mount_panel(&backend);
-    eventually("the panel is connected", || container.inner_text().contains("Assistant")).await;
+    eventually("the panel is connected", || {
+        container.inner_text().contains("Assistant")
+    })
+    .await;
 
     ask(&container, "退款多久到账？").await;
-    eventually("the robot answers with a list", || log_text(&container).contains("银行卡")).await;
+    eventually("the robot answers with a list", || {
+        log_text(&container).contains("银行卡")
+    })
+    .await;
     let log = by_role(&container, "log", "Conversation");
     let items = log.query_selector_all("ul li").unwrap();
     assert_eq!(items.length(), 2, "{}", log.inner_html());
 
     ask(&container, "退货政策是什么？").await;
-    eventually("the robot answers with a link", || log_text(&container).contains("退货政策")).await;
+    eventually("the robot answers with a link", || {
+        log_text(&container).contains("退货政策")
+    })
+    .await;
     let link = by_role(&container, "link", "退货政策");
-    assert_eq!(link.get_attribute("href").as_deref(), Some("https://example.com/returns"));
-    assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("https://example.com/returns")
+    );
+    assert_eq!(
+        link.get_attribute("rel").as_deref(),
+        Some("noopener noreferrer")
+    );
     assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
 
     let hostile = LocalBackend::with_config(config_with_hostile_answer());
     let container = mount_panel(&hostile);
-    eventually("the second panel is connected", || container.inner_text().contains("Assistant")).await;
+    eventually("the second panel is connected", || {
+        container.inner_text().contains("Assistant")
+    })
+    .await;
     ask(&container, "zebra hostile question").await;
-    eventually("the hostile answer arrives", || log_text(&container).contains("[click me](javascript:alert(1))")).await;
+    eventually("the hostile answer arrives", || {
+        log_text(&container).contains("[click me](javascript:alert(1))")
+    })
+    .await;
     let log = by_role(&container, "log", "Conversation");
-    assert!(log.query_selector("img").unwrap().is_none(), "HTML in an answer must stay text");
+    assert!(
+        log.query_selector("img").unwrap().is_none(),
+        "HTML in an answer must stay text"
+    );
     let links = log.query_selector_all("a").unwrap();
-    assert_eq!(links.length(), 1, "only the https link is a link: {}", log.inner_html());
+    assert_eq!(
+        links.length(),
+        1,
+        "only the https link is a link: {}",
+        log.inner_html()
+    );
     by_role(&container, "link", "safe");
 }
 
@@ -142,25 +181,50 @@ async fn robot_answers_render_lists_and_safe_links_and_nothing_else() {
 async fn panel_shows_states_suggestions_and_the_transfer_button() {
     let backend = LocalBackend::demo();
     let container = mount_panel(&backend);
-    eventually("the robot state is shown", || container.inner_text().contains("Assistant")).await;
+    eventually("the robot state is shown", || {
+        container.inner_text().contains("Assistant")
+    })
+    .await;
     by_role(&container, "dialog", "在线客服");
 
     ask(&container, "密码").await;
-    eventually("a suggestion chip appears", || log_text(&container).contains("忘记密码怎么办？")).await;
+    eventually("a suggestion chip appears", || {
+        log_text(&container).contains("忘记密码怎么办？")
+    })
+    .await;
     by_role(&container, "button", "忘记密码怎么办？").click();
-    eventually("the suggestion is asked and answered", || log_text(&container).contains("别担心")).await;
-    assert_eq!(backend.stored_customer_messages(), ["密码", "忘记密码怎么办？"]);
+    eventually("the suggestion is asked and answered", || {
+        log_text(&container).contains("别担心")
+    })
+    .await;
+    assert_eq!(
+        backend.stored_customer_messages(),
+        ["密码", "忘记密码怎么办？"]
+    );
 
     by_role(&container, "button", "Talk to a person").click();
-    eventually("the no-agent notice is shown", || log_text(&container).contains("没有客服在线")).await;
-    assert!(container.inner_text().contains("Assistant"), "still with the robot: {}", container.inner_text());
+    eventually("the no-agent notice is shown", || {
+        log_text(&container).contains("没有客服在线")
+    })
+    .await;
+    assert!(
+        container.inner_text().contains("Assistant"),
+        "still with the robot: {}",
+        container.inner_text()
+    );
 
     // robot_only: no transfer button at all.
     let mut robot_only = Config::demo();
     robot_only.service.mode = ServiceMode::RobotOnly;
     let container = mount_panel(&LocalBackend::with_config(robot_only));
-    eventually("the robot-only panel is connected", || container.inner_text().contains("Assistant")).await;
-    let has_transfer = container.query_selector(".kefu-transfer").unwrap().is_some();
+    eventually("the robot-only panel is connected", || {
+        container.inner_text().contains("Assistant")
+    })
+    .await;
+    let has_transfer = container
+        .query_selector(".kefu-transfer")
+        .unwrap()
+        .is_some();
     assert!(!has_transfer, "robot_only has no transfer button");
 }
 
@@ -170,27 +234,51 @@ async fn panel_shows_states_suggestions_and_the_transfer_button() {
 async fn messages_typed_offline_go_out_once_in_order_after_reconnecting() {
     let backend = LocalBackend::demo();
     let container = mount_panel(&backend);
-    eventually("the panel is connected", || container.inner_text().contains("Assistant")).await;
+    eventually("the panel is connected", || {
+        container.inner_text().contains("Assistant")
+    })
+    .await;
     ask(&container, "发票").await;
-    eventually("the first answer arrives", || log_text(&container).contains("发票抬头")).await;
+    eventually("the first answer arrives", || {
+        log_text(&container).contains("发票抬头")
+    })
+    .await;
 
     backend.set_online(false);
     settle().await;
-    assert!(container.inner_text().contains("Connecting"), "{}", container.inner_text());
+    assert!(
+        container.inner_text().contains("Connecting"),
+        "{}",
+        container.inner_text()
+    );
     ask(&container, "第一条").await;
     ask(&container, "第二条").await;
-    assert_eq!(log_text(&container).matches("Sending").count(), 2, "{}", log_text(&container));
+    assert_eq!(
+        log_text(&container).matches("Sending").count(),
+        2,
+        "{}",
+        log_text(&container)
+    );
 
     backend.set_online(true);
-    eventually("both messages are acknowledged", || !log_text(&container).contains("Sending")).await;
-    assert_eq!(backend.stored_customer_messages(), ["发票", "第一条", "第二条"]);
+    eventually("both messages are acknowledged", || {
+        !log_text(&container).contains("Sending")
+    })
+    .await;
+    assert_eq!(
+        backend.stored_customer_messages(),
+        ["发票", "第一条", "第二条"]
+    );
     let text = log_text(&container);
     assert_eq!(text.matches("第一条").count(), 1, "{text}");
     assert!(text.find("第一条") < text.find("第二条"), "{text}");
     // A reconnect that resumes repeats nothing either.
     backend.reconnect();
     settle().await;
-    eventually("reconnected", || container.inner_text().contains("Assistant")).await;
+    eventually("reconnected", || {
+        container.inner_text().contains("Assistant")
+    })
+    .await;
     assert_eq!(log_text(&container).matches("第二条").count(), 1);
 }
 
@@ -199,11 +287,22 @@ async fn messages_typed_offline_go_out_once_in_order_after_reconnecting() {
 async fn panel_focuses_the_composer_and_names_every_control() {
     let container = mount_panel(&LocalBackend::demo());
     let composer = by_role(&container, "textbox", "Type a message");
-    eventually("the composer has the focus", || document().active_element().is_some_and(|active| &active == composer.unchecked_ref::<web_sys::Element>())).await;
-    let controls = container.query_selector_all("button, textarea, input, a").unwrap();
+    eventually("the composer has the focus", || {
+        document()
+            .active_element()
+            .is_some_and(|active| &active == composer.unchecked_ref::<web_sys::Element>())
+    })
+    .await;
+    let controls = container
+        .query_selector_all("button, textarea, input, a")
+        .unwrap();
     for index in 0..controls.length() {
         let element: web_sys::Element = controls.item(index).unwrap().unchecked_into();
-        assert!(!accessible_name(&element).is_empty(), "unnamed control: {}", element.outer_html());
+        assert!(
+            !accessible_name(&element).is_empty(),
+            "unnamed control: {}",
+            element.outer_html()
+        );
     }
 }
 
@@ -239,8 +338,15 @@ impl ScriptedBackend {
         (listener.on_frame)(frame);
     }
     fn event(&self, seq: u64, body: kefu_core::conversation::EventBody) {
-        let event = kefu_core::conversation::Event { seq, at: seq as i64, body };
-        self.deliver(kefu_core::protocol::ServerFrame::Event { conversation_id: "c1".into(), event });
+        let event = kefu_core::conversation::Event {
+            seq,
+            at: seq as i64,
+            body,
+        };
+        self.deliver(kefu_core::protocol::ServerFrame::Event {
+            conversation_id: "c1".into(),
+            event,
+        });
     }
 }
 
@@ -257,7 +363,13 @@ async fn panel_header_follows_queue_agent_and_end() {
     let container = mount(move || view! { <CustomerPanel backend=panel_backend/> }.into_any());
     settle().await;
     backend.open();
-    assert!(matches!(backend.sent.borrow().first(), Some(kefu_core::protocol::CustomerFrame::Hello { .. })), "hello first");
+    assert!(
+        matches!(
+            backend.sent.borrow().first(),
+            Some(kefu_core::protocol::CustomerFrame::Hello { .. })
+        ),
+        "hello first"
+    );
     backend.deliver(ServerFrame::Welcome {
         visitor_token: "t".into(),
         visitor_id: "v".into(),
@@ -270,34 +382,105 @@ async fn panel_header_follows_queue_agent_and_end() {
     });
     settle().await;
     by_role(&container, "dialog", "售后服务");
-    let status = || container.query_selector("[role=status]").unwrap().unwrap().text_content().unwrap_or_default();
+    let status = || {
+        container
+            .query_selector("[role=status]")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap_or_default()
+    };
     assert_eq!(status(), "Assistant");
     by_role(&container, "button", "Talk to a person");
 
-    backend.event(1, EventBody::Started { conversation_id: "c1".into(), visitor_id: "v".into(), group: "support".into() });
-    backend.event(2, EventBody::TransferRequested { reason: TransferReason::Button });
-    backend.event(3, EventBody::Queued { group: "support".into() });
-    backend.deliver(ServerFrame::QueuePosition { conversation_id: "c1".into(), position: 2 });
+    backend.event(
+        1,
+        EventBody::Started {
+            conversation_id: "c1".into(),
+            visitor_id: "v".into(),
+            group: "support".into(),
+        },
+    );
+    backend.event(
+        2,
+        EventBody::TransferRequested {
+            reason: TransferReason::Button,
+        },
+    );
+    backend.event(
+        3,
+        EventBody::Queued {
+            group: "support".into(),
+        },
+    );
+    backend.deliver(ServerFrame::QueuePosition {
+        conversation_id: "c1".into(),
+        position: 2,
+    });
     settle().await;
     assert_eq!(status(), "In line, position 2");
-    assert!(container.query_selector(".kefu-transfer").unwrap().is_none(), "no transfer button while queued");
+    assert!(
+        container
+            .query_selector(".kefu-transfer")
+            .unwrap()
+            .is_none(),
+        "no transfer button while queued"
+    );
     assert!(log_text(&container).contains("You are in line, please wait."));
 
-    backend.event(4, EventBody::AgentAssigned { agent_id: "a1".into(), agent_name: "小美".into() });
-    backend.event(5, EventBody::AgentMessage { agent_id: "a1".into(), client_msg_id: "r1".into(), text: "您好 [不是链接](https://example.com)".into() });
+    backend.event(
+        4,
+        EventBody::AgentAssigned {
+            agent_id: "a1".into(),
+            agent_name: "小美".into(),
+        },
+    );
+    backend.event(
+        5,
+        EventBody::AgentMessage {
+            agent_id: "a1".into(),
+            client_msg_id: "r1".into(),
+            text: "您好 [不是链接](https://example.com)".into(),
+        },
+    );
     settle().await;
     assert_eq!(status(), "Chatting with 小美");
     let log = by_role(&container, "log", "Conversation");
-    assert!(log.inner_text().contains("您好 [不是链接](https://example.com)"), "agent text stays plain: {}", log.inner_text());
-    assert!(log.query_selector("a").unwrap().is_none(), "no link in an agent message");
+    assert!(
+        log.inner_text()
+            .contains("您好 [不是链接](https://example.com)"),
+        "agent text stays plain: {}",
+        log.inner_text()
+    );
+    assert!(
+        log.query_selector("a").unwrap().is_none(),
+        "no link in an agent message"
+    );
 
-    backend.event(6, EventBody::Ended { by: EndedBy::Customer });
-    backend.event(7, EventBody::Notice { notice: NoticeKind::IdleTimeout, text: String::new() });
+    backend.event(
+        6,
+        EventBody::Ended {
+            by: EndedBy::Customer,
+        },
+    );
+    backend.event(
+        7,
+        EventBody::Notice {
+            notice: NoticeKind::IdleTimeout,
+            text: String::new(),
+        },
+    );
     settle().await;
     assert_eq!(status(), "Conversation ended");
     let text = log_text(&container);
-    assert!(text.contains("You ended the conversation with the agent."), "{text}");
-    assert!(text.contains("The conversation ended after a long silence."), "{text}");
+    assert!(
+        text.contains("You ended the conversation with the agent."),
+        "{text}"
+    );
+    assert!(
+        text.contains("The conversation ended after a long silence."),
+        "{text}"
+    );
     by_role(&container, "button", "Talk to a person");
 }
 
@@ -307,13 +490,26 @@ async fn the_panel_opens_with_the_operators_greeting_as_text() {
     let mut config = Config::demo();
     config.widget.greeting = "<b>欢迎光临</b> Kefu 小店".into();
     let container = mount_panel(&LocalBackend::with_config(config));
-    eventually("the greeting is shown", || log_text(&container).contains("<b>欢迎光临</b> Kefu 小店")).await;
+    eventually("the greeting is shown", || {
+        log_text(&container).contains("<b>欢迎光临</b> Kefu 小店")
+    })
+    .await;
     let log = by_role(&container, "log", "Conversation");
-    assert!(log.query_selector("b").unwrap().is_none(), "the greeting is text, not HTML");
+    assert!(
+        log.query_selector("b").unwrap().is_none(),
+        "the greeting is text, not HTML"
+    );
 
     let mut silent = Config::demo();
     silent.widget.greeting = "  ".into();
     let container = mount_panel(&LocalBackend::with_config(silent));
-    eventually("the panel is connected", || container.inner_text().contains("Assistant")).await;
-    assert!(log_text(&container).trim().is_empty(), "no greeting, no empty bubble: {:?}", log_text(&container));
+    eventually("the panel is connected", || {
+        container.inner_text().contains("Assistant")
+    })
+    .await;
+    assert!(
+        log_text(&container).trim().is_empty(),
+        "no greeting, no empty bubble: {:?}",
+        log_text(&container)
+    );
 }

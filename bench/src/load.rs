@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
 use kefu_core::conversation::EventBody;
 use kefu_core::protocol::{self, AgentFrame, AgentStatus, CustomerFrame, ServerFrame};
@@ -25,8 +25,14 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Which server the traffic goes to.
 #[derive(Clone)]
 pub enum Target {
-    Kefu { addr: String, agent_tokens: Vec<String> },
-    Relay { addr: String, agents: usize },
+    Kefu {
+        addr: String,
+        agent_tokens: Vec<String>,
+    },
+    Relay {
+        addr: String,
+        agents: usize,
+    },
 }
 
 /// The shape of one scenario.
@@ -92,11 +98,19 @@ pub async fn run(target: &Target, scenario: Scenario, server_pid: u32) -> Result
     let rss_before = rss_bytes(server_pid)?;
     let mut idle = Vec::with_capacity(scenario.idle);
     for index in 0..scenario.idle {
-        idle.push(connect_idle(target, 1_000_000 + index as u64).await.with_context(|| format!("idle connection {index}"))?);
+        idle.push(
+            connect_idle(target, 1_000_000 + index as u64)
+                .await
+                .with_context(|| format!("idle connection {index}"))?,
+        );
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_after = rss_bytes(server_pid)?;
-    let per_connection = if scenario.idle > 0 { (rss_after.saturating_sub(rss_before)) as f64 / scenario.idle as f64 } else { f64::NAN };
+    let per_connection = if scenario.idle > 0 {
+        (rss_after.saturating_sub(rss_before)) as f64 / scenario.idle as f64
+    } else {
+        f64::NAN
+    };
 
     let agent_count = match target {
         Target::Kefu { agent_tokens, .. } => agent_tokens.len(),
@@ -105,7 +119,11 @@ pub async fn run(target: &Target, scenario: Scenario, server_pid: u32) -> Result
     let mut agents = Vec::new();
     for index in 0..agent_count {
         let socket = connect_agent(target, index).await?;
-        agents.push(tokio::spawn(agent_loop(socket, target.clone(), shared.clone())));
+        agents.push(tokio::spawn(agent_loop(
+            socket,
+            target.clone(),
+            shared.clone(),
+        )));
     }
     let started = Instant::now();
     let mut customers = Vec::new();
@@ -142,7 +160,9 @@ pub async fn run(target: &Target, scenario: Scenario, server_pid: u32) -> Result
 }
 
 pub async fn connect(url: &str) -> Result<Socket> {
-    let (socket, _) = tokio_tungstenite::connect_async(url).await.with_context(|| format!("connecting to {url}"))?;
+    let (socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
     Ok(socket)
 }
 
@@ -153,7 +173,10 @@ async fn send(socket: &mut Socket, text: String) -> Result<()> {
 /// The next text frame.
 pub async fn next_text(socket: &mut Socket) -> Result<String> {
     loop {
-        match tokio::time::timeout(STEP_TIMEOUT, socket.next()).await.context("no frame within 60 s")? {
+        match tokio::time::timeout(STEP_TIMEOUT, socket.next())
+            .await
+            .context("no frame within 60 s")?
+        {
             Some(Ok(Message::Text(text))) => return Ok(text.to_string()),
             Some(Ok(_)) => continue,
             Some(Err(error)) => bail!("socket error: {error}"),
@@ -163,10 +186,14 @@ pub async fn next_text(socket: &mut Socket) -> Result<String> {
 }
 
 /// Reads server frames until one matches.
-async fn expect(socket: &mut Socket, matches: impl Fn(&ServerFrame) -> bool) -> Result<ServerFrame> {
+async fn expect(
+    socket: &mut Socket,
+    matches: impl Fn(&ServerFrame) -> bool,
+) -> Result<ServerFrame> {
     loop {
         let text = next_text(socket).await?;
-        let frame = protocol::decode_server_frame(&text).map_err(|error| anyhow::anyhow!("{error}"))?;
+        let frame =
+            protocol::decode_server_frame(&text).map_err(|error| anyhow::anyhow!("{error}"))?;
         if let ServerFrame::Error { code, message, .. } = &frame {
             bail!("error frame {code}: {message}");
         }
@@ -177,7 +204,10 @@ async fn expect(socket: &mut Socket, matches: impl Fn(&ServerFrame) -> bool) -> 
 }
 
 fn customer_send(client_msg_id: String, text: String) -> String {
-    protocol::encode_customer_frame(&CustomerFrame::Send { client_msg_id, text })
+    protocol::encode_customer_frame(&CustomerFrame::Send {
+        client_msg_id,
+        text,
+    })
 }
 
 async fn connect_idle(target: &Target, id: u64) -> Result<Socket> {
@@ -185,7 +215,10 @@ async fn connect_idle(target: &Target, id: u64) -> Result<Socket> {
         Target::Kefu { addr, .. } => {
             let mut socket = connect(&format!("ws://{addr}/ws/customer")).await?;
             send(&mut socket, hello()).await?;
-            expect(&mut socket, |frame| matches!(frame, ServerFrame::Welcome { .. })).await?;
+            expect(&mut socket, |frame| {
+                matches!(frame, ServerFrame::Welcome { .. })
+            })
+            .await?;
             Ok(socket)
         }
         Target::Relay { addr, .. } => connect(&format!("ws://{addr}/?role=customer&id={id}")).await,
@@ -207,11 +240,26 @@ async fn connect_agent(target: &Target, index: usize) -> Result<Socket> {
     match target {
         Target::Kefu { addr, agent_tokens } => {
             let mut socket = connect(&format!("ws://{addr}/ws/agent")).await?;
-            let hello = AgentFrame::Hello { session_token: agent_tokens[index].clone(), resume: vec![] };
+            let hello = AgentFrame::Hello {
+                session_token: agent_tokens[index].clone(),
+                resume: vec![],
+            };
             send(&mut socket, protocol::encode_agent_frame(&hello)).await?;
-            expect(&mut socket, |frame| matches!(frame, ServerFrame::AgentWelcome { .. })).await?;
-            send(&mut socket, protocol::encode_agent_frame(&AgentFrame::SetStatus { status: AgentStatus::Online })).await?;
-            expect(&mut socket, |frame| matches!(frame, ServerFrame::AgentStatus { .. })).await?;
+            expect(&mut socket, |frame| {
+                matches!(frame, ServerFrame::AgentWelcome { .. })
+            })
+            .await?;
+            send(
+                &mut socket,
+                protocol::encode_agent_frame(&AgentFrame::SetStatus {
+                    status: AgentStatus::Online,
+                }),
+            )
+            .await?;
+            expect(&mut socket, |frame| {
+                matches!(frame, ServerFrame::AgentStatus { .. })
+            })
+            .await?;
             Ok(socket)
         }
         Target::Relay { addr, .. } => connect(&format!("ws://{addr}/?role=agent&id={index}")).await,
@@ -231,13 +279,30 @@ async fn agent_loop(mut socket: Socket, target: Target, shared: Arc<Shared>) -> 
             },
             Target::Kefu { .. } => (None, text),
         };
-        let Ok(frame) = decode_any(&payload) else { continue };
-        let Some((conversation_id, message)) = frame else { continue };
-        let Some(sent_at) = message.strip_prefix("m ").and_then(|t| t.parse::<u64>().ok()) else { continue };
-        shared.one_way_us.lock().unwrap().push(shared.now_us().saturating_sub(sent_at));
+        let Ok(frame) = decode_any(&payload) else {
+            continue;
+        };
+        let Some((conversation_id, message)) = frame else {
+            continue;
+        };
+        let Some(sent_at) = message
+            .strip_prefix("m ")
+            .and_then(|t| t.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        shared
+            .one_way_us
+            .lock()
+            .unwrap()
+            .push(shared.now_us().saturating_sub(sent_at));
         shared.delivered.fetch_add(1, Ordering::Relaxed);
         replies += 1;
-        let reply = AgentFrame::Send { conversation_id, client_msg_id: format!("r{replies}"), text: format!("r {sent_at}") };
+        let reply = AgentFrame::Send {
+            conversation_id,
+            client_msg_id: format!("r{replies}"),
+            text: format!("r {sent_at}"),
+        };
         let encoded = protocol::encode_agent_frame(&reply);
         let out = match &route {
             Some(route) => format!("{route}|{encoded}"),
@@ -250,7 +315,11 @@ async fn agent_loop(mut socket: Socket, target: Target, shared: Arc<Shared>) -> 
 /// What an agent reads from one frame: a customer message and its conversation. Kefu sends
 /// `event` frames; over the relay the customer's own `send` frame arrives.
 fn decode_any(text: &str) -> Result<Option<(String, String)>> {
-    if let Ok(ServerFrame::Event { conversation_id, event }) = protocol::decode_server_frame(text) {
+    if let Ok(ServerFrame::Event {
+        conversation_id,
+        event,
+    }) = protocol::decode_server_frame(text)
+    {
         if let EventBody::CustomerMessage { text, .. } = event.body {
             return Ok(Some((conversation_id, text)));
         }
@@ -267,38 +336,77 @@ async fn customer(target: Target, index: u64, messages: usize, shared: &Shared) 
         Target::Kefu { addr, .. } => {
             let mut socket = connect(&format!("ws://{addr}/ws/customer")).await?;
             send(&mut socket, hello()).await?;
-            expect(&mut socket, |frame| matches!(frame, ServerFrame::Welcome { .. })).await?;
-            send(&mut socket, customer_send("q".into(), "忘记密码怎么办？".into())).await?;
-            expect(&mut socket, |frame| is_event(frame, |body| matches!(body, EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. }))).await?;
+            expect(&mut socket, |frame| {
+                matches!(frame, ServerFrame::Welcome { .. })
+            })
+            .await?;
+            send(
+                &mut socket,
+                customer_send("q".into(), "忘记密码怎么办？".into()),
+            )
+            .await?;
+            expect(&mut socket, |frame| {
+                is_event(frame, |body| {
+                    matches!(
+                        body,
+                        EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. }
+                    )
+                })
+            })
+            .await?;
             send(&mut socket, customer_send("t".into(), "转人工".into())).await?;
-            expect(&mut socket, |frame| is_event(frame, |body| matches!(body, EventBody::AgentAssigned { .. }))).await?;
+            expect(&mut socket, |frame| {
+                is_event(frame, |body| {
+                    matches!(body, EventBody::AgentAssigned { .. })
+                })
+            })
+            .await?;
             socket
         }
-        Target::Relay { addr, .. } => connect(&format!("ws://{addr}/?role=customer&id={index}")).await?,
+        Target::Relay { addr, .. } => {
+            connect(&format!("ws://{addr}/?role=customer&id={index}")).await?
+        }
     };
     for number in 0..messages {
         let sent_at = shared.now_us();
-        send(&mut socket, customer_send(format!("m{number}"), format!("m {sent_at}"))).await?;
+        send(
+            &mut socket,
+            customer_send(format!("m{number}"), format!("m {sent_at}")),
+        )
+        .await?;
         let reply = format!("r {sent_at}");
         loop {
             let text = next_text(&mut socket).await?;
             let arrived = match protocol::decode_server_frame(&text) {
-                Ok(ServerFrame::Event { event, .. }) => matches!(&event.body, EventBody::AgentMessage { text, .. } if *text == reply),
-                Ok(ServerFrame::Error { code, message, .. }) => bail!("error frame {code}: {message}"),
+                Ok(ServerFrame::Event { event, .. }) => {
+                    matches!(&event.body, EventBody::AgentMessage { text, .. } if *text == reply)
+                }
+                Ok(ServerFrame::Error { code, message, .. }) => {
+                    bail!("error frame {code}: {message}")
+                }
                 Ok(_) => false,
                 // Over the relay the agent's own `send` frame arrives.
-                Err(_) => matches!(protocol::decode_agent_frame(&text), Ok(AgentFrame::Send { text, .. }) if text == reply),
+                Err(_) => {
+                    matches!(protocol::decode_agent_frame(&text), Ok(AgentFrame::Send { text, .. }) if text == reply)
+                }
             };
             if arrived {
                 break;
             }
         }
-        shared.round_trip_us.lock().unwrap().push(shared.now_us().saturating_sub(sent_at));
+        shared
+            .round_trip_us
+            .lock()
+            .unwrap()
+            .push(shared.now_us().saturating_sub(sent_at));
         shared.delivered.fetch_add(1, Ordering::Relaxed);
     }
     if let Target::Kefu { .. } = target {
         send(&mut socket, customer_send("end".into(), "结束会话".into())).await?;
-        expect(&mut socket, |frame| is_event(frame, |body| matches!(body, EventBody::Ended { .. }))).await?;
+        expect(&mut socket, |frame| {
+            is_event(frame, |body| matches!(body, EventBody::Ended { .. }))
+        })
+        .await?;
     }
     Ok(())
 }
@@ -309,9 +417,17 @@ fn is_event(frame: &ServerFrame, matches: impl Fn(&EventBody) -> bool) -> bool {
 
 /// The resident memory of a process, from /proc.
 pub fn rss_bytes(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("reading /proc/{pid}/status"))?;
-    let line = status.lines().find(|line| line.starts_with("VmRSS:")).context("no VmRSS line")?;
-    let kilobytes: u64 = line.split_whitespace().nth(1).context("no VmRSS value")?.parse()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .context("no VmRSS line")?;
+    let kilobytes: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("no VmRSS value")?
+        .parse()?;
     Ok(kilobytes * 1024)
 }
 
@@ -327,6 +443,10 @@ pub async fn agent_login(addr: &str, login: &str, password: &str) -> Result<Stri
     let mut response = String::new();
     stream.read_to_string(&mut response).await?;
     let json = response.split("\r\n\r\n").nth(1).context("no HTTP body")?;
-    let value: serde_json::Value = serde_json::from_str(json).with_context(|| format!("login answer {json:?}"))?;
-    value["token"].as_str().map(str::to_owned).context("no token in the login answer")
+    let value: serde_json::Value =
+        serde_json::from_str(json).with_context(|| format!("login answer {json:?}"))?;
+    value["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no token in the login answer")
 }

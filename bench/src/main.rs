@@ -23,9 +23,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
-use load::{percentile_ms, LoadResult, Scenario, Target};
+use load::{LoadResult, Scenario, Target, percentile_ms};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,21 +42,29 @@ fn main() -> Result<()> {
         }
         Some("workspace") => {
             let kefu = PathBuf::from(value(&args, "--kefu").context("--kefu PATH is required")?);
-            let assets = PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);
-            print!("{}", workspace::measure(&kefu, &assets, args.iter().any(|arg| arg == "--quick"))?);
+            let assets =
+                PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);
+            print!(
+                "{}",
+                workspace::measure(&kefu, &assets, args.iter().any(|arg| arg == "--quick"))?
+            );
             Ok(())
         }
         Some("page") => {
             let kefu = PathBuf::from(value(&args, "--kefu").context("--kefu PATH is required")?);
-            let assets = PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);
+            let assets =
+                PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);
             let runs: usize = value(&args, "--runs").map_or(Ok(5), |value| value.parse())?;
             print!("{}", page::measure(&kefu, &assets, runs)?);
             Ok(())
         }
         Some("all") => {
             let kefu = PathBuf::from(value(&args, "--kefu").context("--kefu PATH is required")?);
-            let assets = PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);
-            let out = PathBuf::from(value(&args, "--out").unwrap_or_else(|| "target/bench/results.md".to_owned()));
+            let assets =
+                PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);
+            let out = PathBuf::from(
+                value(&args, "--out").unwrap_or_else(|| "target/bench/results.md".to_owned()),
+            );
             let quick = args.iter().any(|arg| arg == "--quick");
             let with_page = !args.iter().any(|arg| arg == "--no-page");
             all(&kefu, &assets, &out, quick, with_page)
@@ -70,7 +78,10 @@ fn main() -> Result<()> {
 }
 
 fn value(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|arg| arg == name).and_then(|index| args.get(index + 1)).cloned()
+    args.iter()
+        .position(|arg| arg == name)
+        .and_then(|index| args.get(index + 1))
+        .cloned()
 }
 
 /// The whole suite; prints a table as it goes and writes the Markdown report to `out`.
@@ -79,10 +90,18 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
     let suite_started = Instant::now();
     let mut report = String::new();
     writeln!(report, "Machine: {}", machine())?;
-    writeln!(report, "Run: `{}`{}\n", std::env::args().collect::<Vec<_>>().join(" "), if quick { " (smoke sizes)" } else { "" })?;
+    writeln!(
+        report,
+        "Run: `{}`{}\n",
+        std::env::args().collect::<Vec<_>>().join(" "),
+        if quick { " (smoke sizes)" } else { "" }
+    )?;
 
     // Sizes.
-    writeln!(report, "### Sizes (bytes)\n\n| file | raw | gzip | brotli |\n|---|---:|---:|---:|")?;
+    writeln!(
+        report,
+        "### Sizes (bytes)\n\n| file | raw | gzip | brotli |\n|---|---:|---:|---:|"
+    )?;
     let embed_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../embed");
     let mut widget_gzip = 0;
     // embed.min.js is what the server sends; embed.js, its readable source, for comparison.
@@ -97,9 +116,16 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
         if !size.name.starts_with("embed") {
             widget_gzip += size.gzip;
         }
-        writeln!(report, "| {} | {} | {} | {} |", size.name, size.raw, size.gzip, size.brotli)?;
+        writeln!(
+            report,
+            "| {} | {} | {} | {} |",
+            size.name, size.raw, size.gzip, size.brotli
+        )?;
     }
-    writeln!(report, "| widget total (wasm + js + css) | | {widget_gzip} | |\n")?;
+    writeln!(
+        report,
+        "| widget total (wasm + js + css) | | {widget_gzip} | |\n"
+    )?;
     print!("{report}");
 
     // Page cost in headless Chromium.
@@ -117,9 +143,20 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
 
     // Server load, Kefu against the relay, scenario by scenario.
     let scenarios: Vec<Scenario> = if quick {
-        vec![Scenario { idle: 10, active: 10, messages: 2 }]
+        vec![Scenario {
+            idle: 10,
+            active: 10,
+            messages: 2,
+        }]
     } else {
-        [100, 1_000, 10_000].into_iter().map(|idle| Scenario { idle, active: 1_000, messages: 10 }).collect()
+        [100, 1_000, 10_000]
+            .into_iter()
+            .map(|idle| Scenario {
+                idle,
+                active: 1_000,
+                messages: 10,
+            })
+            .collect()
     };
     let agents = if quick { 2 } else { 10 };
     let mut load_section = String::new();
@@ -154,26 +191,52 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
             scenario.idle,
             scenario.active,
             kefu_result.messages_per_second() / relay_result.messages_per_second(),
-            percentile_ms(&kefu_result.round_trip_us, 0.5) / percentile_ms(&relay_result.round_trip_us, 0.5),
-            percentile_ms(&kefu_result.round_trip_us, 0.99) / percentile_ms(&relay_result.round_trip_us, 0.99),
+            percentile_ms(&kefu_result.round_trip_us, 0.5)
+                / percentile_ms(&relay_result.round_trip_us, 0.5),
+            percentile_ms(&kefu_result.round_trip_us, 0.99)
+                / percentile_ms(&relay_result.round_trip_us, 0.99),
             kefu_result.rss_idle_bytes_per_connection / relay_result.rss_idle_bytes_per_connection,
         )?;
-        println!("{}", load_section.lines().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
+        println!(
+            "{}",
+            load_section
+                .lines()
+                .rev()
+                .take(3)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
     load_section.push('\n');
     report.push_str(&load_section);
 
     // The robot.
-    let mut robot_section = String::from("### Robot (KnowledgeIndex::ask, one core)\n\n| items | index build ms | queries/s | p50 µs | p99 µs |\n|---:|---:|---:|---:|---:|\n");
+    let mut robot_section = String::from(
+        "### Robot (KnowledgeIndex::ask, one core)\n\n| items | index build ms | queries/s | p50 µs | p99 µs |\n|---:|---:|---:|---:|---:|\n",
+    );
     let sizes: &[usize] = if quick { &[100] } else { &[100, 1_000, 10_000] };
     for &size in sizes {
         let result = robot::measure(size, if quick { 2 } else { 20 });
-        writeln!(robot_section, "| {} | {:.1} | {:.0} | {:.1} | {:.1} |", result.items, result.build_ms, result.queries_per_second, result.p50_us, result.p99_us)?;
+        writeln!(
+            robot_section,
+            "| {} | {:.1} | {:.0} | {:.1} | {:.1} |",
+            result.items, result.build_ms, result.queries_per_second, result.p50_us, result.p99_us
+        )?;
     }
     print!("\n{robot_section}");
     report.push_str(&robot_section);
-    writeln!(report, "\nSuite time: {:.0} s", suite_started.elapsed().as_secs_f64())?;
-    println!("\nSuite time: {:.0} s", suite_started.elapsed().as_secs_f64());
+    writeln!(
+        report,
+        "\nSuite time: {:.0} s",
+        suite_started.elapsed().as_secs_f64()
+    )?;
+    println!(
+        "\nSuite time: {:.0} s",
+        suite_started.elapsed().as_secs_f64()
+    );
 
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -186,7 +249,10 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
 /// 10,000 idle connections need more than the usual 1,024 file descriptors; the servers
 /// started from here inherit the raised limit.
 fn raise_open_files_limit() {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit and setrlimit only read and write the struct passed by pointer.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
@@ -199,18 +265,29 @@ fn raise_open_files_limit() {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|info| info.lines().find(|line| line.starts_with("model name")).map(|line| line.split(':').nth(1).unwrap_or_default().trim().to_owned()))
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .map(|line| line.split(':').nth(1).unwrap_or_default().trim().to_owned())
+        })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, |cores| cores.get());
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|info| info.lines().next().and_then(|line| line.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok()))
+        .and_then(|info| {
+            info.lines()
+                .next()
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
         .map_or(0, |kb| kb / 1024 / 1024);
     format!("{cores} cores ({cpu}), {memory} GiB")
 }
 
 pub fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// A child process killed when dropped.
@@ -241,12 +318,25 @@ pub const BENCH_SETTINGS: &str = "identity_secret = \"bench\"\nvisitor_frames_pe
 
 /// Starts `kefu serve` on a fresh data directory with `agents` agents.
 pub fn start_kefu(kefu: &Path, assets: &Path, agents: usize) -> Result<(Process, String, PathBuf)> {
-    let dir = std::env::temp_dir().join(format!("kefu-bench-{}-{}", std::process::id(), free_port()?));
+    let dir = std::env::temp_dir().join(format!(
+        "kefu-bench-{}-{}",
+        std::process::id(),
+        free_port()?
+    ));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("kefu.toml"), BENCH_SETTINGS)?;
     for index in 0..agents {
         let status = Command::new(kefu)
-            .args(["agent", "add", "--login", &format!("bench{index}"), "--password", "bench-password", "--max-chats", "100"])
+            .args([
+                "agent",
+                "add",
+                "--login",
+                &format!("bench{index}"),
+                "--password",
+                "bench-password",
+                "--max-chats",
+                "100",
+            ])
             .arg("--data-dir")
             .arg(&dir)
             .stdout(Stdio::null())
@@ -278,9 +368,18 @@ fn run_kefu(kefu: &Path, assets: &Path, scenario: Scenario, agents: usize) -> Re
     let result = runtime.block_on(async {
         let mut tokens = Vec::new();
         for index in 0..agents {
-            tokens.push(load::agent_login(&addr, &format!("bench{index}"), "bench-password").await?);
+            tokens
+                .push(load::agent_login(&addr, &format!("bench{index}"), "bench-password").await?);
         }
-        load::run(&Target::Kefu { addr: addr.clone(), agent_tokens: tokens }, scenario, process.0.id()).await
+        load::run(
+            &Target::Kefu {
+                addr: addr.clone(),
+                agent_tokens: tokens,
+            },
+            scenario,
+            process.0.id(),
+        )
+        .await
     });
     drop(process);
     let _ = std::fs::remove_dir_all(dir);
@@ -297,7 +396,11 @@ fn run_relay(scenario: Scenario, agents: usize) -> Result<LoadResult> {
     let process = Process(child);
     wait_for_port(&addr)?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let result = runtime.block_on(load::run(&Target::Relay { addr, agents }, scenario, process.0.id()));
+    let result = runtime.block_on(load::run(
+        &Target::Relay { addr, agents },
+        scenario,
+        process.0.id(),
+    ));
     drop(process);
     result
 }

@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use kefu_e2e::Browser;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 struct Run {
     main_thread_ms: f64,
@@ -38,18 +38,57 @@ pub fn measure(kefu: &Path, assets: &Path, runs: usize) -> Result<String> {
         values[values.len() / 2]
     };
     let mut section = String::new();
-    writeln!(section, "### Host page cost (headless Chromium, loopback, {runs} cold visits, medians)\n")?;
+    writeln!(
+        section,
+        "### Host page cost (headless Chromium, loopback, {runs} cold visits, medians)\n"
+    )?;
     writeln!(section, "| measure | median |\n|---|---:|")?;
-    writeln!(section, "| page load event | {:.0} ms |", median(results.iter().map(|run| run.load_event_ms).collect()))?;
-    writeln!(section, "| launcher painted (embed.js's performance mark) | {:.0} ms |", median(results.iter().map(|run| run.launcher_paint_ms).collect()))?;
-    writeln!(section, "| bytes fetched by the widget before the first open | {:.0} B |", median(results.iter().map(|run| run.bytes_before_open).collect()))?;
-    writeln!(section, "| click to connected panel with composer | {:.0} ms |", median(results.iter().map(|run| run.click_to_interactive_ms).collect()))?;
+    writeln!(
+        section,
+        "| page load event | {:.0} ms |",
+        median(results.iter().map(|run| run.load_event_ms).collect())
+    )?;
+    writeln!(
+        section,
+        "| launcher painted (embed.js's performance mark) | {:.0} ms |",
+        median(results.iter().map(|run| run.launcher_paint_ms).collect())
+    )?;
+    writeln!(
+        section,
+        "| bytes fetched by the widget before the first open | {:.0} B |",
+        median(results.iter().map(|run| run.bytes_before_open).collect())
+    )?;
+    writeln!(
+        section,
+        "| click to connected panel with composer | {:.0} ms |",
+        median(
+            results
+                .iter()
+                .map(|run| run.click_to_interactive_ms)
+                .collect()
+        )
+    )?;
     let with_loader = median(results.iter().map(|run| run.main_thread_ms).collect());
     let without = median(baseline.clone());
-    writeln!(section, "| main-thread time until idle, page with the loader | {with_loader:.1} ms |")?;
-    writeln!(section, "| main-thread time until idle, same page, loader blocked (baseline) | {without:.1} ms |")?;
-    writeln!(section, "| the loader's share (difference of medians) | {:.1} ms ({:.2}x the baseline) |", with_loader - without, with_loader / without)?;
-    writeln!(section, "\nRequests of the widget before the first open: {}\n", results[0].requests_before_open.join(", "))?;
+    writeln!(
+        section,
+        "| main-thread time until idle, page with the loader | {with_loader:.1} ms |"
+    )?;
+    writeln!(
+        section,
+        "| main-thread time until idle, same page, loader blocked (baseline) | {without:.1} ms |"
+    )?;
+    writeln!(
+        section,
+        "| the loader's share (difference of medians) | {:.1} ms ({:.2}x the baseline) |",
+        with_loader - without,
+        with_loader / without
+    )?;
+    writeln!(
+        section,
+        "\nRequests of the widget before the first open: {}\n",
+        results[0].requests_before_open.join(", ")
+    )?;
     Ok(section)
 }
 
@@ -102,7 +141,10 @@ fn visit(url: &str) -> Result<Run> {
     )?;
     std::thread::sleep(SETTLE);
     let main_thread_ms = main_thread_ms(&browser)?;
-    let load_event_ms = number(&browser.execute("return performance.getEntriesByType('navigation')[0].loadEventEnd;", &[]));
+    let load_event_ms = number(&browser.execute(
+        "return performance.getEntriesByType('navigation')[0].loadEventEnd;",
+        &[],
+    ));
     // Everything fetched besides the host page itself is the widget's doing.
     let resources = browser.execute(
         "return performance.getEntriesByType('resource').map(entry => [entry.name, entry.transferSize || entry.encodedBodySize]);",
@@ -119,7 +161,10 @@ fn visit(url: &str) -> Result<Run> {
         bytes_before_open += number(&entry[1]);
         requests_before_open.push(name.rsplit('/').next().unwrap_or(name).to_owned());
     }
-    if requests_before_open.iter().any(|name| name.contains(".wasm")) {
+    if requests_before_open
+        .iter()
+        .any(|name| name.contains(".wasm"))
+    {
         bail!("the Wasm was fetched before the first open: {requests_before_open:?}");
     }
     browser.execute(
@@ -150,7 +195,14 @@ fn visit(url: &str) -> Result<Run> {
     if wasm_fetches.as_u64() != Some(1) {
         bail!("the panel fetched its Wasm {wasm_fetches} times (expected once)");
     }
-    Ok(Run { main_thread_ms, launcher_paint_ms, load_event_ms, bytes_before_open, requests_before_open, click_to_interactive_ms })
+    Ok(Run {
+        main_thread_ms,
+        launcher_paint_ms,
+        load_event_ms,
+        bytes_before_open,
+        requests_before_open,
+        click_to_interactive_ms,
+    })
 }
 
 fn wait_for_number(browser: &Browser, script: &str) -> Result<f64> {

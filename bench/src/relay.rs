@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 
 type Peers = Arc<Mutex<HashMap<(bool, u64), mpsc::UnboundedSender<Message>>>>;
 
@@ -28,7 +28,9 @@ pub async fn serve(listener: TcpListener, agents: u64) -> anyhow::Result<()> {
                 target = request.uri().query().unwrap_or_default().to_owned();
                 Ok(response)
             };
-            let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else { return };
+            let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
+                return;
+            };
             let (is_agent, id) = parse_target(&target);
             let (sender, mut receiver) = mpsc::unbounded_channel();
             peers.lock().unwrap().insert((is_agent, id), sender);
@@ -41,9 +43,12 @@ pub async fn serve(listener: TcpListener, agents: u64) -> anyhow::Result<()> {
                 }
             });
             while let Some(Ok(message)) = source.next().await {
-                let Message::Text(text) = message else { continue };
+                let Message::Text(text) = message else {
+                    continue;
+                };
                 let routed = if is_agent {
-                    text.split_once('|').and_then(|(to, frame)| Some(((false, to.parse().ok()?), frame.to_owned())))
+                    text.split_once('|')
+                        .and_then(|(to, frame)| Some(((false, to.parse().ok()?), frame.to_owned())))
                 } else {
                     Some(((true, id % agents.max(1)), format!("{id}|{text}")))
                 };

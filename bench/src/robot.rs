@@ -18,8 +18,12 @@ pub struct RobotResult {
 /// A knowledge base of `size` items: the demo items, then variants that name a product line
 /// and a region, the way a real shop's base grows (same questions, different subjects).
 pub fn knowledge_base(size: usize) -> Vec<KnowledgeItem> {
-    let demo: Vec<KnowledgeItem> = serde_json::from_str(include_str!("../../core/demo/knowledge.json")).expect("the demo knowledge base parses");
-    let products = ["手机", "耳机", "平板", "手表", "音箱", "相机", "laptop", "charger", "router", "keyboard"];
+    let demo: Vec<KnowledgeItem> =
+        serde_json::from_str(include_str!("../../core/demo/knowledge.json"))
+            .expect("the demo knowledge base parses");
+    let products = [
+        "手机", "耳机", "平板", "手表", "音箱", "相机", "laptop", "charger", "router", "keyboard",
+    ];
     let regions = ["华东", "华南", "华北", "西南", "EU", "US", "JP", "SEA"];
     (0..size)
         .map(|index| {
@@ -29,12 +33,19 @@ pub fn knowledge_base(size: usize) -> Vec<KnowledgeItem> {
             }
             let product = products[(index / demo.len()) % products.len()];
             let region = regions[(index / (demo.len() * products.len())) % regions.len()];
-            let tag = format!("{product} {region} {}", index / (demo.len() * products.len() * regions.len()));
+            let tag = format!(
+                "{product} {region} {}",
+                index / (demo.len() * products.len() * regions.len())
+            );
             KnowledgeItem {
                 id: format!("{}-{index}", base.id),
                 category: base.category.clone(),
                 question: format!("{} ({tag})", base.question),
-                similar: base.similar.iter().map(|similar| format!("{similar} {tag}")).collect(),
+                similar: base
+                    .similar
+                    .iter()
+                    .map(|similar| format!("{similar} {tag}"))
+                    .collect(),
                 answer: base.answer.clone(),
                 enabled: true,
             }
@@ -44,9 +55,22 @@ pub fn knowledge_base(size: usize) -> Vec<KnowledgeItem> {
 
 /// The questions asked: the paraphrase test set (new wordings the robot never indexed).
 pub fn queries() -> Vec<String> {
-    let data: serde_json::Value = serde_json::from_str(include_str!("../../core/tests/data/robot_paraphrases.json")).expect("the paraphrase set parses");
-    let mut queries: Vec<String> = data["paraphrases"].as_array().into_iter().flatten().filter_map(|entry| entry["q"].as_str().map(str::to_owned)).collect();
-    queries.extend(data["unrelated"].as_array().into_iter().flatten().filter_map(|entry| entry.as_str().map(str::to_owned)));
+    let data: serde_json::Value =
+        serde_json::from_str(include_str!("../../core/tests/data/robot_paraphrases.json"))
+            .expect("the paraphrase set parses");
+    let mut queries: Vec<String> = data["paraphrases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["q"].as_str().map(str::to_owned))
+        .collect();
+    queries.extend(
+        data["unrelated"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry.as_str().map(str::to_owned)),
+    );
     queries
 }
 
@@ -68,6 +92,14 @@ pub fn measure(size: usize, rounds: usize) -> RobotResult {
     }
     let seconds = started.elapsed().as_secs_f64();
     latencies_ns.sort_unstable();
-    let at = |fraction: f64| latencies_ns[((latencies_ns.len() - 1) as f64 * fraction).round() as usize] as f64 / 1000.0;
-    RobotResult { items: size, build_ms, queries_per_second: latencies_ns.len() as f64 / seconds, p50_us: at(0.5), p99_us: at(0.99) }
+    let at = |fraction: f64| {
+        latencies_ns[((latencies_ns.len() - 1) as f64 * fraction).round() as usize] as f64 / 1000.0
+    };
+    RobotResult {
+        items: size,
+        build_ms,
+        queries_per_second: latencies_ns.len() as f64 / seconds,
+        p50_us: at(0.5),
+        p99_us: at(0.99),
+    }
 }

@@ -23,6 +23,14 @@ pub fn measure(path: &Path) -> Result<FileSize> {
         let mut writer = brotli::CompressorWriter::new(&mut brotli, 4096, 11, 22);
         writer.write_all(&raw)?;
     }
-    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(FileSize { name, raw: raw.len(), gzip, brotli: brotli.len() })
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(FileSize {
+        name,
+        raw: raw.len(),
+        gzip,
+        brotli: brotli.len(),
+    })
 }

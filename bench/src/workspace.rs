@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use futures_util::SinkExt;
 use kefu_core::conversation::EventBody;
 use kefu_core::protocol::{self, CustomerFrame, ServerFrame};
@@ -27,7 +27,8 @@ pub fn measure(kefu: &Path, assets: &Path, quick: bool) -> Result<String> {
         std::env::set_var("KEFU_ASSETS", assets);
     }
     let chats = if quick { 5 } else { CHATS };
-    let server = KefuServer::start_with(ServerOptions::default().file("kefu.toml", crate::BENCH_SETTINGS));
+    let server =
+        KefuServer::start_with(ServerOptions::default().file("kefu.toml", crate::BENCH_SETTINGS));
     let agent = Agent::online(&server, "busy", "Busy Agent", chats as u32);
     let addr = server.base_url().trim_start_matches("http://").to_owned();
     let runtime = tokio::runtime::Runtime::new()?;
@@ -59,14 +60,23 @@ pub fn measure(kefu: &Path, assets: &Path, quick: bool) -> Result<String> {
     }
     // Type a reply character by character (each a real keydown through WebDriver).
     let composer = agent.browser.find_by_role("textbox", "Reply");
-    let typed = if quick { "您好".to_owned() } else { "您好，我查了一下您的订单，预计明天发货，请留意短信通知。".repeat(2) };
+    let typed = if quick {
+        "您好".to_owned()
+    } else {
+        "您好，我查了一下您的订单，预计明天发货，请留意短信通知。".repeat(2)
+    };
     for character in typed.chars() {
         composer.type_text(&character.to_string());
     }
     std::thread::sleep(Duration::from_millis(300));
     let samples = agent.browser.execute("return window.__kefuLatency;", &[]);
     let summary = |name: &str| -> Result<(usize, f64, f64, f64)> {
-        let mut values: Vec<f64> = samples[name].as_array().context("no samples")?.iter().filter_map(|value| value.as_f64()).collect();
+        let mut values: Vec<f64> = samples[name]
+            .as_array()
+            .context("no samples")?
+            .iter()
+            .filter_map(|value| value.as_f64())
+            .collect();
         if values.is_empty() {
             bail!("no {name} samples");
         }
@@ -75,12 +85,24 @@ pub fn measure(kefu: &Path, assets: &Path, quick: bool) -> Result<String> {
         Ok((values.len(), at(0.5), at(0.95), values[values.len() - 1]))
     };
     let mut section = String::new();
-    writeln!(section, "### Agent workspace with {chats} chats (headless Chromium, input to next paint)\n")?;
-    writeln!(section, "| action | samples | median | p95 | max |\n|---|---:|---:|---:|---:|")?;
+    writeln!(
+        section,
+        "### Agent workspace with {chats} chats (headless Chromium, input to next paint)\n"
+    )?;
+    writeln!(
+        section,
+        "| action | samples | median | p95 | max |\n|---|---:|---:|---:|---:|"
+    )?;
     let (count, median, p95, max) = summary("click")?;
-    writeln!(section, "| switch chat (click in the list) | {count} | {median:.1} ms | {p95:.1} ms | {max:.1} ms |")?;
+    writeln!(
+        section,
+        "| switch chat (click in the list) | {count} | {median:.1} ms | {p95:.1} ms | {max:.1} ms |"
+    )?;
     let (count, median, p95, max) = summary("keydown")?;
-    writeln!(section, "| type in the reply box | {count} | {median:.1} ms | {p95:.1} ms | {max:.1} ms |\n")?;
+    writeln!(
+        section,
+        "| type in the reply box | {count} | {median:.1} ms | {p95:.1} ms | {max:.1} ms |\n"
+    )?;
     Ok(section)
 }
 
@@ -89,11 +111,33 @@ async fn park_customers(addr: &str, count: usize) -> Result<Vec<crate::load::Soc
     let mut customers = Vec::with_capacity(count);
     for index in 0..count {
         let mut socket = crate::load::connect(&format!("ws://{addr}/ws/customer")).await?;
-        let hello = CustomerFrame::Hello { visitor_token: None, resume: vec![], locale: Some("zh-CN".into()), group: None, page: None, user: None };
-        socket.send(Message::text(protocol::encode_customer_frame(&hello))).await?;
-        for (number, text) in ["转人工", "我的订单还没到", "订单号是 2026112500123", "麻烦帮我查一下"].into_iter().enumerate() {
-            let frame = CustomerFrame::Send { client_msg_id: format!("c{index}-{number}"), text: text.into() };
-            socket.send(Message::text(protocol::encode_customer_frame(&frame))).await?;
+        let hello = CustomerFrame::Hello {
+            visitor_token: None,
+            resume: vec![],
+            locale: Some("zh-CN".into()),
+            group: None,
+            page: None,
+            user: None,
+        };
+        socket
+            .send(Message::text(protocol::encode_customer_frame(&hello)))
+            .await?;
+        for (number, text) in [
+            "转人工",
+            "我的订单还没到",
+            "订单号是 2026112500123",
+            "麻烦帮我查一下",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let frame = CustomerFrame::Send {
+                client_msg_id: format!("c{index}-{number}"),
+                text: text.into(),
+            };
+            socket
+                .send(Message::text(protocol::encode_customer_frame(&frame)))
+                .await?;
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -85,25 +85,39 @@ impl WidgetSettings {
     pub fn snippet(&self, server_url: &str) -> String {
         let mut attributes = String::new();
         if self.accent_color != default_accent_color() {
-            attributes.push_str(&format!(r#" data-color="{}""#, attribute_escape(&self.accent_color)));
+            attributes.push_str(&format!(
+                r#" data-color="{}""#,
+                attribute_escape(&self.accent_color)
+            ));
         }
         if self.launcher_text != default_launcher_text() {
-            attributes.push_str(&format!(r#" data-label="{}""#, attribute_escape(&self.launcher_text)));
+            attributes.push_str(&format!(
+                r#" data-label="{}""#,
+                attribute_escape(&self.launcher_text)
+            ));
         }
         if let [only] = self.languages.as_slice() {
             attributes.push_str(&format!(r#" data-lang="{}""#, attribute_escape(only)));
         }
-        format!(r#"<script src="{server_url}/embed.js" data-site="demo"{attributes} async></script>"#)
+        format!(
+            r#"<script src="{server_url}/embed.js" data-site="demo"{attributes} async></script>"#
+        )
     }
 }
 
 fn attribute_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Whether `origin` is a bare web origin: `http(s)://host` with an optional port, nothing after.
 pub fn is_web_origin(origin: &str) -> bool {
-    let Some(rest) = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")) else {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
         return false;
     };
     let (host, port) = match rest.rsplit_once(':') {
@@ -114,7 +128,9 @@ pub fn is_web_origin(origin: &str) -> bool {
         && host.split('.').all(|label| {
             !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
-    let port_ok = port.is_none_or(|port| !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok = port.is_none_or(|port| {
+        !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())
+    });
     host_ok && port_ok
 }
 
@@ -142,7 +158,10 @@ pub struct ServiceSettings {
 
 impl Default for ServiceSettings {
     fn default() -> Self {
-        ServiceSettings { mode: ServiceMode::RobotFirst, robot: RobotSettings::default() }
+        ServiceSettings {
+            mode: ServiceMode::RobotFirst,
+            robot: RobotSettings::default(),
+        }
     }
 }
 
@@ -267,8 +286,13 @@ pub enum Weekday {
 }
 
 impl Weekday {
-    pub const WORKDAYS: [Weekday; 5] =
-        [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri];
+    pub const WORKDAYS: [Weekday; 5] = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+    ];
     pub const ALL: [Weekday; 7] = [
         Weekday::Mon,
         Weekday::Tue,
@@ -349,7 +373,10 @@ fn default_no_answer_reply() -> String {
     "抱歉，这个问题我还不会回答。您可以换个说法，或者输入“转人工”联系人工客服。".to_owned()
 }
 fn default_transfer_keywords() -> Vec<String> {
-    ["转人工", "人工客服", "人工", "human", "agent"].iter().map(|keyword| keyword.to_string()).collect()
+    ["转人工", "人工客服", "人工", "human", "agent"]
+        .iter()
+        .map(|keyword| keyword.to_string())
+        .collect()
 }
 fn default_misses_before_transfer() -> u32 {
     3
@@ -382,7 +409,10 @@ fn default_greeting() -> String {
     "您好，有什么可以帮您？".to_owned()
 }
 fn default_languages() -> Vec<String> {
-    WIDGET_LANGUAGES.iter().map(|language| language.to_string()).collect()
+    WIDGET_LANGUAGES
+        .iter()
+        .map(|language| language.to_string())
+        .collect()
 }
 
 /// The demo knowledge base shipped in `core/demo/knowledge.json` (Chinese and English
@@ -423,7 +453,10 @@ struct Problems(Vec<ConfigProblem>);
 
 impl Problems {
     fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigProblem { path: path.into(), message: message.into() });
+        self.0.push(ConfigProblem {
+            path: path.into(),
+            message: message.into(),
+        });
     }
 
     fn require_text(&mut self, path: &str, value: &str, max_chars: usize) {
@@ -457,7 +490,13 @@ impl Config {
         self.check_knowledge(&mut problems);
         self.check_canned_phrases(&mut problems, &agent_logins);
         self.check_widget(&mut problems);
-        if problems.0.is_empty() { Ok(()) } else { Err(ConfigErrors { problems: problems.0 }) }
+        if problems.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors {
+                problems: problems.0,
+            })
+        }
     }
 
     fn check_rules(&self, problems: &mut Problems) -> BTreeSet<&str> {
@@ -466,7 +505,10 @@ impl Config {
             let path = format!("rules[{index}]");
             problems.require_id(&format!("{path}.name"), &rule.name);
             if !rule.name.trim().is_empty() && !names.insert(rule.name.as_str()) {
-                problems.add(format!("{path}.name"), format!("duplicate rule name \"{}\"", rule.name));
+                problems.add(
+                    format!("{path}.name"),
+                    format!("duplicate rule name \"{}\"", rule.name),
+                );
             }
             for (field, value) in [
                 ("off_hours_message", &rule.off_hours_message),
@@ -495,26 +537,49 @@ impl Config {
             let path = format!("skill_groups[{index}]");
             problems.require_id(&format!("{path}.name"), &group.name);
             if !group.name.trim().is_empty() && !names.insert(group.name.as_str()) {
-                problems.add(format!("{path}.name"), format!("duplicate skill group \"{}\"", group.name));
+                problems.add(
+                    format!("{path}.name"),
+                    format!("duplicate skill group \"{}\"", group.name),
+                );
             }
-            problems.require_text(&format!("{path}.display_name"), &group.display_name, MAX_ID_CHARS);
+            problems.require_text(
+                &format!("{path}.display_name"),
+                &group.display_name,
+                MAX_ID_CHARS,
+            );
             if !rule_names.contains(group.rule.as_str()) {
-                problems.add(format!("{path}.rule"), format!("unknown rule \"{}\"", group.rule));
+                problems.add(
+                    format!("{path}.rule"),
+                    format!("unknown rule \"{}\"", group.rule),
+                );
             }
         }
         names
     }
 
-    fn check_agents(&self, problems: &mut Problems, group_names: &BTreeSet<&str>) -> BTreeSet<&str> {
+    fn check_agents(
+        &self,
+        problems: &mut Problems,
+        group_names: &BTreeSet<&str>,
+    ) -> BTreeSet<&str> {
         let mut logins = BTreeSet::new();
         for (index, agent) in self.agents.iter().enumerate() {
             let path = format!("agents[{index}]");
             problems.require_id(&format!("{path}.login"), &agent.login);
             if !agent.login.trim().is_empty() && !logins.insert(agent.login.as_str()) {
-                problems.add(format!("{path}.login"), format!("duplicate agent login \"{}\"", agent.login));
+                problems.add(
+                    format!("{path}.login"),
+                    format!("duplicate agent login \"{}\"", agent.login),
+                );
             }
-            problems.require_text(&format!("{path}.display_name"), &agent.display_name, MAX_ID_CHARS);
-            if agent.max_concurrent_chats == 0 || agent.max_concurrent_chats > MAX_CONCURRENT_CHATS_LIMIT {
+            problems.require_text(
+                &format!("{path}.display_name"),
+                &agent.display_name,
+                MAX_ID_CHARS,
+            );
+            if agent.max_concurrent_chats == 0
+                || agent.max_concurrent_chats > MAX_CONCURRENT_CHATS_LIMIT
+            {
                 problems.add(
                     format!("{path}.max_concurrent_chats"),
                     format!("must be between 1 and {MAX_CONCURRENT_CHATS_LIMIT}"),
@@ -547,15 +612,30 @@ impl Config {
 
     fn check_service(&self, problems: &mut Problems, group_names: &BTreeSet<&str>) {
         let robot = &self.service.robot;
-        problems.require_text("service.robot.no_answer_reply", &robot.no_answer_reply, MAX_MESSAGE_CHARS);
-        problems.require_text("service.robot.robot_only_reply", &robot.robot_only_reply, MAX_MESSAGE_CHARS);
+        problems.require_text(
+            "service.robot.no_answer_reply",
+            &robot.no_answer_reply,
+            MAX_MESSAGE_CHARS,
+        );
+        problems.require_text(
+            "service.robot.robot_only_reply",
+            &robot.robot_only_reply,
+            MAX_MESSAGE_CHARS,
+        );
         for (index, keyword) in robot.transfer_keywords.iter().enumerate() {
-            problems.require_text(&format!("service.robot.transfer_keywords[{index}]"), keyword, MAX_ID_CHARS);
+            problems.require_text(
+                &format!("service.robot.transfer_keywords[{index}]"),
+                keyword,
+                MAX_ID_CHARS,
+            );
         }
         if let Some(group) = &robot.skill_group
             && !group_names.contains(group.as_str())
         {
-            problems.add("service.robot.skill_group", format!("unknown skill group \"{group}\""));
+            problems.add(
+                "service.robot.skill_group",
+                format!("unknown skill group \"{group}\""),
+            );
         }
     }
 
@@ -565,12 +645,23 @@ impl Config {
             let path = format!("knowledge[{index}]");
             problems.require_id(&format!("{path}.id"), &item.id);
             if !item.id.trim().is_empty() && !ids.insert(item.id.as_str()) {
-                problems.add(format!("{path}.id"), format!("duplicate knowledge id \"{}\"", item.id));
+                problems.add(
+                    format!("{path}.id"),
+                    format!("duplicate knowledge id \"{}\"", item.id),
+                );
             }
-            problems.require_text(&format!("{path}.question"), &item.question, MAX_MESSAGE_CHARS);
+            problems.require_text(
+                &format!("{path}.question"),
+                &item.question,
+                MAX_MESSAGE_CHARS,
+            );
             problems.require_text(&format!("{path}.answer"), &item.answer, MAX_MESSAGE_CHARS);
             for (similar_index, similar) in item.similar.iter().enumerate() {
-                problems.require_text(&format!("{path}.similar[{similar_index}]"), similar, MAX_MESSAGE_CHARS);
+                problems.require_text(
+                    &format!("{path}.similar[{similar_index}]"),
+                    similar,
+                    MAX_MESSAGE_CHARS,
+                );
             }
         }
     }
@@ -578,11 +669,18 @@ impl Config {
     fn check_canned_phrases(&self, problems: &mut Problems, agent_logins: &BTreeSet<&str>) {
         for (index, phrase) in self.canned_phrases.iter().enumerate() {
             let path = format!("canned_phrases[{index}]");
-            problems.require_text(&format!("{path}.content"), &phrase.content, MAX_MESSAGE_CHARS);
+            problems.require_text(
+                &format!("{path}.content"),
+                &phrase.content,
+                MAX_MESSAGE_CHARS,
+            );
             if let Some(owner) = &phrase.owner
                 && !agent_logins.contains(owner.as_str())
             {
-                problems.add(format!("{path}.owner"), format!("unknown agent \"{owner}\""));
+                problems.add(
+                    format!("{path}.owner"),
+                    format!("unknown agent \"{owner}\""),
+                );
             }
         }
     }
@@ -608,7 +706,10 @@ impl Config {
         }
         for (index, language) in widget.languages.iter().enumerate() {
             if !WIDGET_LANGUAGES.contains(&language.as_str()) {
-                problems.add(format!("widget.languages[{index}]"), format!("unknown language \"{language}\"; use zh-CN or en"));
+                problems.add(
+                    format!("widget.languages[{index}]"),
+                    format!("unknown language \"{language}\"; use zh-CN or en"),
+                );
             }
         }
     }
@@ -687,7 +788,10 @@ impl Config {
         Config {
             service: ServiceSettings {
                 mode: ServiceMode::RobotFirst,
-                robot: RobotSettings { skill_group: Some("support".to_owned()), ..RobotSettings::default() },
+                robot: RobotSettings {
+                    skill_group: Some("support".to_owned()),
+                    ..RobotSettings::default()
+                },
             },
             rules: vec![ServiceRule {
                 name: "default".to_owned(),
@@ -701,8 +805,9 @@ impl Config {
                     }],
                     exceptions: Vec::new(),
                 },
-                off_hours_message: "现在是非工作时间（工作日 09:00–18:00），客服还未上班哦，请在工作时间再来咨询。"
-                    .to_owned(),
+                off_hours_message:
+                    "现在是非工作时间（工作日 09:00–18:00），客服还未上班哦，请在工作时间再来咨询。"
+                        .to_owned(),
                 no_agent_message: default_no_agent_message(),
                 idle_timeout_message: default_idle_timeout_message(),
             }],
@@ -722,9 +827,22 @@ impl Config {
             }],
             knowledge: demo_knowledge(),
             canned_phrases: vec![
-                CannedPhrase { category: "问候".to_owned(), content: "您好，很高兴为您服务，请问有什么可以帮您？".to_owned(), owner: None },
-                CannedPhrase { category: "问候".to_owned(), content: "请稍等，我帮您查询一下。".to_owned(), owner: None },
-                CannedPhrase { category: "结束".to_owned(), content: "请问还有其他问题吗？如果没有，您可以输入“结束会话”结束本次咨询。".to_owned(), owner: None },
+                CannedPhrase {
+                    category: "问候".to_owned(),
+                    content: "您好，很高兴为您服务，请问有什么可以帮您？".to_owned(),
+                    owner: None,
+                },
+                CannedPhrase {
+                    category: "问候".to_owned(),
+                    content: "请稍等，我帮您查询一下。".to_owned(),
+                    owner: None,
+                },
+                CannedPhrase {
+                    category: "结束".to_owned(),
+                    content: "请问还有其他问题吗？如果没有，您可以输入“结束会话”结束本次咨询。"
+                        .to_owned(),
+                    owner: None,
+                },
             ],
             widget: WidgetSettings::default(),
         }

@@ -50,23 +50,55 @@ pub struct Event {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventBody {
     /// The conversation was created for a visitor in a skill group.
-    Started { conversation_id: String, visitor_id: String, group: String },
-    CustomerMessage { client_msg_id: String, text: String },
+    Started {
+        conversation_id: String,
+        visitor_id: String,
+        group: String,
+    },
+    CustomerMessage {
+        client_msg_id: String,
+        text: String,
+    },
     /// The robot found an answer.
-    RobotAnswer { knowledge_id: Option<String>, text: String, suggestions: Vec<Suggestion> },
+    RobotAnswer {
+        knowledge_id: Option<String>,
+        text: String,
+        suggestions: Vec<Suggestion>,
+    },
     /// The robot had no answer: `text` is the no-answer reply.
-    RobotMiss { text: String, suggestions: Vec<Suggestion> },
+    RobotMiss {
+        text: String,
+        suggestions: Vec<Suggestion>,
+    },
     /// A transfer to a human was requested; a `Queued` or a `Notice` follows.
-    TransferRequested { reason: TransferReason },
+    TransferRequested {
+        reason: TransferReason,
+    },
     /// A message from the system to the customer.
-    Notice { notice: NoticeKind, text: String },
+    Notice {
+        notice: NoticeKind,
+        text: String,
+    },
     /// The conversation waits for an agent of `group`.
-    Queued { group: String },
-    AgentAssigned { agent_id: String, agent_name: String },
-    AgentMessage { agent_id: String, client_msg_id: String, text: String },
+    Queued {
+        group: String,
+    },
+    AgentAssigned {
+        agent_id: String,
+        agent_name: String,
+    },
+    AgentMessage {
+        agent_id: String,
+        client_msg_id: String,
+        text: String,
+    },
     /// The assigned agent left; the conversation waits in the queue again.
-    Requeued { reason: RequeueReason },
-    Ended { by: EndedBy },
+    Requeued {
+        reason: RequeueReason,
+    },
+    Ended {
+        by: EndedBy,
+    },
 }
 
 /// A question offered as "您是不是想问".
@@ -93,7 +125,9 @@ pub enum TransferReason {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum NoticeKind {
     /// Outside working hours; `next_opening` is when the group opens again, if known.
-    OffHours { next_opening: Option<i64> },
+    OffHours {
+        next_opening: Option<i64>,
+    },
     NoAgentOnline,
     /// A transfer was requested in robot_only mode.
     RobotOnly,
@@ -104,9 +138,14 @@ pub enum NoticeKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RequeueReason {
-    AgentOffline { agent_id: String },
+    AgentOffline {
+        agent_id: String,
+    },
     /// The agent handed the conversation to another skill group.
-    TransferredToGroup { agent_id: String, group: String },
+    TransferredToGroup {
+        agent_id: String,
+        group: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,7 +226,11 @@ impl State {
         }
         self.last_seq = event.seq;
         match &event.body {
-            EventBody::Started { conversation_id, visitor_id, group } => {
+            EventBody::Started {
+                conversation_id,
+                visitor_id,
+                group,
+            } => {
                 self.phase = Phase::Robot;
                 self.conversation_id = conversation_id.clone();
                 self.visitor_id = visitor_id.clone();
@@ -196,11 +239,14 @@ impl State {
                 self.last_customer_activity_at = Some(event.at);
             }
             EventBody::CustomerMessage { client_msg_id, .. } => {
-                self.customer_client_msg_ids.insert(client_msg_id.clone(), event.seq);
+                self.customer_client_msg_ids
+                    .insert(client_msg_id.clone(), event.seq);
                 self.last_customer_activity_at = Some(event.at);
             }
             EventBody::RobotAnswer { .. } => self.consecutive_misses = 0,
-            EventBody::RobotMiss { .. } => self.consecutive_misses = self.consecutive_misses.saturating_add(1),
+            EventBody::RobotMiss { .. } => {
+                self.consecutive_misses = self.consecutive_misses.saturating_add(1)
+            }
             EventBody::TransferRequested { .. } => self.consecutive_misses = 0,
             EventBody::Notice { .. } => {}
             EventBody::Queued { group } => {
@@ -208,13 +254,24 @@ impl State {
                 self.group = group.clone();
                 self.agent = None;
             }
-            EventBody::AgentAssigned { agent_id, agent_name } => {
+            EventBody::AgentAssigned {
+                agent_id,
+                agent_name,
+            } => {
                 self.phase = Phase::Human;
-                self.agent = Some(AssignedAgent { agent_id: agent_id.clone(), agent_name: agent_name.clone() });
+                self.agent = Some(AssignedAgent {
+                    agent_id: agent_id.clone(),
+                    agent_name: agent_name.clone(),
+                });
                 self.last_customer_activity_at = Some(event.at);
             }
-            EventBody::AgentMessage { agent_id, client_msg_id, .. } => {
-                self.agent_client_msg_ids.insert((agent_id.clone(), client_msg_id.clone()), event.seq);
+            EventBody::AgentMessage {
+                agent_id,
+                client_msg_id,
+                ..
+            } => {
+                self.agent_client_msg_ids
+                    .insert((agent_id.clone(), client_msg_id.clone()), event.seq);
             }
             EventBody::Requeued { reason } => {
                 self.phase = Phase::Queued;
@@ -247,12 +304,17 @@ impl State {
     /// events that came from elsewhere (an import, another node).
     pub fn check_next(&self, event: &Event) -> Result<(), InvariantViolation> {
         if event.seq != self.last_seq + 1 {
-            return Err(InvariantViolation::SeqNotIncreasing { last_seq: self.last_seq, seq: event.seq });
+            return Err(InvariantViolation::SeqNotIncreasing {
+                last_seq: self.last_seq,
+                seq: event.seq,
+            });
         }
         match (self.phase, &event.body) {
             (Phase::Ended, _) => Err(InvariantViolation::EventAfterEnded { seq: event.seq }),
             (Phase::NotStarted, EventBody::Started { .. }) => Ok(()),
-            (Phase::NotStarted, _) => Err(InvariantViolation::EventBeforeStarted { seq: event.seq }),
+            (Phase::NotStarted, _) => {
+                Err(InvariantViolation::EventBeforeStarted { seq: event.seq })
+            }
             _ => Ok(()),
         }
     }
@@ -335,21 +397,42 @@ pub struct Ctx<'a> {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
     /// Creates the conversation; only valid on an empty log.
-    Start { conversation_id: String, visitor_id: String, group: String },
-    CustomerMessage { client_msg_id: String, text: String },
+    Start {
+        conversation_id: String,
+        visitor_id: String,
+        group: String,
+    },
+    CustomerMessage {
+        client_msg_id: String,
+        text: String,
+    },
     /// The customer pressed the transfer button.
     RequestTransfer,
     /// The router picked an agent for a queued conversation.
-    AssignAgent { agent_id: String, agent_name: String },
-    AgentMessage { agent_id: String, client_msg_id: String, text: String },
+    AssignAgent {
+        agent_id: String,
+        agent_name: String,
+    },
+    AgentMessage {
+        agent_id: String,
+        client_msg_id: String,
+        text: String,
+    },
     /// The customer closed the conversation from the widget.
     EndByCustomer,
-    EndByAgent { agent_id: String },
+    EndByAgent {
+        agent_id: String,
+    },
     /// A periodic check of the idle timeout; produces events only when it is due.
     IdleTick,
-    AgentOffline { agent_id: String },
+    AgentOffline {
+        agent_id: String,
+    },
     /// The assigned agent hands the conversation to another skill group.
-    TransferToGroup { agent_id: String, group: String },
+    TransferToGroup {
+        agent_id: String,
+        group: String,
+    },
 }
 
 /// Why a command was refused. Each maps to a protocol [`ErrorCode`].
@@ -417,13 +500,26 @@ pub fn decide(state: &State, command: &Command, ctx: &Ctx<'_>) -> Result<Vec<Eve
     Ok(bodies
         .into_iter()
         .zip(state.last_seq + 1..)
-        .map(|(body, seq)| Event { seq, at: ctx.now, body })
+        .map(|(body, seq)| Event {
+            seq,
+            at: ctx.now,
+            body,
+        })
         .collect())
 }
 
-fn decide_bodies(state: &State, command: &Command, ctx: &Ctx<'_>) -> Result<Vec<EventBody>, Rejection> {
+fn decide_bodies(
+    state: &State,
+    command: &Command,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<EventBody>, Rejection> {
     check_duplicate(state, command)?;
-    if let Command::Start { conversation_id, visitor_id, group } = command {
+    if let Command::Start {
+        conversation_id,
+        visitor_id,
+        group,
+    } = command
+    {
         if state.phase != Phase::NotStarted {
             return Err(Rejection::AlreadyStarted);
         }
@@ -445,16 +541,29 @@ fn decide_bodies(state: &State, command: &Command, ctx: &Ctx<'_>) -> Result<Vec<
     }
     match command {
         Command::Start { .. } => Err(Rejection::AlreadyStarted),
-        Command::CustomerMessage { client_msg_id, text } => customer_message(state, client_msg_id, text, ctx),
+        Command::CustomerMessage {
+            client_msg_id,
+            text,
+        } => customer_message(state, client_msg_id, text, ctx),
         Command::RequestTransfer => request_transfer(state, ctx),
-        Command::AssignAgent { agent_id, agent_name } => {
+        Command::AssignAgent {
+            agent_id,
+            agent_name,
+        } => {
             if state.phase != Phase::Queued {
                 return Err(Rejection::WrongPhase { phase: state.phase });
             }
             check_id(agent_id)?;
-            Ok(vec![EventBody::AgentAssigned { agent_id: agent_id.clone(), agent_name: agent_name.clone() }])
+            Ok(vec![EventBody::AgentAssigned {
+                agent_id: agent_id.clone(),
+                agent_name: agent_name.clone(),
+            }])
         }
-        Command::AgentMessage { agent_id, client_msg_id, text } => {
+        Command::AgentMessage {
+            agent_id,
+            client_msg_id,
+            text,
+        } => {
             check_assigned(state, agent_id)?;
             check_client_msg_id(client_msg_id)?;
             check_text(text)?;
@@ -464,30 +573,49 @@ fn decide_bodies(state: &State, command: &Command, ctx: &Ctx<'_>) -> Result<Vec<
                 text: text.clone(),
             }])
         }
-        Command::EndByCustomer => Ok(vec![EventBody::Ended { by: EndedBy::Customer }]),
+        Command::EndByCustomer => Ok(vec![EventBody::Ended {
+            by: EndedBy::Customer,
+        }]),
         Command::EndByAgent { agent_id } => {
             check_assigned(state, agent_id)?;
-            Ok(vec![EventBody::Ended { by: EndedBy::Agent { agent_id: agent_id.clone() } }])
+            Ok(vec![EventBody::Ended {
+                by: EndedBy::Agent {
+                    agent_id: agent_id.clone(),
+                },
+            }])
         }
         Command::IdleTick => Ok(idle_tick(state, ctx)),
         Command::AgentOffline { agent_id } => {
             check_assigned(state, agent_id)?;
-            Ok(vec![EventBody::Requeued { reason: RequeueReason::AgentOffline { agent_id: agent_id.clone() } }])
+            Ok(vec![EventBody::Requeued {
+                reason: RequeueReason::AgentOffline {
+                    agent_id: agent_id.clone(),
+                },
+            }])
         }
         Command::TransferToGroup { agent_id, group } => {
             check_assigned(state, agent_id)?;
             check_id(group)?;
             if *group == state.group {
-                return Err(Rejection::SameGroup { group: group.clone() });
+                return Err(Rejection::SameGroup {
+                    group: group.clone(),
+                });
             }
             if !ctx.availability.open {
-                return Err(Rejection::GroupClosed { group: group.clone() });
+                return Err(Rejection::GroupClosed {
+                    group: group.clone(),
+                });
             }
             if ctx.availability.agents_online == 0 {
-                return Err(Rejection::NoAgentOnline { group: group.clone() });
+                return Err(Rejection::NoAgentOnline {
+                    group: group.clone(),
+                });
             }
             Ok(vec![EventBody::Requeued {
-                reason: RequeueReason::TransferredToGroup { agent_id: agent_id.clone(), group: group.clone() },
+                reason: RequeueReason::TransferredToGroup {
+                    agent_id: agent_id.clone(),
+                    group: group.clone(),
+                },
             }])
         }
     }
@@ -495,10 +623,16 @@ fn decide_bodies(state: &State, command: &Command, ctx: &Ctx<'_>) -> Result<Vec<
 
 fn check_duplicate(state: &State, command: &Command) -> Result<(), Rejection> {
     let seen = match command {
-        Command::CustomerMessage { client_msg_id, .. } => state.customer_client_msg_ids.get(client_msg_id),
-        Command::AgentMessage { agent_id, client_msg_id, .. } => {
-            state.agent_client_msg_ids.get(&(agent_id.clone(), client_msg_id.clone()))
+        Command::CustomerMessage { client_msg_id, .. } => {
+            state.customer_client_msg_ids.get(client_msg_id)
         }
+        Command::AgentMessage {
+            agent_id,
+            client_msg_id,
+            ..
+        } => state
+            .agent_client_msg_ids
+            .get(&(agent_id.clone(), client_msg_id.clone())),
         _ => None,
     };
     match seen {
@@ -509,14 +643,18 @@ fn check_duplicate(state: &State, command: &Command) -> Result<(), Rejection> {
 
 fn check_id(id: &str) -> Result<(), Rejection> {
     if id.is_empty() || char_count(id) > MAX_ID_CHARS {
-        return Err(Rejection::InvalidId { max_chars: MAX_ID_CHARS });
+        return Err(Rejection::InvalidId {
+            max_chars: MAX_ID_CHARS,
+        });
     }
     Ok(())
 }
 
 fn check_client_msg_id(client_msg_id: &str) -> Result<(), Rejection> {
     if client_msg_id.is_empty() || char_count(client_msg_id) > MAX_ID_CHARS {
-        return Err(Rejection::InvalidClientMessageId { max_chars: MAX_ID_CHARS });
+        return Err(Rejection::InvalidClientMessageId {
+            max_chars: MAX_ID_CHARS,
+        });
     }
     Ok(())
 }
@@ -526,7 +664,9 @@ fn check_text(text: &str) -> Result<(), Rejection> {
         return Err(Rejection::EmptyMessage);
     }
     if char_count(text) > MAX_MESSAGE_CHARS {
-        return Err(Rejection::TooLong { max_chars: MAX_MESSAGE_CHARS });
+        return Err(Rejection::TooLong {
+            max_chars: MAX_MESSAGE_CHARS,
+        });
     }
     Ok(())
 }
@@ -546,19 +686,25 @@ fn customer_message(
 ) -> Result<Vec<EventBody>, Rejection> {
     check_client_msg_id(client_msg_id)?;
     check_text(text)?;
-    let mut bodies =
-        vec![EventBody::CustomerMessage { client_msg_id: client_msg_id.to_owned(), text: text.to_owned() }];
+    let mut bodies = vec![EventBody::CustomerMessage {
+        client_msg_id: client_msg_id.to_owned(),
+        text: text.to_owned(),
+    }];
     // The end phrase is recorded as a message first, so that a retried send of it is
     // recognised as a duplicate rather than refused as "ended".
     if is_end_phrase(text) {
-        bodies.push(EventBody::Ended { by: EndedBy::Customer });
+        bodies.push(EventBody::Ended {
+            by: EndedBy::Customer,
+        });
         return Ok(bodies);
     }
     match state.phase {
         // Waiting for or talking with a human: the message is for the agent.
         Phase::Queued | Phase::Human => {}
         Phase::Robot => robot_turn(state, text, ctx, &mut bodies),
-        Phase::NotStarted | Phase::Ended => return Err(Rejection::WrongPhase { phase: state.phase }),
+        Phase::NotStarted | Phase::Ended => {
+            return Err(Rejection::WrongPhase { phase: state.phase });
+        }
     }
     Ok(bodies)
 }
@@ -566,11 +712,16 @@ fn customer_message(
 /// The robot's reply to a customer message in phase `Robot`, per service mode.
 fn robot_turn(state: &State, text: &str, ctx: &Ctx<'_>, bodies: &mut Vec<EventBody>) {
     let settings = ctx.settings;
-    let asks_for_human = settings.transfer_keywords.iter().any(|keyword| contains_keyword(text, keyword));
+    let asks_for_human = settings
+        .transfer_keywords
+        .iter()
+        .any(|keyword| contains_keyword(text, keyword));
     match settings.mode {
         ServiceMode::HumanOnly => bodies.extend(transfer(state, TransferReason::HumanOnly, ctx)),
         ServiceMode::RobotOnly if asks_for_human => bodies.push(robot_only_notice(settings)),
-        ServiceMode::RobotFirst if asks_for_human => bodies.extend(transfer(state, TransferReason::Keyword, ctx)),
+        ServiceMode::RobotFirst if asks_for_human => {
+            bodies.extend(transfer(state, TransferReason::Keyword, ctx))
+        }
         ServiceMode::RobotOnly | ServiceMode::RobotFirst => {
             let hit = ctx.robot.and_then(|result| result.best.as_ref());
             let suggestions = ctx
@@ -579,7 +730,10 @@ fn robot_turn(state: &State, text: &str, ctx: &Ctx<'_>, bodies: &mut Vec<EventBo
                     result
                         .suggestions
                         .iter()
-                        .map(|hit| Suggestion { id: hit.id.clone(), question: hit.question.clone() })
+                        .map(|hit| Suggestion {
+                            id: hit.id.clone(),
+                            question: hit.question.clone(),
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -592,10 +746,16 @@ fn robot_turn(state: &State, text: &str, ctx: &Ctx<'_>, bodies: &mut Vec<EventBo
                 // "好的", "谢谢": nothing to answer, and not a sign the robot is failing them.
                 None if is_acknowledgement(text) => {}
                 None => {
-                    bodies.push(EventBody::RobotMiss { text: settings.no_answer_reply.clone(), suggestions });
+                    bodies.push(EventBody::RobotMiss {
+                        text: settings.no_answer_reply.clone(),
+                        suggestions,
+                    });
                     let misses = state.consecutive_misses.saturating_add(1);
                     let threshold = settings.misses_before_transfer;
-                    if settings.mode == ServiceMode::RobotFirst && threshold > 0 && misses >= threshold {
+                    if settings.mode == ServiceMode::RobotFirst
+                        && threshold > 0
+                        && misses >= threshold
+                    {
                         bodies.extend(transfer(state, TransferReason::Misses, ctx));
                     }
                 }
@@ -605,7 +765,10 @@ fn robot_turn(state: &State, text: &str, ctx: &Ctx<'_>, bodies: &mut Vec<EventBo
 }
 
 fn robot_only_notice(settings: &ConversationSettings) -> EventBody {
-    EventBody::Notice { notice: NoticeKind::RobotOnly, text: settings.robot_only_reply.clone() }
+    EventBody::Notice {
+        notice: NoticeKind::RobotOnly,
+        text: settings.robot_only_reply.clone(),
+    }
 }
 
 /// A transfer attempt: the group's hours and agents decide between the queue and a notice
@@ -615,13 +778,20 @@ fn transfer(state: &State, reason: TransferReason, ctx: &Ctx<'_>) -> Vec<EventBo
     let availability = ctx.availability;
     let outcome = if !availability.open {
         EventBody::Notice {
-            notice: NoticeKind::OffHours { next_opening: availability.next_opening },
+            notice: NoticeKind::OffHours {
+                next_opening: availability.next_opening,
+            },
             text: settings.off_hours_message.clone(),
         }
     } else if availability.agents_online == 0 {
-        EventBody::Notice { notice: NoticeKind::NoAgentOnline, text: settings.no_agent_message.clone() }
+        EventBody::Notice {
+            notice: NoticeKind::NoAgentOnline,
+            text: settings.no_agent_message.clone(),
+        }
     } else {
-        EventBody::Queued { group: state.group.clone() }
+        EventBody::Queued {
+            group: state.group.clone(),
+        }
     };
     vec![EventBody::TransferRequested { reason }, outcome]
 }
@@ -636,7 +806,9 @@ fn request_transfer(state: &State, ctx: &Ctx<'_>) -> Result<Vec<EventBody>, Reje
         // In human_only a customer still in `Robot` was refused earlier (closed, nobody
         // online); the button simply tries again.
         ServiceMode::HumanOnly => Ok(transfer(state, TransferReason::HumanOnly, ctx)),
-        ServiceMode::RobotFirst if !settings.transfer_button => Err(Rejection::TransferButtonDisabled),
+        ServiceMode::RobotFirst if !settings.transfer_button => {
+            Err(Rejection::TransferButtonDisabled)
+        }
         ServiceMode::RobotFirst => Ok(transfer(state, TransferReason::Button, ctx)),
     }
 }
@@ -644,12 +816,19 @@ fn request_transfer(state: &State, ctx: &Ctx<'_>) -> Result<Vec<EventBody>, Reje
 fn idle_tick(state: &State, ctx: &Ctx<'_>) -> Vec<EventBody> {
     let timeout = ctx.settings.idle_timeout_ms;
     let last_activity = state.last_customer_activity_at.unwrap_or(ctx.now);
-    let due = state.phase == Phase::Human && timeout > 0 && ctx.now.saturating_sub(last_activity) >= timeout;
+    let due = state.phase == Phase::Human
+        && timeout > 0
+        && ctx.now.saturating_sub(last_activity) >= timeout;
     if !due {
         return Vec::new();
     }
     vec![
-        EventBody::Notice { notice: NoticeKind::IdleTimeout, text: ctx.settings.idle_timeout_message.clone() },
-        EventBody::Ended { by: EndedBy::IdleTimeout },
+        EventBody::Notice {
+            notice: NoticeKind::IdleTimeout,
+            text: ctx.settings.idle_timeout_message.clone(),
+        },
+        EventBody::Ended {
+            by: EndedBy::IdleTimeout,
+        },
     ]
 }

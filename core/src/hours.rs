@@ -65,7 +65,13 @@ pub struct HoursError {
 /// Parses `HH:MM` (00:00 to 24:00) into minutes since midnight.
 pub fn parse_time_of_day(text: &str) -> Option<u16> {
     let (hours, minutes) = text.split_once(':')?;
-    if hours.len() != 2 || minutes.len() != 2 || !hours.bytes().chain(minutes.bytes()).all(|byte| byte.is_ascii_digit()) {
+    if hours.len() != 2
+        || minutes.len() != 2
+        || !hours
+            .bytes()
+            .chain(minutes.bytes())
+            .all(|byte| byte.is_ascii_digit())
+    {
         return None;
     }
     let hours: u16 = hours.parse().ok()?;
@@ -77,26 +83,47 @@ pub fn parse_time_of_day(text: &str) -> Option<u16> {
     }
 }
 
-fn parse_range(from: &str, to: &str, path: &str, problems: &mut Vec<(String, String)>) -> Option<Range> {
+fn parse_range(
+    from: &str,
+    to: &str,
+    path: &str,
+    problems: &mut Vec<(String, String)>,
+) -> Option<Range> {
     let from_minute = parse_time_of_day(from);
     let to_minute = parse_time_of_day(to);
     if from_minute.is_none() || from_minute == Some(MINUTES_PER_DAY) {
-        problems.push((format!("{path}.from"), format!("invalid time \"{from}\", expected HH:MM from 00:00 to 23:59")));
+        problems.push((
+            format!("{path}.from"),
+            format!("invalid time \"{from}\", expected HH:MM from 00:00 to 23:59"),
+        ));
     }
     if to_minute.is_none() {
-        problems.push((format!("{path}.to"), format!("invalid time \"{to}\", expected HH:MM from 00:00 to 24:00")));
+        problems.push((
+            format!("{path}.to"),
+            format!("invalid time \"{to}\", expected HH:MM from 00:00 to 24:00"),
+        ));
     }
     let (from_minute, to_minute) = (from_minute?, to_minute?);
     if from_minute == MINUTES_PER_DAY {
         return None;
     }
     // 00:00 and 24:00 are the same wall time: a range "10:00"–"00:00" means until midnight.
-    let to_minute = if to_minute == 0 { MINUTES_PER_DAY } else { to_minute };
+    let to_minute = if to_minute == 0 {
+        MINUTES_PER_DAY
+    } else {
+        to_minute
+    };
     if to_minute == from_minute {
-        problems.push((path.to_owned(), format!("empty range {from}–{to}; use 00:00–24:00 for a whole day")));
+        problems.push((
+            path.to_owned(),
+            format!("empty range {from}–{to}; use 00:00–24:00 for a whole day"),
+        ));
         return None;
     }
-    Some(Range { from_minute, to_minute })
+    Some(Range {
+        from_minute,
+        to_minute,
+    })
 }
 
 fn parse_ranges<'a>(
@@ -106,7 +133,9 @@ fn parse_ranges<'a>(
 ) -> Vec<Range> {
     let mut parsed: Vec<Range> = ranges
         .enumerate()
-        .filter_map(|(index, (from, to))| parse_range(from, to, &format!("{path}[{index}]"), problems))
+        .filter_map(|(index, (from, to))| {
+            parse_range(from, to, &format!("{path}[{index}]"), problems)
+        })
         .collect();
     parsed.sort_by_key(|range| range.from_minute);
     parsed
@@ -151,9 +180,14 @@ impl Schedule {
         for (index, weekly_hours) in hours.weekly.iter().enumerate() {
             let path = format!(".weekly[{index}]");
             if weekly_hours.days.is_empty() {
-                problems.push((format!("{path}.days"), "must list at least one day".to_owned()));
+                problems.push((
+                    format!("{path}.days"),
+                    "must list at least one day".to_owned(),
+                ));
             }
-            if let Some(range) = parse_range(&weekly_hours.from, &weekly_hours.to, &path, &mut problems) {
+            if let Some(range) =
+                parse_range(&weekly_hours.from, &weekly_hours.to, &path, &mut problems)
+            {
                 for day in &weekly_hours.days {
                     weekly[weekday_index(*day)].push(range);
                 }
@@ -166,14 +200,20 @@ impl Schedule {
         for (index, exception) in hours.exceptions.iter().enumerate() {
             let path = format!(".exceptions[{index}]");
             let ranges = parse_ranges(
-                exception.open.iter().map(|TimeRange { from, to }| (from.as_str(), to.as_str())),
+                exception
+                    .open
+                    .iter()
+                    .map(|TimeRange { from, to }| (from.as_str(), to.as_str())),
                 &format!("{path}.open"),
                 &mut problems,
             );
             match parse_date(&exception.date) {
                 Some(date) => {
                     if exceptions.insert(date, ranges).is_some() {
-                        problems.push((format!("{path}.date"), format!("date {} has two exceptions", exception.date)));
+                        problems.push((
+                            format!("{path}.date"),
+                            format!("date {} has two exceptions", exception.date),
+                        ));
                     }
                 }
                 None => problems.push((
@@ -182,7 +222,14 @@ impl Schedule {
                 )),
             }
         }
-        (zone.map(|zone| Schedule { zone, weekly, exceptions }), problems)
+        (
+            zone.map(|zone| Schedule {
+                zone,
+                weekly,
+                exceptions,
+            }),
+            problems,
+        )
     }
 
     fn ranges_of(&self, date: Date) -> &[Range] {
@@ -203,7 +250,9 @@ impl Schedule {
             minute >= range.from_minute && (range.is_overnight() || minute < range.to_minute)
         });
         let open_from_yesterday = date.yesterday().is_ok_and(|yesterday| {
-            self.ranges_of(yesterday).iter().any(|range| range.is_overnight() && minute < range.to_minute)
+            self.ranges_of(yesterday)
+                .iter()
+                .any(|range| range.is_overnight() && minute < range.to_minute)
         });
         open_today || open_from_yesterday
     }
@@ -243,7 +292,10 @@ impl Schedule {
         let ambiguous = self.zone.to_ambiguous_timestamp(local);
         let first = ambiguous.compatible().ok();
         let second = ambiguous.later().ok();
-        first.into_iter().chain(second).map(|timestamp| timestamp.as_millisecond())
+        first
+            .into_iter()
+            .chain(second)
+            .map(|timestamp| timestamp.as_millisecond())
     }
 }
 
@@ -252,7 +304,10 @@ fn parse_date(text: &str) -> Option<Date> {
     let shape_ok = bytes.len() == 10
         && bytes[4] == b'-'
         && bytes[7] == b'-'
-        && bytes.iter().enumerate().all(|(index, byte)| index == 4 || index == 7 || byte.is_ascii_digit());
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(index, byte)| index == 4 || index == 7 || byte.is_ascii_digit());
     if !shape_ok {
         return None;
     }
@@ -272,12 +327,16 @@ pub fn check_working_hours(hours: &WorkingHours) -> Vec<(String, String)> {
 /// unknown zone is always closed: validation reports both, and closed is the safe answer
 /// (the customer is told, rather than queued for nobody).
 pub fn is_open_at(hours: &WorkingHours, unix_ms: i64) -> bool {
-    Schedule::compile(hours).0.is_some_and(|schedule| schedule.is_open_at(unix_ms))
+    Schedule::compile(hours)
+        .0
+        .is_some_and(|schedule| schedule.is_open_at(unix_ms))
 }
 
 /// When the working hours next open (see [`Schedule::next_opening`]), for the off-hours notice.
 pub fn next_opening(hours: &WorkingHours, unix_ms: i64) -> Option<i64> {
-    Schedule::compile(hours).0.and_then(|schedule| schedule.next_opening(unix_ms))
+    Schedule::compile(hours)
+        .0
+        .and_then(|schedule| schedule.next_opening(unix_ms))
 }
 
 /// An instant as the schedule's wall clock shows it, for a preview such as "opens Monday 09:00".
@@ -302,16 +361,35 @@ pub struct OpeningPreview {
 /// The preview of working hours at `unix_ms` (see [`OpeningPreview`]).
 pub fn preview(hours: &WorkingHours, unix_ms: i64) -> OpeningPreview {
     let Some(schedule) = Schedule::compile(hours).0 else {
-        return OpeningPreview { open: false, next_opening: None, next_opening_local: None };
+        return OpeningPreview {
+            open: false,
+            next_opening: None,
+            next_opening_local: None,
+        };
     };
     let open = schedule.is_open_at(unix_ms);
-    let next_opening = if open { None } else { schedule.next_opening(unix_ms) };
-    let next_opening_local = next_opening.and_then(|at| schedule.local_date_time(at)).map(|local| LocalTime {
-        weekday: Weekday::ALL[local.date().weekday().to_monday_zero_offset() as usize],
-        date: format!("{:04}-{:02}-{:02}", local.year(), local.month(), local.day()),
-        time: format!("{:02}:{:02}", local.hour(), local.minute()),
-    });
-    OpeningPreview { open, next_opening, next_opening_local }
+    let next_opening = if open {
+        None
+    } else {
+        schedule.next_opening(unix_ms)
+    };
+    let next_opening_local = next_opening
+        .and_then(|at| schedule.local_date_time(at))
+        .map(|local| LocalTime {
+            weekday: Weekday::ALL[local.date().weekday().to_monday_zero_offset() as usize],
+            date: format!(
+                "{:04}-{:02}-{:02}",
+                local.year(),
+                local.month(),
+                local.day()
+            ),
+            time: format!("{:02}:{:02}", local.hour(), local.minute()),
+        });
+    OpeningPreview {
+        open,
+        next_opening,
+        next_opening_local,
+    }
 }
 
 #[cfg(test)]
@@ -320,21 +398,41 @@ mod tests {
     use crate::config::{HoursException, WeeklyHours};
 
     fn weekly(days: &[Weekday], from: &str, to: &str) -> WeeklyHours {
-        WeeklyHours { days: days.to_vec(), from: from.to_owned(), to: to.to_owned() }
+        WeeklyHours {
+            days: days.to_vec(),
+            from: from.to_owned(),
+            to: to.to_owned(),
+        }
     }
 
-    fn hours(zone: &str, weekly: Vec<WeeklyHours>, exceptions: Vec<HoursException>) -> WorkingHours {
-        WorkingHours { time_zone: zone.to_owned(), weekly, exceptions }
+    fn hours(
+        zone: &str,
+        weekly: Vec<WeeklyHours>,
+        exceptions: Vec<HoursException>,
+    ) -> WorkingHours {
+        WorkingHours {
+            time_zone: zone.to_owned(),
+            weekly,
+            exceptions,
+        }
     }
 
     /// Unix ms of a local wall time in a zone (compatible disambiguation).
     fn at(zone: &str, text: &str) -> i64 {
         let local: DateTime = text.parse().unwrap();
-        TimeZone::get(zone).unwrap().to_timestamp(local).unwrap().as_millisecond()
+        TimeZone::get(zone)
+            .unwrap()
+            .to_timestamp(local)
+            .unwrap()
+            .as_millisecond()
     }
 
     fn shanghai_office() -> WorkingHours {
-        hours("Asia/Shanghai", vec![weekly(&Weekday::WORKDAYS, "09:00", "18:00")], vec![])
+        hours(
+            "Asia/Shanghai",
+            vec![weekly(&Weekday::WORKDAYS, "09:00", "18:00")],
+            vec![],
+        )
     }
 
     #[test]
@@ -342,7 +440,9 @@ mod tests {
         assert_eq!(parse_time_of_day("00:00"), Some(0));
         assert_eq!(parse_time_of_day("09:30"), Some(570));
         assert_eq!(parse_time_of_day("24:00"), Some(1440));
-        for bad in ["24:01", "9:00", "09:60", "0900", "ab:cd", "", "+9:00", "09:0０"] {
+        for bad in [
+            "24:01", "9:00", "09:60", "0900", "ab:cd", "", "+9:00", "09:0０",
+        ] {
             assert_eq!(parse_time_of_day(bad), None, "{bad}");
         }
     }
@@ -351,12 +451,24 @@ mod tests {
     fn office_hours_on_weekdays_only() {
         let office = shanghai_office();
         // 2025-06-02 is a Monday.
-        assert!(!is_open_at(&office, at("Asia/Shanghai", "2025-06-02T08:59:59")));
+        assert!(!is_open_at(
+            &office,
+            at("Asia/Shanghai", "2025-06-02T08:59:59")
+        ));
         assert!(is_open_at(&office, at("Asia/Shanghai", "2025-06-02T09:00")));
         assert!(is_open_at(&office, at("Asia/Shanghai", "2025-06-02T17:59")));
-        assert!(!is_open_at(&office, at("Asia/Shanghai", "2025-06-02T18:00")));
-        assert!(!is_open_at(&office, at("Asia/Shanghai", "2025-06-07T10:00")), "Saturday");
-        assert!(!is_open_at(&office, at("Asia/Shanghai", "2025-06-08T10:00")), "Sunday");
+        assert!(!is_open_at(
+            &office,
+            at("Asia/Shanghai", "2025-06-02T18:00")
+        ));
+        assert!(
+            !is_open_at(&office, at("Asia/Shanghai", "2025-06-07T10:00")),
+            "Saturday"
+        );
+        assert!(
+            !is_open_at(&office, at("Asia/Shanghai", "2025-06-08T10:00")),
+            "Sunday"
+        );
     }
 
     #[test]
@@ -369,18 +481,32 @@ mod tests {
 
     #[test]
     fn overnight_ranges_run_into_the_next_day() {
-        let night = hours("Asia/Shanghai", vec![weekly(&[Weekday::Fri], "22:00", "06:00")], vec![]);
+        let night = hours(
+            "Asia/Shanghai",
+            vec![weekly(&[Weekday::Fri], "22:00", "06:00")],
+            vec![],
+        );
         assert!(!is_open_at(&night, at("Asia/Shanghai", "2025-06-06T21:59")));
         assert!(is_open_at(&night, at("Asia/Shanghai", "2025-06-06T23:00")));
-        assert!(is_open_at(&night, at("Asia/Shanghai", "2025-06-07T05:59")), "Saturday morning tail");
+        assert!(
+            is_open_at(&night, at("Asia/Shanghai", "2025-06-07T05:59")),
+            "Saturday morning tail"
+        );
         assert!(!is_open_at(&night, at("Asia/Shanghai", "2025-06-07T06:00")));
-        assert!(!is_open_at(&night, at("Asia/Shanghai", "2025-06-07T23:00")), "not on Saturday");
+        assert!(
+            !is_open_at(&night, at("Asia/Shanghai", "2025-06-07T23:00")),
+            "not on Saturday"
+        );
     }
 
     #[test]
     fn until_midnight_with_24_00_or_00_00() {
         for to in ["24:00", "00:00"] {
-            let late = hours("Asia/Shanghai", vec![weekly(&[Weekday::Mon], "20:00", to)], vec![]);
+            let late = hours(
+                "Asia/Shanghai",
+                vec![weekly(&[Weekday::Mon], "20:00", to)],
+                vec![],
+            );
             assert!(is_open_at(&late, at("Asia/Shanghai", "2025-06-02T23:59")));
             assert!(!is_open_at(&late, at("Asia/Shanghai", "2025-06-03T00:00")));
         }
@@ -392,23 +518,46 @@ mod tests {
             "Asia/Shanghai",
             vec![weekly(&Weekday::WORKDAYS, "09:00", "18:00")],
             vec![
-                HoursException { date: "2025-10-01".to_owned(), open: vec![], note: Some("国庆".to_owned()) },
+                HoursException {
+                    date: "2025-10-01".to_owned(),
+                    open: vec![],
+                    note: Some("国庆".to_owned()),
+                },
                 HoursException {
                     date: "2025-09-28".to_owned(),
-                    open: vec![TimeRange { from: "10:00".to_owned(), to: "16:00".to_owned() }],
+                    open: vec![TimeRange {
+                        from: "10:00".to_owned(),
+                        to: "16:00".to_owned(),
+                    }],
                     note: Some("调休上班".to_owned()),
                 },
             ],
         );
-        assert!(!is_open_at(&office, at("Asia/Shanghai", "2025-10-01T10:00")), "Wednesday holiday");
-        assert!(is_open_at(&office, at("Asia/Shanghai", "2025-10-02T10:00")), "the day after");
-        assert!(is_open_at(&office, at("Asia/Shanghai", "2025-09-28T10:00")), "Sunday working day");
-        assert!(!is_open_at(&office, at("Asia/Shanghai", "2025-09-28T09:30")), "special hours apply");
+        assert!(
+            !is_open_at(&office, at("Asia/Shanghai", "2025-10-01T10:00")),
+            "Wednesday holiday"
+        );
+        assert!(
+            is_open_at(&office, at("Asia/Shanghai", "2025-10-02T10:00")),
+            "the day after"
+        );
+        assert!(
+            is_open_at(&office, at("Asia/Shanghai", "2025-09-28T10:00")),
+            "Sunday working day"
+        );
+        assert!(
+            !is_open_at(&office, at("Asia/Shanghai", "2025-09-28T09:30")),
+            "special hours apply"
+        );
     }
 
     #[test]
     fn new_york_spring_forward_keeps_wall_clock_hours() {
-        let office = hours("America/New_York", vec![weekly(&Weekday::ALL, "09:00", "17:00")], vec![]);
+        let office = hours(
+            "America/New_York",
+            vec![weekly(&Weekday::ALL, "09:00", "17:00")],
+            vec![],
+        );
         // 2025-03-09: clocks jump from 02:00 to 03:00; 09:00 is 13:00 UTC (EDT) that day,
         // 14:00 UTC (EST) the day before.
         assert!(is_open_at(&office, at("UTC", "2025-03-08T14:00")));
@@ -419,7 +568,11 @@ mod tests {
 
     #[test]
     fn an_opening_inside_the_dst_gap_opens_after_the_gap() {
-        let early = hours("America/New_York", vec![weekly(&Weekday::ALL, "02:30", "05:00")], vec![]);
+        let early = hours(
+            "America/New_York",
+            vec![weekly(&Weekday::ALL, "02:30", "05:00")],
+            vec![],
+        );
         let before = at("UTC", "2025-03-09T05:00"); // 00:00 EST
         let expected = at("UTC", "2025-03-09T07:30"); // 03:30 EDT, right after the gap
         assert_eq!(next_opening(&early, before), Some(expected));
@@ -428,7 +581,11 @@ mod tests {
 
     #[test]
     fn berlin_fall_back_repeats_the_hour_and_stays_open() {
-        let night = hours("Europe/Berlin", vec![weekly(&Weekday::ALL, "01:00", "04:00")], vec![]);
+        let night = hours(
+            "Europe/Berlin",
+            vec![weekly(&Weekday::ALL, "01:00", "04:00")],
+            vec![],
+        );
         // 2025-10-26: 03:00 CEST becomes 02:00 CET; 02:30 happens twice, open both times.
         assert!(is_open_at(&night, at("UTC", "2025-10-26T00:30"))); // 02:30 CEST
         assert!(is_open_at(&night, at("UTC", "2025-10-26T01:30"))); // 02:30 CET
@@ -440,11 +597,17 @@ mod tests {
     fn next_opening_after_hours_on_friday_is_monday_morning() {
         let office = shanghai_office();
         let friday_evening = at("Asia/Shanghai", "2025-06-06T19:00");
-        assert_eq!(next_opening(&office, friday_evening), Some(at("Asia/Shanghai", "2025-06-09T09:00")));
+        assert_eq!(
+            next_opening(&office, friday_evening),
+            Some(at("Asia/Shanghai", "2025-06-09T09:00"))
+        );
         let open_now = at("Asia/Shanghai", "2025-06-06T10:00");
         assert_eq!(next_opening(&office, open_now), Some(open_now));
         let early = at("Asia/Shanghai", "2025-06-06T07:00");
-        assert_eq!(next_opening(&office, early), Some(at("Asia/Shanghai", "2025-06-06T09:00")));
+        assert_eq!(
+            next_opening(&office, early),
+            Some(at("Asia/Shanghai", "2025-06-06T09:00"))
+        );
     }
 
     #[test]
@@ -452,10 +615,17 @@ mod tests {
         let office = hours(
             "Asia/Shanghai",
             vec![weekly(&Weekday::WORKDAYS, "09:00", "18:00")],
-            vec![HoursException { date: "2025-06-09".to_owned(), open: vec![], note: None }],
+            vec![HoursException {
+                date: "2025-06-09".to_owned(),
+                open: vec![],
+                note: None,
+            }],
         );
         let friday_evening = at("Asia/Shanghai", "2025-06-06T19:00");
-        assert_eq!(next_opening(&office, friday_evening), Some(at("Asia/Shanghai", "2025-06-10T09:00")));
+        assert_eq!(
+            next_opening(&office, friday_evening),
+            Some(at("Asia/Shanghai", "2025-06-10T09:00"))
+        );
         let never = hours("Asia/Shanghai", vec![], vec![]);
         assert_eq!(next_opening(&never, friday_evening), None);
         assert!(!is_open_at(&never, friday_evening));
@@ -463,7 +633,11 @@ mod tests {
 
     #[test]
     fn an_unknown_zone_is_closed_and_reported() {
-        let broken = hours("Mars/Olympus", vec![weekly(&Weekday::ALL, "00:00", "24:00")], vec![]);
+        let broken = hours(
+            "Mars/Olympus",
+            vec![weekly(&Weekday::ALL, "00:00", "24:00")],
+            vec![],
+        );
         assert!(!is_open_at(&broken, 0));
         assert_eq!(next_opening(&broken, 0), None);
         assert!(Schedule::new(&broken).is_err());
@@ -473,10 +647,20 @@ mod tests {
     fn every_problem_is_reported_with_its_path() {
         let broken = hours(
             "Nowhere/Town",
-            vec![weekly(&[], "9:00", "25:00"), weekly(&[Weekday::Mon], "10:00", "10:00")],
-            vec![HoursException { date: "2025-02-30".to_owned(), open: vec![], note: None }],
+            vec![
+                weekly(&[], "9:00", "25:00"),
+                weekly(&[Weekday::Mon], "10:00", "10:00"),
+            ],
+            vec![HoursException {
+                date: "2025-02-30".to_owned(),
+                open: vec![],
+                note: None,
+            }],
         );
-        let paths: Vec<String> = check_working_hours(&broken).into_iter().map(|(path, _)| path).collect();
+        let paths: Vec<String> = check_working_hours(&broken)
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
         assert_eq!(
             paths,
             vec![
@@ -506,10 +690,17 @@ mod tests {
         let friday_evening = at("Asia/Shanghai", "2025-06-06T18:30");
         let preview = preview(&office, friday_evening);
         assert!(!preview.open);
-        assert_eq!(preview.next_opening, Some(at("Asia/Shanghai", "2025-06-09T09:00")));
+        assert_eq!(
+            preview.next_opening,
+            Some(at("Asia/Shanghai", "2025-06-09T09:00"))
+        );
         assert_eq!(
             preview.next_opening_local,
-            Some(LocalTime { weekday: Weekday::Mon, date: "2025-06-09".to_owned(), time: "09:00".to_owned() })
+            Some(LocalTime {
+                weekday: Weekday::Mon,
+                date: "2025-06-09".to_owned(),
+                time: "09:00".to_owned()
+            })
         );
         let open = super::preview(&office, at("Asia/Shanghai", "2025-06-09T10:00"));
         assert!(open.open && open.next_opening.is_none() && open.next_opening_local.is_none());

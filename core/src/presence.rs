@@ -51,7 +51,11 @@ impl TypingSignal {
     /// A timer fired: after [`TYPING_IDLE_MS`] without a keystroke typing ends. Callers run it
     /// about [`TYPING_IDLE_MS`] after each input.
     pub fn on_timer(&mut self, now: i64) -> Option<bool> {
-        if self.sent_at.is_some() && now - self.last_input_at >= TYPING_IDLE_MS { self.stop() } else { None }
+        if self.sent_at.is_some() && now - self.last_input_at >= TYPING_IDLE_MS {
+            self.stop()
+        } else {
+            None
+        }
     }
 
     /// The message was sent (or the conversation left): typing ends at once.
@@ -84,7 +88,11 @@ mod tests {
         assert_eq!(signal.on_input(1_000, false), Some(true));
         assert_eq!(signal.on_input(1_500, false), None);
         assert_eq!(signal.on_input(3_999, false), None);
-        assert_eq!(signal.on_input(4_000, false), Some(true), "repeated every {TYPING_REFRESH_MS} ms");
+        assert_eq!(
+            signal.on_input(4_000, false),
+            Some(true),
+            "repeated every {TYPING_REFRESH_MS} ms"
+        );
         assert!(signal.is_typing());
     }
 

@@ -103,12 +103,19 @@ pub struct FrameError {
 
 impl FrameError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        FrameError { code, message: message.into() }
+        FrameError {
+            code,
+            message: message.into(),
+        }
     }
 
     /// The `error` frame that answers this failure.
     pub fn to_server_frame(&self, client_msg_id: Option<String>) -> ServerFrame {
-        ServerFrame::Error { code: self.code, message: self.message.clone(), client_msg_id }
+        ServerFrame::Error {
+            code: self.code,
+            message: self.message.clone(),
+            client_msg_id,
+        }
     }
 }
 
@@ -186,14 +193,19 @@ pub enum CustomerFrame {
         #[serde(default)]
         user: Option<UserIdentity>,
     },
-    Send { client_msg_id: String, text: String },
+    Send {
+        client_msg_id: String,
+        text: String,
+    },
     /// The transfer button. `client_msg_id` lets the server answer a retry with the same ack.
     Transfer {
         #[serde(default)]
         client_msg_id: Option<String>,
     },
     End {},
-    Typing { typing: bool },
+    Typing {
+        typing: bool,
+    },
     Ping {},
 }
 
@@ -206,11 +218,25 @@ pub enum AgentFrame {
         #[serde(default)]
         resume: Vec<ResumeCursor>,
     },
-    SetStatus { status: AgentStatus },
-    Send { conversation_id: String, client_msg_id: String, text: String },
-    End { conversation_id: String },
-    TransferToGroup { conversation_id: String, group: String },
-    Typing { conversation_id: String, typing: bool },
+    SetStatus {
+        status: AgentStatus,
+    },
+    Send {
+        conversation_id: String,
+        client_msg_id: String,
+        text: String,
+    },
+    End {
+        conversation_id: String,
+    },
+    TransferToGroup {
+        conversation_id: String,
+        group: String,
+    },
+    Typing {
+        conversation_id: String,
+        typing: bool,
+    },
     Ping {},
 }
 
@@ -340,17 +366,36 @@ pub enum ServerFrame {
         groups: Vec<GroupChoice>,
     },
     /// The message with `client_msg_id` is durably stored as `seq`.
-    Ack { client_msg_id: String, conversation_id: String, seq: u64 },
+    Ack {
+        client_msg_id: String,
+        conversation_id: String,
+        seq: u64,
+    },
     /// One event of a conversation's log, in seq order.
-    Event { conversation_id: String, event: Event },
+    Event {
+        conversation_id: String,
+        event: Event,
+    },
     /// A whole conversation, for an agent newly assigned (or resuming with no cursor).
-    Snapshot { conversation: ConversationSummary, events: Vec<Event> },
+    Snapshot {
+        conversation: ConversationSummary,
+        events: Vec<Event>,
+    },
     /// Ephemeral: the customer's place in the queue, 1 = next.
-    QueuePosition { conversation_id: String, position: u32 },
+    QueuePosition {
+        conversation_id: String,
+        position: u32,
+    },
     /// Ephemeral: the other side is typing.
-    Typing { conversation_id: String, from: TypingParty, typing: bool },
+    Typing {
+        conversation_id: String,
+        from: TypingParty,
+        typing: bool,
+    },
     /// Confirms an agent's `set_status` (or a change made by the server, e.g. on timeout).
-    AgentStatus { status: AgentStatus },
+    AgentStatus {
+        status: AgentStatus,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -408,8 +453,15 @@ pub fn decode_server_frame(text: &str) -> Result<ServerFrame, FrameError> {
 }
 
 const CUSTOMER_FRAME_TYPES: &[&str] = &["hello", "send", "transfer", "end", "typing", "ping"];
-const AGENT_FRAME_TYPES: &[&str] =
-    &["hello", "set_status", "send", "end", "transfer_to_group", "typing", "ping"];
+const AGENT_FRAME_TYPES: &[&str] = &[
+    "hello",
+    "set_status",
+    "send",
+    "end",
+    "transfer_to_group",
+    "typing",
+    "ping",
+];
 const SERVER_FRAME_TYPES: &[&str] = &[
     "welcome",
     "agent_welcome",
@@ -425,58 +477,99 @@ const SERVER_FRAME_TYPES: &[&str] = &[
 
 /// Shared decoding steps, in the order that gives the most useful error: size, JSON, object,
 /// version, type, then the frame's fields.
-fn decode_versioned<T: DeserializeOwned>(text: &str, known_types: &[&str]) -> Result<T, FrameError> {
+fn decode_versioned<T: DeserializeOwned>(
+    text: &str,
+    known_types: &[&str],
+) -> Result<T, FrameError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(FrameError::new(
             ErrorCode::TooLarge,
-            format!("frame is {} bytes, the limit is {MAX_FRAME_BYTES}", text.len()),
+            format!(
+                "frame is {} bytes, the limit is {MAX_FRAME_BYTES}",
+                text.len()
+            ),
         ));
     }
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|error| FrameError::new(ErrorCode::BadFrame, format!("not valid JSON: {error}")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
+        FrameError::new(ErrorCode::BadFrame, format!("not valid JSON: {error}"))
+    })?;
     let object = value
         .as_object()
         .ok_or_else(|| FrameError::new(ErrorCode::BadFrame, "a frame must be a JSON object"))?;
     match object.get("v") {
-        None => return Err(FrameError::new(ErrorCode::BadFrame, "missing version field \"v\"")),
+        None => {
+            return Err(FrameError::new(
+                ErrorCode::BadFrame,
+                "missing version field \"v\"",
+            ));
+        }
         Some(version) if version.as_u64() == Some(u64::from(PROTOCOL_VERSION)) => {}
         Some(version) => {
             return Err(FrameError::new(
                 ErrorCode::UnsupportedVersion,
-                format!("protocol version {version} is not supported; this peer speaks {PROTOCOL_VERSION}"),
+                format!(
+                    "protocol version {version} is not supported; this peer speaks {PROTOCOL_VERSION}"
+                ),
             ));
         }
     }
     let frame_type = match object.get("type") {
-        None => return Err(FrameError::new(ErrorCode::BadFrame, "missing field \"type\"")),
+        None => {
+            return Err(FrameError::new(
+                ErrorCode::BadFrame,
+                "missing field \"type\"",
+            ));
+        }
         Some(serde_json::Value::String(frame_type)) => frame_type,
-        Some(_) => return Err(FrameError::new(ErrorCode::BadFrame, "field \"type\" must be a string")),
+        Some(_) => {
+            return Err(FrameError::new(
+                ErrorCode::BadFrame,
+                "field \"type\" must be a string",
+            ));
+        }
     };
     if !known_types.contains(&frame_type.as_str()) {
         let shown: String = frame_type.chars().take(MAX_ID_CHARS).collect();
-        return Err(FrameError::new(ErrorCode::UnknownType, format!("unknown frame type \"{shown}\"")));
+        return Err(FrameError::new(
+            ErrorCode::UnknownType,
+            format!("unknown frame type \"{shown}\""),
+        ));
     }
     serde_json::from_value(value)
         .map_err(|error| FrameError::new(ErrorCode::BadFrame, format!("invalid frame: {error}")))
 }
 
-fn check_length(field: &str, value: &str, max_chars: usize, code: ErrorCode) -> Result<(), FrameError> {
+fn check_length(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+    code: ErrorCode,
+) -> Result<(), FrameError> {
     if char_count(value) > max_chars {
-        return Err(FrameError::new(code, format!("\"{field}\" is longer than {max_chars} characters")));
+        return Err(FrameError::new(
+            code,
+            format!("\"{field}\" is longer than {max_chars} characters"),
+        ));
     }
     Ok(())
 }
 
 fn check_id(field: &str, value: &str) -> Result<(), FrameError> {
     if value.is_empty() {
-        return Err(FrameError::new(ErrorCode::BadFrame, format!("\"{field}\" must not be empty")));
+        return Err(FrameError::new(
+            ErrorCode::BadFrame,
+            format!("\"{field}\" must not be empty"),
+        ));
     }
     check_length(field, value, MAX_ID_CHARS, ErrorCode::BadFrame)
 }
 
 fn check_message_text(text: &str) -> Result<(), FrameError> {
     if text.trim().is_empty() {
-        return Err(FrameError::new(ErrorCode::BadFrame, "\"text\" must not be empty"));
+        return Err(FrameError::new(
+            ErrorCode::BadFrame,
+            "\"text\" must not be empty",
+        ));
     }
     check_length("text", text, MAX_MESSAGE_CHARS, ErrorCode::TooLarge)
 }
@@ -488,26 +581,48 @@ fn check_resume(resume: &[ResumeCursor]) -> Result<(), FrameError> {
             format!("at most {MAX_RESUME_CURSORS} resume cursors are accepted"),
         ));
     }
-    resume.iter().try_for_each(|cursor| check_id("conversation_id", &cursor.conversation_id))
+    resume
+        .iter()
+        .try_for_each(|cursor| check_id("conversation_id", &cursor.conversation_id))
 }
 
 fn check_customer_frame(frame: &CustomerFrame) -> Result<(), FrameError> {
     match frame {
-        CustomerFrame::Hello { visitor_token, resume, locale, group, page, user } => {
+        CustomerFrame::Hello {
+            visitor_token,
+            resume,
+            locale,
+            group,
+            page,
+            user,
+        } => {
             check_resume(resume)?;
-            for (field, value) in [("visitor_token", visitor_token), ("locale", locale), ("group", group)] {
+            for (field, value) in [
+                ("visitor_token", visitor_token),
+                ("locale", locale),
+                ("group", group),
+            ] {
                 if let Some(value) = value {
                     check_id(field, value)?;
                 }
             }
             if let Some(page) = page {
-                for (field, value) in [("page.url", &page.url), ("page.title", &page.title), ("page.referrer", &page.referrer)] {
+                for (field, value) in [
+                    ("page.url", &page.url),
+                    ("page.title", &page.title),
+                    ("page.referrer", &page.referrer),
+                ] {
                     check_length(field, value, MAX_PAGE_FIELD_CHARS, ErrorCode::BadFrame)?;
                 }
             }
             if let Some(user) = user {
                 check_id("user.id", &user.id)?;
-                for (field, value) in [("user.name", &user.name), ("user.email", &user.email), ("user.phone", &user.phone), ("user.user_hash", &user.user_hash)] {
+                for (field, value) in [
+                    ("user.name", &user.name),
+                    ("user.email", &user.email),
+                    ("user.phone", &user.phone),
+                    ("user.user_hash", &user.user_hash),
+                ] {
                     if let Some(value) = value {
                         check_length(field, value, MAX_PAGE_FIELD_CHARS, ErrorCode::BadFrame)?;
                     }
@@ -521,7 +636,10 @@ fn check_customer_frame(frame: &CustomerFrame) -> Result<(), FrameError> {
             }
             Ok(())
         }
-        CustomerFrame::Send { client_msg_id, text } => {
+        CustomerFrame::Send {
+            client_msg_id,
+            text,
+        } => {
             check_id("client_msg_id", client_msg_id)?;
             check_message_text(text)
         }
@@ -535,20 +653,31 @@ fn check_customer_frame(frame: &CustomerFrame) -> Result<(), FrameError> {
 
 fn check_agent_frame(frame: &AgentFrame) -> Result<(), FrameError> {
     match frame {
-        AgentFrame::Hello { session_token, resume } => {
+        AgentFrame::Hello {
+            session_token,
+            resume,
+        } => {
             check_id("session_token", session_token)?;
             check_resume(resume)
         }
         AgentFrame::SetStatus { .. } | AgentFrame::Ping {} => Ok(()),
-        AgentFrame::Send { conversation_id, client_msg_id, text } => {
+        AgentFrame::Send {
+            conversation_id,
+            client_msg_id,
+            text,
+        } => {
             check_id("conversation_id", conversation_id)?;
             check_id("client_msg_id", client_msg_id)?;
             check_message_text(text)
         }
-        AgentFrame::End { conversation_id } | AgentFrame::Typing { conversation_id, .. } => {
-            check_id("conversation_id", conversation_id)
-        }
-        AgentFrame::TransferToGroup { conversation_id, group } => {
+        AgentFrame::End { conversation_id }
+        | AgentFrame::Typing {
+            conversation_id, ..
+        } => check_id("conversation_id", conversation_id),
+        AgentFrame::TransferToGroup {
+            conversation_id,
+            group,
+        } => {
             check_id("conversation_id", conversation_id)?;
             check_id("group", group)
         }

@@ -137,15 +137,17 @@ impl FeatureKind {
 }
 
 /// Chinese characters that carry grammar or politeness, not meaning, in customer questions.
-const STOP_CHARACTERS: &str = "的了吗呢吧啊呀哦嘛么我你您们他她它是和与及或这那个就都也还怎如何什哪啥";
+const STOP_CHARACTERS: &str =
+    "的了吗呢吧啊呀哦嘛么我你您们他她它是和与及或这那个就都也还怎如何什哪啥";
 
 /// English words that carry no meaning in customer questions.
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could",
-    "did", "do", "doe", "does", "for", "from", "get", "guy", "had", "has", "have", "how",
-    "i", "if", "im", "in", "is", "it", "its", "just", "me", "my", "of", "ok", "on", "or", "our", "please",
-    "so", "some", "that", "the", "there", "this", "to", "u", "us", "want", "wa", "was", "we", "what",
-    "whats", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
+    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
+    "could", "did", "do", "doe", "does", "for", "from", "get", "guy", "had", "has", "have", "how",
+    "i", "if", "im", "in", "is", "it", "its", "just", "me", "my", "of", "ok", "on", "or", "our",
+    "please", "so", "some", "that", "the", "there", "this", "to", "u", "us", "want", "wa", "was",
+    "we", "what", "whats", "when", "where", "which", "who", "why", "will", "with", "would", "you",
+    "your",
 ];
 
 fn is_cjk(character: char) -> bool {
@@ -163,7 +165,10 @@ fn is_cjk(character: char) -> bool {
 /// rules are English, and byte-wise suffix checks on other scripts would cut characters.
 fn stem(word: &str) -> String {
     let word = word.strip_suffix("'s").unwrap_or(word);
-    let word: String = word.chars().filter(|character| *character != '\'').collect();
+    let word: String = word
+        .chars()
+        .filter(|character| *character != '\'')
+        .collect();
     if !word.is_ascii() {
         return word;
     }
@@ -182,7 +187,10 @@ fn stem(word: &str) -> String {
     // `shipped` → `shipp` → `ship`: undo the doubled final consonant.
     let bytes = stemmed.as_bytes();
     let length = bytes.len();
-    if length > 3 && bytes[length - 1] == bytes[length - 2] && !matches!(bytes[length - 1], b'l' | b's' | b'z' | b'e' | b'o') {
+    if length > 3
+        && bytes[length - 1] == bytes[length - 2]
+        && !matches!(bytes[length - 1], b'l' | b's' | b'z' | b'e' | b'o')
+    {
         return stemmed[..length - 1].to_owned();
     }
     stemmed
@@ -211,7 +219,10 @@ fn features(text: &str) -> Vec<(FeatureKind, String)> {
         let mut is_question = false;
         let mut index = 0;
         while index < run.len() {
-            if index + 2 < run.len() && matches!(run[index + 1], '不' | '没') && run[index + 2] == run[index] {
+            if index + 2 < run.len()
+                && matches!(run[index + 1], '不' | '没')
+                && run[index + 2] == run[index]
+            {
                 is_question = true;
                 folded.push(run[index]);
                 index += 3;
@@ -323,12 +334,23 @@ impl KnowledgeIndex {
                 }
                 let document_index = documents.len();
                 indexed_items[item_index].documents += 1;
-                let length = counts.values().map(|(kind, count)| kind.weight() * f64::from(*count)).sum();
-                documents.push(Document { item: item_index, length, self_score: 0.0 });
+                let length = counts
+                    .values()
+                    .map(|(kind, count)| kind.weight() * f64::from(*count))
+                    .sum();
+                documents.push(Document {
+                    item: item_index,
+                    length,
+                    self_score: 0.0,
+                });
                 for (feature, (kind, count)) in &counts {
                     postings
                         .entry(feature.clone())
-                        .or_insert_with(|| Posting { kind: *kind, idf: 0.0, documents: Vec::new() })
+                        .or_insert_with(|| Posting {
+                            kind: *kind,
+                            idf: 0.0,
+                            documents: Vec::new(),
+                        })
                         .documents
                         .push((document_index, *count));
                 }
@@ -339,14 +361,21 @@ impl KnowledgeIndex {
         let average_length = if documents.is_empty() {
             1.0
         } else {
-            documents.iter().map(|document| document.length).sum::<f64>() / document_count
+            documents
+                .iter()
+                .map(|document| document.length)
+                .sum::<f64>()
+                / document_count
         };
         // Rarity is counted in items, not documents: a word repeated in five similar
         // questions of one item is *more* telling of that item, not less.
         let item_count = indexed_items.len() as f64;
         for posting in postings.values_mut() {
-            let mut items_with_feature: Vec<usize> =
-                posting.documents.iter().map(|(document_index, _)| documents[*document_index].item).collect();
+            let mut items_with_feature: Vec<usize> = posting
+                .documents
+                .iter()
+                .map(|(document_index, _)| documents[*document_index].item)
+                .collect();
             items_with_feature.dedup();
             posting.idf = bm25_idf(item_count, items_with_feature.len() as f64);
         }
@@ -394,7 +423,9 @@ impl KnowledgeIndex {
                 continue;
             }
             let distance = edit_distance(word, known);
-            if distance <= max_edits && best.is_none_or(|(best_distance, _)| distance < best_distance) {
+            if distance <= max_edits
+                && best.is_none_or(|(best_distance, _)| distance < best_distance)
+            {
                 best = Some((distance, known));
             }
         }
@@ -428,7 +459,9 @@ impl KnowledgeIndex {
                 && !self.postings.contains_key(&feature)
                 && let Some(corrected) = self.correct_spelling(&feature)
             {
-                query.entry(corrected.to_owned()).or_insert((kind, CORRECTED_WORD_WEIGHT));
+                query
+                    .entry(corrected.to_owned())
+                    .or_insert((kind, CORRECTED_WORD_WEIGHT));
                 continue;
             }
             query.insert(feature, (kind, 1.0));
@@ -444,7 +477,10 @@ impl KnowledgeIndex {
             + query
                 .iter()
                 .map(|(feature, (kind, factor))| {
-                    let idf = self.postings.get(feature).map_or(self.unseen_idf * kind.unseen_share(), |posting| posting.idf);
+                    let idf = self
+                        .postings
+                        .get(feature)
+                        .map_or(self.unseen_idf * kind.unseen_share(), |posting| posting.idf);
                     kind.weight() * factor * idf
                 })
                 .sum::<f64>();
@@ -487,7 +523,8 @@ impl KnowledgeIndex {
                 continue;
             }
             // Weighted harmonic mean: high only when both sides are.
-            let confidence = 1.0 / (MESSAGE_SIDE_WEIGHT / message_side + (1.0 - MESSAGE_SIDE_WEIGHT) / item_side);
+            let confidence = 1.0
+                / (MESSAGE_SIDE_WEIGHT / message_side + (1.0 - MESSAGE_SIDE_WEIGHT) / item_side);
             if confidence >= SUGGESTION_THRESHOLD {
                 ranked.push((item_index, confidence.min(1.0)));
             }
@@ -496,14 +533,20 @@ impl KnowledgeIndex {
         ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then(left.0.cmp(&right.0)));
         let hit = |(item_index, score): (usize, f64)| {
             let item = &self.items[item_index];
-            Hit { id: item.id.clone(), score, question: item.question.clone(), answer: item.answer.clone() }
+            Hit {
+                id: item.id.clone(),
+                score,
+                question: item.question.clone(),
+                answer: item.answer.clone(),
+            }
         };
         // Two items that explain exactly the same words of the message and score alike
         // (密码: forgotten or changed?) differ only in how they are written, not in what the
         // customer said: the robot then asks, offering both, rather than guess.
         let undecided = match ranked.as_slice() {
             [(first, first_score), (second, second_score), ..] => {
-                item_matched_weight[*first] == item_matched_weight[*second] && *second_score >= UNDECIDED_RATIO * first_score
+                item_matched_weight[*first] == item_matched_weight[*second]
+                    && *second_score >= UNDECIDED_RATIO * first_score
             }
             _ => false,
         };
@@ -536,7 +579,11 @@ fn edit_distance(left: &str, right: &str) -> usize {
             let mut best = (table[(row - 1) * width + column] + 1)
                 .min(table[row * width + column - 1] + 1)
                 .min(table[(row - 1) * width + column - 1] + substitution);
-            if row > 1 && column > 1 && left[row - 1] == right[column - 2] && left[row - 2] == right[column - 1] {
+            if row > 1
+                && column > 1
+                && left[row - 1] == right[column - 2]
+                && left[row - 2] == right[column - 1]
+            {
                 best = best.min(table[(row - 2) * width + column - 2] + 1);
             }
             table[row * width + column] = best;
@@ -553,10 +600,17 @@ fn bm25_idf(document_count: f64, containing: f64) -> f64 {
 /// The ids of the `limit` most asked items, for the agent's recommended list (推荐知识):
 /// highest hit count first, ties in the order given. Items with no hit are not recommended.
 pub fn recommended(hit_counts: &[(String, u64)], limit: usize) -> Vec<&str> {
-    let mut ranked: Vec<(usize, &(String, u64))> =
-        hit_counts.iter().enumerate().filter(|(_, (_, count))| *count > 0).collect();
+    let mut ranked: Vec<(usize, &(String, u64))> = hit_counts
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, count))| *count > 0)
+        .collect();
     ranked.sort_by(|left, right| right.1.1.cmp(&left.1.1).then(left.0.cmp(&right.0)));
-    ranked.into_iter().take(limit).map(|(_, (id, _))| id.as_str()).collect()
+    ranked
+        .into_iter()
+        .take(limit)
+        .map(|(_, (id, _))| id.as_str())
+        .collect()
 }
 
 #[cfg(test)]
@@ -576,14 +630,32 @@ mod tests {
 
     fn small_index() -> KnowledgeIndex {
         KnowledgeIndex::new(&[
-            item("refund", "退款多久到账？", &["钱什么时候退回来"], "1-3 个工作日"),
-            item("invoice", "怎么开发票？", &["如何申请电子发票"], "在订单页申请"),
-            item("track", "How can I track my order?", &["Where is my package?"], "Open Orders"),
+            item(
+                "refund",
+                "退款多久到账？",
+                &["钱什么时候退回来"],
+                "1-3 个工作日",
+            ),
+            item(
+                "invoice",
+                "怎么开发票？",
+                &["如何申请电子发票"],
+                "在订单页申请",
+            ),
+            item(
+                "track",
+                "How can I track my order?",
+                &["Where is my package?"],
+                "Open Orders",
+            ),
         ])
     }
 
     fn feature_names(text: &str) -> Vec<String> {
-        features(text).into_iter().map(|(_, feature)| feature).collect()
+        features(text)
+            .into_iter()
+            .map(|(_, feature)| feature)
+            .collect()
     }
 
     #[test]
@@ -607,8 +679,18 @@ mod tests {
     fn a_shared_character_or_a_side_word_is_not_an_answer() {
         let index = KnowledgeIndex::new(&[
             item("hello", "你好", &["在吗", "hello"], "您好"),
-            item("damaged", "收到的包裹破损了怎么办？", &["快递盒子压坏了"], "拍照申请售后"),
-            item("exchange", "可以换货吗？", &["怎么申请换货", "换货流程"], "七天内可换"),
+            item(
+                "damaged",
+                "收到的包裹破损了怎么办？",
+                &["快递盒子压坏了"],
+                "拍照申请售后",
+            ),
+            item(
+                "exchange",
+                "可以换货吗？",
+                &["怎么申请换货", "换货流程"],
+                "七天内可换",
+            ),
         ]);
         let best = |text: &str| index.ask(text).best.map(|hit| hit.id);
         assert_eq!(best("你好"), Some("hello".to_owned()));
@@ -645,8 +727,14 @@ mod tests {
     #[test]
     fn finds_items_in_both_languages() {
         let index = small_index();
-        assert_eq!(index.ask("退款一般多久能到账").best.map(|hit| hit.id), Some("refund".to_owned()));
-        assert_eq!(index.ask("where is my PACKAGE").best.map(|hit| hit.id), Some("track".to_owned()));
+        assert_eq!(
+            index.ask("退款一般多久能到账").best.map(|hit| hit.id),
+            Some("refund".to_owned())
+        );
+        assert_eq!(
+            index.ask("where is my PACKAGE").best.map(|hit| hit.id),
+            Some("track".to_owned())
+        );
     }
 
     #[test]

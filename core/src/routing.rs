@@ -46,18 +46,24 @@ impl AgentLoad {
 
 /// The agent that should take the next conversation of `group`, if any can.
 pub fn pick_agent<'a>(agents: &'a [AgentLoad], group: &str) -> Option<&'a AgentLoad> {
-    agents.iter().filter(|agent| agent.can_take(group)).min_by(|left, right| {
-        right
-            .free_capacity()
-            .cmp(&left.free_capacity())
-            .then(left.idle_since.cmp(&right.idle_since))
-            .then(left.agent_id.cmp(&right.agent_id))
-    })
+    agents
+        .iter()
+        .filter(|agent| agent.can_take(group))
+        .min_by(|left, right| {
+            right
+                .free_capacity()
+                .cmp(&left.free_capacity())
+                .then(left.idle_since.cmp(&right.idle_since))
+                .then(left.agent_id.cmp(&right.agent_id))
+        })
 }
 
 /// Online agents of the group, busy or not (the "no agent online" check).
 pub fn agents_online(agents: &[AgentLoad], group: &str) -> usize {
-    agents.iter().filter(|agent| agent.status == AgentStatus::Online && agent.serves_group(group)).count()
+    agents
+        .iter()
+        .filter(|agent| agent.status == AgentStatus::Online && agent.serves_group(group))
+        .count()
 }
 
 /// Free chat slots over the online agents of the group.
@@ -98,7 +104,10 @@ impl Queues {
         self.remove(&entry.conversation_id);
         // Keep arrival order even if a caller pushes an older entry late (a re-queue
         // restored from the log after a restart).
-        let index = self.entries.iter().position(|waiting| waiting.queued_at > entry.queued_at);
+        let index = self
+            .entries
+            .iter()
+            .position(|waiting| waiting.queued_at > entry.queued_at);
         match index {
             Some(index) => self.entries.insert(index, entry),
             None => self.entries.push_back(entry),
@@ -108,13 +117,17 @@ impl Queues {
     /// Removes a conversation (assigned, ended, or moved); returns whether it was waiting.
     pub fn remove(&mut self, conversation_id: &str) -> bool {
         let before = self.entries.len();
-        self.entries.retain(|entry| entry.conversation_id != conversation_id);
+        self.entries
+            .retain(|entry| entry.conversation_id != conversation_id);
         self.entries.len() != before
     }
 
     /// 1-based position in its group's line (1 = served next), if waiting.
     pub fn position(&self, conversation_id: &str) -> Option<u32> {
-        let entry = self.entries.iter().find(|entry| entry.conversation_id == conversation_id)?;
+        let entry = self
+            .entries
+            .iter()
+            .find(|entry| entry.conversation_id == conversation_id)?;
         let ahead = self
             .entries
             .iter()
@@ -129,7 +142,10 @@ impl Queues {
         let mut seen_per_group: Vec<(&str, u32)> = Vec::new();
         let mut positions = Vec::with_capacity(self.entries.len());
         for entry in &self.entries {
-            let position = match seen_per_group.iter_mut().find(|(group, _)| *group == entry.group) {
+            let position = match seen_per_group
+                .iter_mut()
+                .find(|(group, _)| *group == entry.group)
+            {
                 Some((_, count)) => {
                     *count += 1;
                     *count
@@ -174,7 +190,8 @@ pub fn plan_assignments(agents: &[AgentLoad], queues: &Queues, now: i64) -> Vec<
     let mut loads = agents.to_vec();
     let mut assignments = Vec::new();
     for entry in queues.entries() {
-        let Some(chosen) = pick_agent(&loads, &entry.group).map(|agent| agent.agent_id.clone()) else {
+        let Some(chosen) = pick_agent(&loads, &entry.group).map(|agent| agent.agent_id.clone())
+        else {
             continue;
         };
         if let Some(agent) = loads.iter_mut().find(|agent| agent.agent_id == chosen) {
@@ -195,7 +212,14 @@ pub fn plan_assignments(agents: &[AgentLoad], queues: &Queues, now: i64) -> Vec<
 mod tests {
     use super::*;
 
-    fn agent(agent_id: &str, groups: &[&str], status: AgentStatus, active: u32, max: u32, idle_since: i64) -> AgentLoad {
+    fn agent(
+        agent_id: &str,
+        groups: &[&str],
+        status: AgentStatus,
+        active: u32,
+        max: u32,
+        idle_since: i64,
+    ) -> AgentLoad {
         AgentLoad {
             agent_id: agent_id.to_owned(),
             agent_name: agent_id.to_uppercase(),
@@ -208,7 +232,11 @@ mod tests {
     }
 
     fn entry(conversation_id: &str, group: &str, queued_at: i64) -> QueueEntry {
-        QueueEntry { conversation_id: conversation_id.to_owned(), group: group.to_owned(), queued_at }
+        QueueEntry {
+            conversation_id: conversation_id.to_owned(),
+            group: group.to_owned(),
+            queued_at,
+        }
     }
 
     #[test]
@@ -217,7 +245,10 @@ mod tests {
             agent("a", &["support"], AgentStatus::Online, 3, 5, 0),
             agent("b", &["support"], AgentStatus::Online, 1, 5, 100),
         ];
-        assert_eq!(pick_agent(&agents, "support").map(|a| a.agent_id.as_str()), Some("b"));
+        assert_eq!(
+            pick_agent(&agents, "support").map(|a| a.agent_id.as_str()),
+            Some("b")
+        );
     }
 
     #[test]
@@ -226,7 +257,10 @@ mod tests {
             agent("a", &["support"], AgentStatus::Online, 1, 5, 500),
             agent("b", &["support"], AgentStatus::Online, 1, 5, 100),
         ];
-        assert_eq!(pick_agent(&agents, "support").map(|a| a.agent_id.as_str()), Some("b"));
+        assert_eq!(
+            pick_agent(&agents, "support").map(|a| a.agent_id.as_str()),
+            Some("b")
+        );
     }
 
     #[test]
@@ -255,7 +289,10 @@ mod tests {
         assert_eq!(queues.position("missing"), None);
         assert!(queues.remove("c1"));
         assert_eq!(queues.position("c3"), Some(1));
-        assert_eq!(queues.positions(), vec![("c2".to_owned(), 1), ("c3".to_owned(), 1)]);
+        assert_eq!(
+            queues.positions(),
+            vec![("c2".to_owned(), 1), ("c3".to_owned(), 1)]
+        );
     }
 
     #[test]
@@ -280,8 +317,10 @@ mod tests {
         queues.push(entry("c2", "support", 20));
         queues.push(entry("c3", "support", 30));
         let plan = plan_assignments(&agents, &queues, 1000);
-        let pairs: Vec<(&str, &str)> =
-            plan.iter().map(|a| (a.conversation_id.as_str(), a.agent_id.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = plan
+            .iter()
+            .map(|a| (a.conversation_id.as_str(), a.agent_id.as_str()))
+            .collect();
         assert_eq!(pairs, vec![("c1", "a"), ("c2", "b")]);
     }
 }

@@ -55,10 +55,54 @@ pub fn is_end_phrase(text: &str) -> bool {
 /// The robot does not answer them with its no-answer reply, and they do not count as
 /// misses towards a transfer (a customer saying "thank you" twice is not stuck).
 const ACKNOWLEDGEMENTS: &[&str] = &[
-    "好", "好的", "好滴", "好吧", "好嘞", "好哒", "行", "行吧", "可以", "嗯", "嗯嗯", "恩", "恩恩", "哦", "哦哦", "噢", "喔",
-    "收到", "了解", "明白", "明白了", "知道了", "懂了", "谢谢", "谢谢你", "谢谢您", "谢了", "多谢", "感谢", "非常感谢",
-    "谢谢啦", "好的谢谢", "ok", "okay", "k", "kk", "thanks", "thank you", "thx", "ty", "got it", "cool",
-    "great", "fine", "alright", "sure", "ok thanks", "okay thanks",
+    "好",
+    "好的",
+    "好滴",
+    "好吧",
+    "好嘞",
+    "好哒",
+    "行",
+    "行吧",
+    "可以",
+    "嗯",
+    "嗯嗯",
+    "恩",
+    "恩恩",
+    "哦",
+    "哦哦",
+    "噢",
+    "喔",
+    "收到",
+    "了解",
+    "明白",
+    "明白了",
+    "知道了",
+    "懂了",
+    "谢谢",
+    "谢谢你",
+    "谢谢您",
+    "谢了",
+    "多谢",
+    "感谢",
+    "非常感谢",
+    "谢谢啦",
+    "好的谢谢",
+    "ok",
+    "okay",
+    "k",
+    "kk",
+    "thanks",
+    "thank you",
+    "thx",
+    "ty",
+    "got it",
+    "cool",
+    "great",
+    "fine",
+    "alright",
+    "sure",
+    "ok thanks",
+    "okay thanks",
 ];
 
 /// Whether `text` only acknowledges (see [`ACKNOWLEDGEMENTS`]), ignoring case, width,
@@ -70,14 +114,19 @@ pub fn is_acknowledgement(text: &str) -> bool {
     if normalized.contains('?') {
         return false;
     }
-    let words: Vec<&str> = normalized.split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty()).collect();
+    let words: Vec<&str> = normalized
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
     if words.is_empty() {
         return false;
     }
     // "ok, thanks" and "好的，谢谢": punctuation between words is a space in English and
     // nothing in Chinese.
     let (spaced, tight) = (words.join(" "), words.concat());
-    ACKNOWLEDGEMENTS.iter().any(|phrase| *phrase == spaced || *phrase == tight)
+    ACKNOWLEDGEMENTS
+        .iter()
+        .any(|phrase| *phrase == spaced || *phrase == tight)
 }
 
 /// True when `keyword` occurs in `text` (both are normalized here).
@@ -128,14 +177,37 @@ mod tests {
 
     #[test]
     fn acknowledgements_are_recognised_with_punctuation_width_and_emoji() {
-        for text in ["好的", "好的！", "谢谢", "谢谢～", "嗯嗯", "收到。", "好的，谢谢", "OK", "ｏｋ", "Thanks!", "thank you 🙏", "ok, thanks"] {
+        for text in [
+            "好的",
+            "好的！",
+            "谢谢",
+            "谢谢～",
+            "嗯嗯",
+            "收到。",
+            "好的，谢谢",
+            "OK",
+            "ｏｋ",
+            "Thanks!",
+            "thank you 🙏",
+            "ok, thanks",
+        ] {
             assert!(is_acknowledgement(text), "{text:?}");
         }
     }
 
     #[test]
     fn questions_and_longer_messages_are_not_acknowledgements() {
-        for text in ["", "！！", "嗯？", "ok?", "好的，那退款多久到账？", "谢谢，请问怎么开发票", "ok how do I reset my password", "不好", "okay so"] {
+        for text in [
+            "",
+            "！！",
+            "嗯？",
+            "ok?",
+            "好的，那退款多久到账？",
+            "谢谢，请问怎么开发票",
+            "ok how do I reset my password",
+            "不好",
+            "okay so",
+        ] {
             assert!(!is_acknowledgement(text), "{text:?}");
         }
     }

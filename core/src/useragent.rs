@@ -63,7 +63,9 @@ fn system(user_agent: &str) -> Option<String> {
     }
     if user_agent.contains("iPhone") || user_agent.contains("iPad") || user_agent.contains("iPod") {
         // `CPU iPhone OS 17_5 like Mac OS X`
-        let version = version_after(user_agent, " OS ").map(|version| version.replace('_', ".")).unwrap_or_default();
+        let version = version_after(user_agent, " OS ")
+            .map(|version| version.replace('_', "."))
+            .unwrap_or_default();
         return Some(with_version("iOS", &version, 2));
     }
     if let Some(version) = version_after(user_agent, "Android ") {
@@ -101,8 +103,16 @@ fn version_after(user_agent: &str, token: &str) -> Option<String> {
 
 /// `name` with the first `parts` numbers of `version` (`Chrome 131`, `iOS 17.5`).
 fn with_version(name: &str, version: &str, parts: usize) -> String {
-    let short: Vec<&str> = version.split(['.', '_']).filter(|part| !part.is_empty()).take(parts).collect();
-    if short.is_empty() { name.to_owned() } else { format!("{name} {}", short.join(".")) }
+    let short: Vec<&str> = version
+        .split(['.', '_'])
+        .filter(|part| !part.is_empty())
+        .take(parts)
+        .collect();
+    if short.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name} {}", short.join("."))
+    }
 }
 
 #[cfg(test)]
@@ -132,7 +142,10 @@ mod tests {
                 "Mozilla/5.0 (Linux; Android 14; 23127PN0CC) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.230 Mobile Safari/537.36",
                 "Chrome 120 · Android 14",
             ),
-            ("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "Firefox 133 · Linux"),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+                "Firefox 133 · Linux",
+            ),
         ];
         for (user_agent, label) in cases {
             assert_eq!(describe(user_agent).as_deref(), Some(label), "{user_agent}");

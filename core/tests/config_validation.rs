@@ -77,12 +77,29 @@ fn a_toml_file_parses_with_defaults_and_validates() {
     assert_eq!(config.validate(), Ok(()));
     assert_eq!(config.service.robot.misses_before_transfer, 2);
     assert!(config.service.robot.transfer_button, "defaults to shown");
-    assert_eq!(config.rules[1].idle_timeout_minutes, 10, "default idle timeout");
-    assert!(!config.rules[1].off_hours_message.is_empty(), "default off-hours message");
+    assert_eq!(
+        config.rules[1].idle_timeout_minutes, 10,
+        "default idle timeout"
+    );
+    assert!(
+        !config.rules[1].off_hours_message.is_empty(),
+        "default off-hours message"
+    );
     assert_eq!(config.agents[1].max_concurrent_chats, 5, "default capacity");
-    assert!(config.knowledge[0].enabled, "knowledge is enabled by default");
-    assert_eq!(config.rules[0].working_hours.exceptions[0].open, vec![], "no ranges: closed all day");
-    assert_eq!(config.rules[0].working_hours.weekly[1].days, vec![Weekday::Sat], "full day names accepted");
+    assert!(
+        config.knowledge[0].enabled,
+        "knowledge is enabled by default"
+    );
+    assert_eq!(
+        config.rules[0].working_hours.exceptions[0].open,
+        vec![],
+        "no ranges: closed all day"
+    );
+    assert_eq!(
+        config.rules[0].working_hours.weekly[1].days,
+        vec![Weekday::Sat],
+        "full day names accepted"
+    );
 }
 
 #[test]
@@ -96,9 +113,15 @@ fn the_config_round_trips_through_json() {
 fn an_empty_file_gets_defaults_but_needs_a_group() {
     let config: Config = toml::from_str("").unwrap();
     assert_eq!(config.service.mode, ServiceMode::RobotFirst);
-    assert_eq!(config.service.robot.transfer_keywords, vec!["转人工", "人工客服", "人工", "human", "agent"]);
+    assert_eq!(
+        config.service.robot.transfer_keywords,
+        vec!["转人工", "人工客服", "人工", "human", "agent"]
+    );
     let errors = config.validate().unwrap_err();
-    assert_eq!(errors.problems[0].to_string(), "skill_groups: at least one skill group is needed");
+    assert_eq!(
+        errors.problems[0].to_string(),
+        "skill_groups: at least one skill group is needed"
+    );
 }
 
 #[test]
@@ -106,22 +129,35 @@ fn the_demo_config_is_valid_and_as_documented() {
     let demo = Config::demo();
     assert_eq!(demo.validate(), Ok(()));
     let group = demo.resolve_group(None).unwrap();
-    assert_eq!((group.name.as_str(), group.display_name.as_str()), ("support", "在线客服"));
+    assert_eq!(
+        (group.name.as_str(), group.display_name.as_str()),
+        ("support", "在线客服")
+    );
     let rule = demo.rule(&group.rule).unwrap();
     assert_eq!(rule.working_hours.time_zone, "Asia/Shanghai");
     assert_eq!(demo.service.mode, ServiceMode::RobotFirst);
     assert_eq!(demo.service.robot.misses_before_transfer, 3);
-    assert!(demo.knowledge.len() >= 30, "the demo knowledge base is loaded");
+    assert!(
+        demo.knowledge.len() >= 30,
+        "the demo knowledge base is loaded"
+    );
     // Monday 2025-06-02 10:00 in Shanghai is 02:00 UTC: open; Saturday is closed.
     assert!(hours::is_open_at(&rule.working_hours, 1_748_829_600_000));
-    assert!(!hours::is_open_at(&rule.working_hours, 1_748_829_600_000 + 5 * 86_400_000));
+    assert!(!hours::is_open_at(
+        &rule.working_hours,
+        1_748_829_600_000 + 5 * 86_400_000
+    ));
 }
 
 #[test]
 fn the_demo_knowledge_file_parses() {
     let items = demo_knowledge();
     assert!(items.len() >= 30, "{} items", items.len());
-    assert!(items.iter().all(|item| item.enabled && !item.answer.is_empty()));
+    assert!(
+        items
+            .iter()
+            .all(|item| item.enabled && !item.answer.is_empty())
+    );
 }
 
 fn problems_of(config: &Config) -> Vec<String> {
@@ -140,7 +176,12 @@ fn every_problem_is_reported_with_its_path() {
         rule: "vip".into(),
         members: vec!["carol".into()],
     });
-    config.skill_groups.push(SkillGroup { name: "support".into(), display_name: " ".into(), rule: "default".into(), members: vec![] });
+    config.skill_groups.push(SkillGroup {
+        name: "support".into(),
+        display_name: " ".into(),
+        rule: "default".into(),
+        members: vec![],
+    });
     config.rules[0].working_hours.time_zone = "Asia/Beijing".into();
     config.rules[0].working_hours.weekly[0].to = "18:60".into();
     config.rules[1].name = "default".into();
@@ -182,16 +223,25 @@ fn every_problem_is_reported_with_its_path() {
 
 #[test]
 fn the_error_lists_every_problem_on_its_own_line() {
-    let config = Config { rules: vec![], ..Config::demo() };
+    let config = Config {
+        rules: vec![],
+        ..Config::demo()
+    };
     let message = config.validate().unwrap_err().to_string();
-    assert_eq!(message, "invalid configuration:\n  skill_groups[0].rule: unknown rule \"default\"");
+    assert_eq!(
+        message,
+        "invalid configuration:\n  skill_groups[0].rule: unknown rule \"default\""
+    );
 }
 
 #[test]
 fn texts_over_the_message_limit_are_reported() {
     let mut config = Config::demo();
     config.service.robot.no_answer_reply = "长".repeat(4001);
-    assert_eq!(problems_of(&config), vec!["service.robot.no_answer_reply: is longer than 4000 characters"]);
+    assert_eq!(
+        problems_of(&config),
+        vec!["service.robot.no_answer_reply: is longer than 4000 characters"]
+    );
 }
 
 #[test]
@@ -202,7 +252,10 @@ fn group_resolution_prefers_the_page_then_the_robot_setting_then_the_first_group
     let mut without_robot_group = config.clone();
     without_robot_group.service.robot.skill_group = None;
     without_robot_group.skill_groups.reverse();
-    assert_eq!(without_robot_group.resolve_group(None).unwrap().name, "night");
+    assert_eq!(
+        without_robot_group.resolve_group(None).unwrap().name,
+        "night"
+    );
 }
 
 #[test]
@@ -237,18 +290,36 @@ fn widget_settings_are_checked_field_by_field_and_make_the_snippet() {
     use kefu_core::config::WidgetSettings;
     let mut config = Config::demo();
     config.widget = WidgetSettings {
-        allowed_origins: vec!["https://shop.example.com".to_owned(), "shop.example.com/".to_owned()],
+        allowed_origins: vec![
+            "https://shop.example.com".to_owned(),
+            "shop.example.com/".to_owned(),
+        ],
         accent_color: "blue".to_owned(),
         launcher_text: " ".to_owned(),
         greeting: "您好".to_owned(),
         languages: vec!["fr".to_owned()],
     };
-    let problems: Vec<String> = config.validate().unwrap_err().problems.iter().map(|problem| problem.path.clone()).collect();
+    let problems: Vec<String> = config
+        .validate()
+        .unwrap_err()
+        .problems
+        .iter()
+        .map(|problem| problem.path.clone())
+        .collect();
     assert_eq!(
         problems,
-        ["widget.allowed_origins[1]", "widget.accent_color", "widget.launcher_text", "widget.languages[0]"],
+        [
+            "widget.allowed_origins[1]",
+            "widget.accent_color",
+            "widget.launcher_text",
+            "widget.languages[0]"
+        ],
     );
-    let widget = WidgetSettings { accent_color: "#d4380d".to_owned(), languages: vec!["en".to_owned()], ..WidgetSettings::default() };
+    let widget = WidgetSettings {
+        accent_color: "#d4380d".to_owned(),
+        languages: vec!["en".to_owned()],
+        ..WidgetSettings::default()
+    };
     assert_eq!(
         widget.snippet("https://kefu.example.com"),
         r##"<script src="https://kefu.example.com/embed.js" data-site="demo" data-color="#d4380d" data-lang="en" async></script>"##

@@ -8,7 +8,8 @@
 
 use kefu_core::config::{Config, ServiceMode, Weekday, WeeklyHours, WorkingHours};
 use kefu_core::conversation::{
-    Availability, Command, ConversationSettings, Ctx, Event, EventBody, Phase, Rejection, State, apply, decide, fold,
+    Availability, Command, ConversationSettings, Ctx, Event, EventBody, Phase, Rejection, State,
+    apply, decide, fold,
 };
 use kefu_core::hours;
 use kefu_core::protocol::{self, CustomerFrame};
@@ -32,7 +33,12 @@ fn agent_id() -> impl Strategy<Value = String> {
 
 /// Few distinct ids so that duplicates happen often.
 fn client_msg_id() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["m1".to_owned(), "m2".to_owned(), "m3".to_owned(), "m4".to_owned()])
+    prop::sample::select(vec![
+        "m1".to_owned(),
+        "m2".to_owned(),
+        "m3".to_owned(),
+        "m4".to_owned(),
+    ])
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -50,36 +56,69 @@ fn text() -> impl Strategy<Value = String> {
 
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
-        (client_msg_id(), text()).prop_map(|(client_msg_id, text)| Command::CustomerMessage { client_msg_id, text }),
-        (client_msg_id(), text()).prop_map(|(client_msg_id, text)| Command::CustomerMessage { client_msg_id, text }),
+        (client_msg_id(), text()).prop_map(|(client_msg_id, text)| Command::CustomerMessage {
+            client_msg_id,
+            text
+        }),
+        (client_msg_id(), text()).prop_map(|(client_msg_id, text)| Command::CustomerMessage {
+            client_msg_id,
+            text
+        }),
         Just(Command::RequestTransfer),
-        agent_id().prop_map(|agent_id| Command::AssignAgent { agent_name: agent_id.to_uppercase(), agent_id }),
-        (agent_id(), client_msg_id(), text())
-            .prop_map(|(agent_id, client_msg_id, text)| Command::AgentMessage { agent_id, client_msg_id, text }),
+        agent_id().prop_map(|agent_id| Command::AssignAgent {
+            agent_name: agent_id.to_uppercase(),
+            agent_id
+        }),
+        (agent_id(), client_msg_id(), text()).prop_map(|(agent_id, client_msg_id, text)| {
+            Command::AgentMessage {
+                agent_id,
+                client_msg_id,
+                text,
+            }
+        }),
         Just(Command::EndByCustomer),
         agent_id().prop_map(|agent_id| Command::EndByAgent { agent_id }),
         Just(Command::IdleTick),
         agent_id().prop_map(|agent_id| Command::AgentOffline { agent_id }),
-        (agent_id(), prop::sample::select(vec!["support".to_owned(), "sales".to_owned()]))
+        (
+            agent_id(),
+            prop::sample::select(vec!["support".to_owned(), "sales".to_owned()])
+        )
             .prop_map(|(agent_id, group)| Command::TransferToGroup { agent_id, group }),
-        Just(Command::Start { conversation_id: "c1".into(), visitor_id: "v1".into(), group: "support".into() }),
+        Just(Command::Start {
+            conversation_id: "c1".into(),
+            visitor_id: "v1".into(),
+            group: "support".into()
+        }),
     ]
 }
 
 fn step() -> impl Strategy<Value = Step> {
     (command(), any::<bool>(), 0usize..3, any::<bool>(), 0i64..20).prop_map(
-        |(command, open, agents_online, robot_hit, minutes_later)| Step { command, open, agents_online, robot_hit, minutes_later },
+        |(command, open, agents_online, robot_hit, minutes_later)| Step {
+            command,
+            open,
+            agents_online,
+            robot_hit,
+            minutes_later,
+        },
     )
 }
 
 fn settings(mode: ServiceMode) -> ConversationSettings {
-    let mut settings = Config::demo().conversation_settings("support").expect("demo settings");
+    let mut settings = Config::demo()
+        .conversation_settings("support")
+        .expect("demo settings");
     settings.mode = mode;
     settings
 }
 
 fn mode() -> impl Strategy<Value = ServiceMode> {
-    prop::sample::select(vec![ServiceMode::RobotFirst, ServiceMode::RobotOnly, ServiceMode::HumanOnly])
+    prop::sample::select(vec![
+        ServiceMode::RobotFirst,
+        ServiceMode::RobotOnly,
+        ServiceMode::HumanOnly,
+    ])
 }
 
 /// For each step: the state after it, the step, and what `decide` answered.
@@ -89,7 +128,12 @@ type Outcomes = Vec<(State, Step, Result<Vec<Event>, Rejection>)>;
 fn run(mode: ServiceMode, steps: &[Step]) -> (Vec<Event>, Outcomes) {
     let settings = settings(mode);
     let robot_hit = RobotResult {
-        best: Some(Hit { id: "kb-1".into(), score: 0.9, question: "q".into(), answer: "a".into() }),
+        best: Some(Hit {
+            id: "kb-1".into(),
+            score: 0.9,
+            question: "q".into(),
+            answer: "a".into(),
+        }),
         suggestions: vec![],
     };
     let robot_miss = RobotResult::default();
@@ -99,7 +143,11 @@ fn run(mode: ServiceMode, steps: &[Step]) -> (Vec<Event>, Outcomes) {
     let mut outcomes = Vec::new();
     // Every scenario starts the conversation, so that most steps exercise the phases.
     let start = Step {
-        command: Command::Start { conversation_id: "c1".into(), visitor_id: "v1".into(), group: "support".into() },
+        command: Command::Start {
+            conversation_id: "c1".into(),
+            visitor_id: "v1".into(),
+            group: "support".into(),
+        },
         open: true,
         agents_online: 1,
         robot_hit: false,
@@ -116,7 +164,11 @@ fn run(mode: ServiceMode, steps: &[Step]) -> (Vec<Event>, Outcomes) {
                 agents_online: step.agents_online,
                 free_capacity: step.agents_online,
             },
-            robot: Some(if step.robot_hit { &robot_hit } else { &robot_miss }),
+            robot: Some(if step.robot_hit {
+                &robot_hit
+            } else {
+                &robot_miss
+            }),
         };
         let outcome = decide(&state, &step.command, &ctx);
         if let Ok(events) = &outcome {

@@ -10,10 +10,17 @@ fn customer_frames() -> Vec<CustomerFrame> {
     vec![
         CustomerFrame::Hello {
             visitor_token: Some("vt_123".into()),
-            resume: vec![ResumeCursor { conversation_id: "c1".into(), after_seq: 7 }],
+            resume: vec![ResumeCursor {
+                conversation_id: "c1".into(),
+                after_seq: 7,
+            }],
             locale: Some("zh-CN".into()),
             group: Some("support".into()),
-            page: Some(PageInfo { url: "https://shop.example/p/1".into(), title: "商品".into(), referrer: String::new() }),
+            page: Some(PageInfo {
+                url: "https://shop.example/p/1".into(),
+                title: "商品".into(),
+                referrer: String::new(),
+            }),
             user: Some(UserIdentity {
                 id: "u1".into(),
                 name: Some("张三".into()),
@@ -23,10 +30,24 @@ fn customer_frames() -> Vec<CustomerFrame> {
                 user_hash: Some("abc".into()),
             }),
         },
-        CustomerFrame::Hello { visitor_token: None, resume: vec![], locale: None, group: None, page: None, user: None },
-        CustomerFrame::Send { client_msg_id: "m1".into(), text: "你好".into() },
-        CustomerFrame::Transfer { client_msg_id: Some("t1".into()) },
-        CustomerFrame::Transfer { client_msg_id: None },
+        CustomerFrame::Hello {
+            visitor_token: None,
+            resume: vec![],
+            locale: None,
+            group: None,
+            page: None,
+            user: None,
+        },
+        CustomerFrame::Send {
+            client_msg_id: "m1".into(),
+            text: "你好".into(),
+        },
+        CustomerFrame::Transfer {
+            client_msg_id: Some("t1".into()),
+        },
+        CustomerFrame::Transfer {
+            client_msg_id: None,
+        },
         CustomerFrame::End {},
         CustomerFrame::Typing { typing: true },
         CustomerFrame::Ping {},
@@ -35,12 +56,32 @@ fn customer_frames() -> Vec<CustomerFrame> {
 
 fn agent_frames() -> Vec<AgentFrame> {
     vec![
-        AgentFrame::Hello { session_token: "st".into(), resume: vec![ResumeCursor { conversation_id: "c1".into(), after_seq: 0 }] },
-        AgentFrame::SetStatus { status: AgentStatus::Away },
-        AgentFrame::Send { conversation_id: "c1".into(), client_msg_id: "x1".into(), text: "您好".into() },
-        AgentFrame::End { conversation_id: "c1".into() },
-        AgentFrame::TransferToGroup { conversation_id: "c1".into(), group: "sales".into() },
-        AgentFrame::Typing { conversation_id: "c1".into(), typing: false },
+        AgentFrame::Hello {
+            session_token: "st".into(),
+            resume: vec![ResumeCursor {
+                conversation_id: "c1".into(),
+                after_seq: 0,
+            }],
+        },
+        AgentFrame::SetStatus {
+            status: AgentStatus::Away,
+        },
+        AgentFrame::Send {
+            conversation_id: "c1".into(),
+            client_msg_id: "x1".into(),
+            text: "您好".into(),
+        },
+        AgentFrame::End {
+            conversation_id: "c1".into(),
+        },
+        AgentFrame::TransferToGroup {
+            conversation_id: "c1".into(),
+            group: "sales".into(),
+        },
+        AgentFrame::Typing {
+            conversation_id: "c1".into(),
+            typing: false,
+        },
         AgentFrame::Ping {},
     ]
 }
@@ -72,11 +113,25 @@ fn server_frames() -> Vec<ServerFrame> {
         last_seq: 2,
     };
     let events = vec![
-        Event { seq: 1, at: 1, body: EventBody::Started { conversation_id: "c1".into(), visitor_id: "v1".into(), group: "support".into() } },
+        Event {
+            seq: 1,
+            at: 1,
+            body: EventBody::Started {
+                conversation_id: "c1".into(),
+                visitor_id: "v1".into(),
+                group: "support".into(),
+            },
+        },
         Event {
             seq: 2,
             at: 2,
-            body: EventBody::RobotMiss { text: "抱歉".into(), suggestions: vec![Suggestion { id: "k".into(), question: "q".into() }] },
+            body: EventBody::RobotMiss {
+                text: "抱歉".into(),
+                suggestions: vec![Suggestion {
+                    id: "k".into(),
+                    question: "q".into(),
+                }],
+            },
         },
     ];
     vec![
@@ -101,22 +156,62 @@ fn server_frames() -> Vec<ServerFrame> {
             },
             conversations: vec![summary.clone()],
             server_time: 5,
-            groups: vec![GroupChoice { name: "support".into(), display_name: "在线客服".into() }],
+            groups: vec![GroupChoice {
+                name: "support".into(),
+                display_name: "在线客服".into(),
+            }],
         },
-        ServerFrame::Ack { client_msg_id: "m1".into(), conversation_id: "c1".into(), seq: 2 },
+        ServerFrame::Ack {
+            client_msg_id: "m1".into(),
+            conversation_id: "c1".into(),
+            seq: 2,
+        },
         ServerFrame::Event {
             conversation_id: "c1".into(),
-            event: Event { seq: 3, at: 3, body: EventBody::Notice { notice: NoticeKind::OffHours { next_opening: Some(9) }, text: "下班了".into() } },
+            event: Event {
+                seq: 3,
+                at: 3,
+                body: EventBody::Notice {
+                    notice: NoticeKind::OffHours {
+                        next_opening: Some(9),
+                    },
+                    text: "下班了".into(),
+                },
+            },
         },
         ServerFrame::Event {
             conversation_id: "c1".into(),
-            event: Event { seq: 4, at: 4, body: EventBody::Ended { by: EndedBy::Agent { agent_id: "a1".into() } } },
+            event: Event {
+                seq: 4,
+                at: 4,
+                body: EventBody::Ended {
+                    by: EndedBy::Agent {
+                        agent_id: "a1".into(),
+                    },
+                },
+            },
         },
-        ServerFrame::Snapshot { conversation: summary, events },
-        ServerFrame::QueuePosition { conversation_id: "c1".into(), position: 2 },
-        ServerFrame::Typing { conversation_id: "c1".into(), from: TypingParty::Agent, typing: true },
-        ServerFrame::AgentStatus { status: AgentStatus::Online },
-        ServerFrame::Error { code: ErrorCode::RateLimited, message: "slow down".into(), client_msg_id: Some("m1".into()) },
+        ServerFrame::Snapshot {
+            conversation: summary,
+            events,
+        },
+        ServerFrame::QueuePosition {
+            conversation_id: "c1".into(),
+            position: 2,
+        },
+        ServerFrame::Typing {
+            conversation_id: "c1".into(),
+            from: TypingParty::Agent,
+            typing: true,
+        },
+        ServerFrame::AgentStatus {
+            status: AgentStatus::Online,
+        },
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: "slow down".into(),
+            client_msg_id: Some("m1".into()),
+        },
         ServerFrame::Pong {},
     ]
 }
@@ -150,7 +245,14 @@ fn every_server_frame_round_trips() {
 fn events_are_flat_json_tagged_by_kind() {
     let frame = ServerFrame::Event {
         conversation_id: "c1".into(),
-        event: Event { seq: 2, at: 10, body: EventBody::CustomerMessage { client_msg_id: "m1".into(), text: "hi".into() } },
+        event: Event {
+            seq: 2,
+            at: 10,
+            body: EventBody::CustomerMessage {
+                client_msg_id: "m1".into(),
+                text: "hi".into(),
+            },
+        },
     };
     let value: serde_json::Value = serde_json::from_str(&encode(&frame)).unwrap();
     assert_eq!(
@@ -165,13 +267,23 @@ fn events_are_flat_json_tagged_by_kind() {
 #[test]
 fn unknown_fields_are_ignored() {
     let json = r#"{"v":1,"type":"send","client_msg_id":"m1","text":"hi","color":"red","nested":{"a":[1,2]}}"#;
-    assert_eq!(decode_customer_frame(json), Ok(CustomerFrame::Send { client_msg_id: "m1".into(), text: "hi".into() }));
+    assert_eq!(
+        decode_customer_frame(json),
+        Ok(CustomerFrame::Send {
+            client_msg_id: "m1".into(),
+            text: "hi".into()
+        })
+    );
     let json = r#"{"v":1,"type":"ping","extra":true}"#;
     assert_eq!(decode_agent_frame(json), Ok(AgentFrame::Ping {}));
     let json = r#"{"v":1,"type":"error","code":"from_the_future","message":"?","later":1}"#;
     assert_eq!(
         decode_server_frame(json),
-        Ok(ServerFrame::Error { code: ErrorCode::Unknown, message: "?".into(), client_msg_id: None })
+        Ok(ServerFrame::Error {
+            code: ErrorCode::Unknown,
+            message: "?".into(),
+            client_msg_id: None
+        })
     );
 }
 
@@ -179,9 +291,21 @@ fn unknown_fields_are_ignored() {
 fn optional_fields_may_be_left_out() {
     assert_eq!(
         decode_customer_frame(r#"{"v":1,"type":"hello"}"#),
-        Ok(CustomerFrame::Hello { visitor_token: None, resume: vec![], locale: None, group: None, page: None, user: None })
+        Ok(CustomerFrame::Hello {
+            visitor_token: None,
+            resume: vec![],
+            locale: None,
+            group: None,
+            page: None,
+            user: None
+        })
     );
-    assert_eq!(decode_customer_frame(r#"{"type":"transfer","v":1}"#), Ok(CustomerFrame::Transfer { client_msg_id: None }));
+    assert_eq!(
+        decode_customer_frame(r#"{"type":"transfer","v":1}"#),
+        Ok(CustomerFrame::Transfer {
+            client_msg_id: None
+        })
+    );
 }
 
 #[track_caller]
@@ -197,46 +321,106 @@ fn assert_code<T: std::fmt::Debug>(result: Result<T, FrameError>, code: ErrorCod
 
 #[test]
 fn garbage_gets_bad_frame() {
-    for garbage in ["", "   ", "nul", "{", "[]", "42", "\"send\"", "{\"v\":1,\"type\":\"send\"", "\u{0}\u{1}", "{\"v\":1,\"type\":\"send\"}x"] {
+    for garbage in [
+        "",
+        "   ",
+        "nul",
+        "{",
+        "[]",
+        "42",
+        "\"send\"",
+        "{\"v\":1,\"type\":\"send\"",
+        "\u{0}\u{1}",
+        "{\"v\":1,\"type\":\"send\"}x",
+    ] {
         assert_code(decode_customer_frame(garbage), ErrorCode::BadFrame);
     }
-    assert_code(decode_customer_frame(r#"{"type":"ping"}"#), ErrorCode::BadFrame);
+    assert_code(
+        decode_customer_frame(r#"{"type":"ping"}"#),
+        ErrorCode::BadFrame,
+    );
     assert_code(decode_customer_frame(r#"{"v":1}"#), ErrorCode::BadFrame);
-    assert_code(decode_customer_frame(r#"{"v":1,"type":7}"#), ErrorCode::BadFrame);
-    assert_code(decode_customer_frame(r#"{"v":1,"type":"send","text":"hi"}"#), ErrorCode::BadFrame);
-    assert_code(decode_customer_frame(r#"{"v":1,"type":"send","client_msg_id":5,"text":"hi"}"#), ErrorCode::BadFrame);
-    assert_code(decode_customer_frame(r#"{"v":1,"type":"typing","typing":"yes"}"#), ErrorCode::BadFrame);
-    assert_code(decode_agent_frame(r#"{"v":1,"type":"set_status","status":"sleeping"}"#), ErrorCode::BadFrame);
+    assert_code(
+        decode_customer_frame(r#"{"v":1,"type":7}"#),
+        ErrorCode::BadFrame,
+    );
+    assert_code(
+        decode_customer_frame(r#"{"v":1,"type":"send","text":"hi"}"#),
+        ErrorCode::BadFrame,
+    );
+    assert_code(
+        decode_customer_frame(r#"{"v":1,"type":"send","client_msg_id":5,"text":"hi"}"#),
+        ErrorCode::BadFrame,
+    );
+    assert_code(
+        decode_customer_frame(r#"{"v":1,"type":"typing","typing":"yes"}"#),
+        ErrorCode::BadFrame,
+    );
+    assert_code(
+        decode_agent_frame(r#"{"v":1,"type":"set_status","status":"sleeping"}"#),
+        ErrorCode::BadFrame,
+    );
 }
 
 #[test]
 fn deep_nesting_is_refused_without_overflowing_the_stack() {
     let deep = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
     assert_code(decode_customer_frame(&deep), ErrorCode::BadFrame);
-    let deep_object = format!(r#"{{"v":1,"type":"ping","x":{}1{}}}"#, "[".repeat(10_000), "]".repeat(10_000));
+    let deep_object = format!(
+        r#"{{"v":1,"type":"ping","x":{}1{}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
     assert_code(decode_customer_frame(&deep_object), ErrorCode::BadFrame);
 }
 
 #[test]
 fn other_versions_are_unsupported() {
-    assert_code(decode_customer_frame(r#"{"v":2,"type":"ping"}"#), ErrorCode::UnsupportedVersion);
-    assert_code(decode_customer_frame(r#"{"v":0,"type":"ping"}"#), ErrorCode::UnsupportedVersion);
-    assert_code(decode_customer_frame(r#"{"v":"1","type":"ping"}"#), ErrorCode::UnsupportedVersion);
-    assert_code(decode_agent_frame(r#"{"v":1.5,"type":"ping"}"#), ErrorCode::UnsupportedVersion);
+    assert_code(
+        decode_customer_frame(r#"{"v":2,"type":"ping"}"#),
+        ErrorCode::UnsupportedVersion,
+    );
+    assert_code(
+        decode_customer_frame(r#"{"v":0,"type":"ping"}"#),
+        ErrorCode::UnsupportedVersion,
+    );
+    assert_code(
+        decode_customer_frame(r#"{"v":"1","type":"ping"}"#),
+        ErrorCode::UnsupportedVersion,
+    );
+    assert_code(
+        decode_agent_frame(r#"{"v":1.5,"type":"ping"}"#),
+        ErrorCode::UnsupportedVersion,
+    );
 }
 
 #[test]
 fn unknown_types_are_named_as_such() {
-    assert_code(decode_customer_frame(r#"{"v":1,"type":"launch_missiles"}"#), ErrorCode::UnknownType);
+    assert_code(
+        decode_customer_frame(r#"{"v":1,"type":"launch_missiles"}"#),
+        ErrorCode::UnknownType,
+    );
     // Frames of the other role are unknown types, not bad frames.
-    assert_code(decode_customer_frame(r#"{"v":1,"type":"set_status","status":"online"}"#), ErrorCode::UnknownType);
-    assert_code(decode_agent_frame(r#"{"v":1,"type":"transfer"}"#), ErrorCode::UnknownType);
-    assert_code(decode_server_frame(r#"{"v":1,"type":"send"}"#), ErrorCode::UnknownType);
+    assert_code(
+        decode_customer_frame(r#"{"v":1,"type":"set_status","status":"online"}"#),
+        ErrorCode::UnknownType,
+    );
+    assert_code(
+        decode_agent_frame(r#"{"v":1,"type":"transfer"}"#),
+        ErrorCode::UnknownType,
+    );
+    assert_code(
+        decode_server_frame(r#"{"v":1,"type":"send"}"#),
+        ErrorCode::UnknownType,
+    );
 }
 
 #[test]
 fn size_limits_are_enforced() {
-    let huge = format!(r#"{{"v":1,"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+    let huge = format!(
+        r#"{{"v":1,"type":"ping","pad":"{}"}}"#,
+        "x".repeat(MAX_FRAME_BYTES)
+    );
     assert_code(decode_customer_frame(&huge), ErrorCode::TooLarge);
     let long_text = "字".repeat(MAX_MESSAGE_CHARS + 1);
     let frame = format!(r#"{{"v":1,"type":"send","client_msg_id":"m1","text":"{long_text}"}}"#);
@@ -248,17 +432,30 @@ fn size_limits_are_enforced() {
     let long_id = "i".repeat(MAX_ID_CHARS + 1);
     let frame = format!(r#"{{"v":1,"type":"send","client_msg_id":"{long_id}","text":"hi"}}"#);
     assert_code(decode_customer_frame(&frame), ErrorCode::BadFrame);
-    let cursors: Vec<String> =
-        (0..=MAX_RESUME_CURSORS).map(|index| format!(r#"{{"conversation_id":"c{index}","after_seq":0}}"#)).collect();
-    let frame = format!(r#"{{"v":1,"type":"hello","session_token":"t","resume":[{}]}}"#, cursors.join(","));
+    let cursors: Vec<String> = (0..=MAX_RESUME_CURSORS)
+        .map(|index| format!(r#"{{"conversation_id":"c{index}","after_seq":0}}"#))
+        .collect();
+    let frame = format!(
+        r#"{{"v":1,"type":"hello","session_token":"t","resume":[{}]}}"#,
+        cursors.join(",")
+    );
     assert_code(decode_agent_frame(&frame), ErrorCode::BadFrame);
 }
 
 #[test]
 fn empty_texts_and_ids_are_bad_frames() {
-    assert_code(decode_customer_frame(r#"{"v":1,"type":"send","client_msg_id":"m1","text":"  "}"#), ErrorCode::BadFrame);
-    assert_code(decode_customer_frame(r#"{"v":1,"type":"send","client_msg_id":"","text":"hi"}"#), ErrorCode::BadFrame);
-    assert_code(decode_agent_frame(r#"{"v":1,"type":"end","conversation_id":""}"#), ErrorCode::BadFrame);
+    assert_code(
+        decode_customer_frame(r#"{"v":1,"type":"send","client_msg_id":"m1","text":"  "}"#),
+        ErrorCode::BadFrame,
+    );
+    assert_code(
+        decode_customer_frame(r#"{"v":1,"type":"send","client_msg_id":"","text":"hi"}"#),
+        ErrorCode::BadFrame,
+    );
+    assert_code(
+        decode_agent_frame(r#"{"v":1,"type":"end","conversation_id":""}"#),
+        ErrorCode::BadFrame,
+    );
 }
 
 #[test]
@@ -266,7 +463,10 @@ fn frame_errors_become_error_frames() {
     let error = decode_customer_frame("nope").unwrap_err();
     let frame = error.to_server_frame(None);
     let json = encode(&frame);
-    assert!(json.starts_with(r#"{"v":1,"type":"error","code":"bad_frame""#), "{json}");
+    assert!(
+        json.starts_with(r#"{"v":1,"type":"error","code":"bad_frame""#),
+        "{json}"
+    );
 }
 
 #[test]
@@ -296,7 +496,8 @@ fn protocol_md_examples_decode() {
     let mut checked = 0;
     for block in document.split("```json").skip(1) {
         let example = block.split("```").next().unwrap_or_default().trim();
-        serde_json::from_str::<serde_json::Value>(example).unwrap_or_else(|error| panic!("{error}: {example}"));
+        serde_json::from_str::<serde_json::Value>(example)
+            .unwrap_or_else(|error| panic!("{error}: {example}"));
         // Only frames are checked; other JSON blocks (events, config) have no "v".
         if !example.contains("\"v\"") {
             continue;

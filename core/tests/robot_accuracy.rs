@@ -32,15 +32,24 @@ fn knowledge() -> Vec<KnowledgeItem> {
 }
 
 fn test_set() -> TestSet {
-    serde_json::from_str(include_str!("data/robot_paraphrases.json")).expect("paraphrase set parses")
+    serde_json::from_str(include_str!("data/robot_paraphrases.json"))
+        .expect("paraphrase set parses")
 }
 
 #[test]
 fn paraphrases_find_their_item_and_unrelated_questions_miss() {
     let items = knowledge();
     let set = test_set();
-    assert!(items.len() >= 30, "the demo knowledge base has {} items", items.len());
-    assert!(set.paraphrases.len() >= 60, "the paraphrase set has {} questions", set.paraphrases.len());
+    assert!(
+        items.len() >= 30,
+        "the demo knowledge base has {} items",
+        items.len()
+    );
+    assert!(
+        set.paraphrases.len() >= 60,
+        "the paraphrase set has {} questions",
+        set.paraphrases.len()
+    );
     let index = KnowledgeIndex::new(&items);
 
     let mut correct = 0;
@@ -53,7 +62,10 @@ fn paraphrases_find_their_item_and_unrelated_questions_miss() {
             correct += 1;
             lowest_right = lowest_right.min(result.best.as_ref().map_or(0.0, |hit| hit.score));
         } else {
-            let suggested = result.suggestions.iter().any(|hit| hit.id == paraphrase.expect);
+            let suggested = result
+                .suggestions
+                .iter()
+                .any(|hit| hit.id == paraphrase.expect);
             if suggested {
                 in_suggestions += 1;
             }
@@ -62,8 +74,16 @@ fn paraphrases_find_their_item_and_unrelated_questions_miss() {
                 paraphrase.q,
                 paraphrase.expect,
                 best,
-                result.best.as_ref().or(result.suggestions.first()).map_or(0.0, |hit| hit.score),
-                if suggested { ", expected item among the suggestions" } else { "" }
+                result
+                    .best
+                    .as_ref()
+                    .or(result.suggestions.first())
+                    .map_or(0.0, |hit| hit.score),
+                if suggested {
+                    ", expected item among the suggestions"
+                } else {
+                    ""
+                }
             );
         }
     }
@@ -81,7 +101,10 @@ fn paraphrases_find_their_item_and_unrelated_questions_miss() {
             highest_unrelated = (top.score, format!("{question:?} → {}", top.id));
         }
         if let Some(hit) = result.best {
-            false_answers.push(format!("{question:?} answered with {} (score {:.3})", hit.id, hit.score));
+            false_answers.push(format!(
+                "{question:?} answered with {} (score {:.3})",
+                hit.id, hit.score
+            ));
         }
     }
     let margin = lowest_right - highest_unrelated.0;
@@ -99,9 +122,18 @@ fn paraphrases_find_their_item_and_unrelated_questions_miss() {
     for answer in &false_answers {
         println!("false answer: {answer}");
     }
-    assert!(accuracy >= REQUIRED_TOP1_ACCURACY, "top-1 accuracy {accuracy:.3} < {REQUIRED_TOP1_ACCURACY}");
-    assert!(false_answers.is_empty(), "unrelated messages must miss: {false_answers:?}");
-    assert!(margin >= REQUIRED_MARGIN, "margin {margin:.3} < {REQUIRED_MARGIN}");
+    assert!(
+        accuracy >= REQUIRED_TOP1_ACCURACY,
+        "top-1 accuracy {accuracy:.3} < {REQUIRED_TOP1_ACCURACY}"
+    );
+    assert!(
+        false_answers.is_empty(),
+        "unrelated messages must miss: {false_answers:?}"
+    );
+    assert!(
+        margin >= REQUIRED_MARGIN,
+        "margin {margin:.3} < {REQUIRED_MARGIN}"
+    );
 }
 
 /// The most common first messages: a greeting gets the greeting item, an acknowledgement
@@ -128,9 +160,16 @@ fn greetings_get_the_greeting_and_acknowledgements_miss() {
         let result = index.ask(message);
         println!(
             "{message:?} → {:?}",
-            result.best.as_ref().map(|hit| (hit.id.as_str(), (hit.score * 1000.0).round() / 1000.0))
+            result
+                .best
+                .as_ref()
+                .map(|hit| (hit.id.as_str(), (hit.score * 1000.0).round() / 1000.0))
         );
-        assert_eq!(result.best.as_ref().map(|hit| hit.id.as_str()), expected, "{message}");
+        assert_eq!(
+            result.best.as_ref().map(|hit| hit.id.as_str()),
+            expected,
+            "{message}"
+        );
     }
 }
 
@@ -151,8 +190,16 @@ fn answers_come_with_the_items_text_and_at_most_three_suggestions() {
     for item in &items {
         let result = index.ask(&item.question);
         let best = result.best.expect("own question is a hit");
-        assert_eq!((best.question.as_str(), best.answer.as_str()), (item.question.as_str(), item.answer.as_str()));
+        assert_eq!(
+            (best.question.as_str(), best.answer.as_str()),
+            (item.question.as_str(), item.answer.as_str())
+        );
         assert!(result.suggestions.len() <= 3);
-        assert!(result.suggestions.iter().all(|hit| hit.id != best.id && hit.score <= best.score));
+        assert!(
+            result
+                .suggestions
+                .iter()
+                .all(|hit| hit.id != best.id && hit.score <= best.score)
+        );
     }
 }

@@ -26,7 +26,10 @@ impl Customer {
     pub fn visit_with(server: &KefuServer, options: BrowserOptions) -> Customer {
         let browser = Browser::start_with(options);
         browser.goto(&server.url("/demo"));
-        Customer { browser, launcher: "在线客服".to_string() }
+        Customer {
+            browser,
+            launcher: "在线客服".to_string(),
+        }
     }
 
     /// Clicks the launcher and enters the panel's frame; waits until the panel is connected
@@ -69,21 +72,35 @@ impl Customer {
     /// Waits up to `timeout` until no message is left "sending" (all acknowledged).
     pub fn wait_until_all_sent(&self, timeout: Duration) {
         let sent = crate::poll(timeout, Duration::from_millis(200), || {
-            let value = self.browser.execute("return document.querySelector('.kefu-line.pending') === null;", &[]);
+            let value = self.browser.execute(
+                "return document.querySelector('.kefu-line.pending') === null;",
+                &[],
+            );
             (value.as_bool() == Some(true)).then_some(())
         });
-        assert!(sent.is_some(), "messages still sending after {} s:\n{}", timeout.as_secs(), self.transcript());
+        assert!(
+            sent.is_some(),
+            "messages still sending after {} s:\n{}",
+            timeout.as_secs(),
+            self.transcript()
+        );
     }
 
     /// The transcript's visible text.
     pub fn transcript(&self) -> String {
-        let text = self.browser.execute("return document.querySelector('[role=log]').innerText;", &[]);
+        let text = self.browser.execute(
+            "return document.querySelector('[role=log]').innerText;",
+            &[],
+        );
         text.as_str().unwrap_or_default().to_string()
     }
 
     /// The header's state line (robot / position / agent / ended).
     pub fn status(&self) -> String {
-        let text = self.browser.execute("return document.querySelector('[role=status]').innerText;", &[]);
+        let text = self.browser.execute(
+            "return document.querySelector('[role=status]').innerText;",
+            &[],
+        );
         text.as_str().unwrap_or_default().to_string()
     }
 
@@ -93,7 +110,8 @@ impl Customer {
             "return document.querySelector('[role=status]').innerText.includes({});",
             serde_json::Value::String(text.to_string())
         );
-        self.browser.wait_until(&format!("the header says {text:?}"), &script);
+        self.browser
+            .wait_until(&format!("the header says {text:?}"), &script);
     }
 
     /// How many times `text` appears in the transcript.
@@ -114,7 +132,13 @@ impl Agent {
     }
 
     /// Like [`Agent::online`], in the skill groups `groups` (comma separated).
-    pub fn online_in(server: &KefuServer, login: &str, name: &str, max_chats: u32, groups: &str) -> Agent {
+    pub fn online_in(
+        server: &KefuServer,
+        login: &str,
+        name: &str,
+        max_chats: u32,
+        groups: &str,
+    ) -> Agent {
         let password = format!("{login}-password-1");
         server.run_cli_ok([
             "agent",
@@ -143,7 +167,9 @@ impl Agent {
     /// Picks the conversation whose list entry contains `entry_text` (the customer's name or
     /// last message) and replies `text`.
     pub fn reply(&self, entry_text: &str, text: &str) {
-        self.browser.find_by_role_containing("button", entry_text).click();
+        self.browser
+            .find_by_role_containing("button", entry_text)
+            .click();
         let reply = self.browser.find_by_role("textbox", "Reply");
         reply.type_text(text);
         reply.press_enter();

@@ -32,7 +32,10 @@ impl TestSite {
     pub fn start() -> TestSite {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .unwrap_or_else(|error| panic!("cannot bind a loopback port: {error}"));
-        let port = listener.local_addr().expect("a bound listener has an address").port();
+        let port = listener
+            .local_addr()
+            .expect("a bound listener has an address")
+            .port();
         let pages: Arc<Mutex<HashMap<String, Page>>> = Arc::default();
         let served = pages.clone();
         thread::spawn(move || {
@@ -47,8 +50,14 @@ impl TestSite {
 
     /// Serves `html` at `path` (e.g. `/shop`), with `csp` as its Content-Security-Policy.
     pub fn page(&self, path: &str, html: impl Into<String>, csp: Option<&str>) {
-        let page = Page { html: html.into(), csp: csp.map(str::to_owned) };
-        self.pages.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(path.to_owned(), page);
+        let page = Page {
+            html: html.into(),
+            csp: csp.map(str::to_owned),
+        };
+        self.pages
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(path.to_owned(), page);
     }
 
     /// `http://127.0.0.1:<port>`: the site's origin, the one a test allows in `kefu.toml`.
@@ -75,11 +84,18 @@ fn serve(stream: TcpStream, pages: &Mutex<HashMap<String, Page>>) {
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/");
     let path = path.split('?').next().unwrap_or(path);
-    let page = pages.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(path).cloned();
+    let page = pages
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(path)
+        .cloned();
     let mut writer = &stream;
     let _ = match page {
         Some(page) => {
-            let csp = page.csp.map(|csp| format!("Content-Security-Policy: {csp}\r\n")).unwrap_or_default();
+            let csp = page
+                .csp
+                .map(|csp| format!("Content-Security-Policy: {csp}\r\n"))
+                .unwrap_or_default();
             write!(
                 writer,
                 "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nCache-Control: no-store\r\n{csp}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
@@ -87,6 +103,9 @@ fn serve(stream: TcpStream, pages: &Mutex<HashMap<String, Page>>) {
                 page.html
             )
         }
-        None => write!(writer, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        None => write!(
+            writer,
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
     };
 }

@@ -164,7 +164,11 @@ impl Driver {
     /// `POST /session/{id}/goog/cdp/execute`: ChromeDriver's pass-through to one DevTools
     /// protocol command on the current page.
     pub(crate) fn cdp(&self, session: &SessionId, command: &str, params: Value) -> Result<Value> {
-        self.session_post(session, "/goog/cdp/execute", json!({ "cmd": command, "params": params }))
+        self.session_post(
+            session,
+            "/goog/cdp/execute",
+            json!({ "cmd": command, "params": params }),
+        )
     }
 
     /// `GET /session/{id}/element/{element}/computedrole`: the role in Chrome's accessibility tree.

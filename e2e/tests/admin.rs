@@ -17,7 +17,17 @@ const ADMIN_PASSWORD: &str = "boss-password-1";
 
 /// An admin logged in to the workspace with the settings open.
 fn admin(server: &KefuServer) -> Browser {
-    server.run_cli_ok(["agent", "add", "--login", "boss", "--name", "Boss", "--password", ADMIN_PASSWORD, "--admin"]);
+    server.run_cli_ok([
+        "agent",
+        "add",
+        "--login",
+        "boss",
+        "--name",
+        "Boss",
+        "--password",
+        ADMIN_PASSWORD,
+        "--admin",
+    ]);
     let browser = Browser::start();
     browser.goto(&server.url("/agent"));
     browser.find_by_role("textbox", "Login").type_text("boss");
@@ -76,7 +86,11 @@ fn settings_changed_in_the_browser_decide_the_next_transfers_and_answers_without
     boss.find_by_role("button", "Add item").click();
     set_field(&boss, "Category", "活动");
     set_field(&boss, "Question", "周年庆有什么优惠");
-    set_field(&boss, "Similar questions (one per line)", "周年庆活动\n店庆优惠");
+    set_field(
+        &boss,
+        "Similar questions (one per line)",
+        "周年庆活动\n店庆优惠",
+    );
     set_field(&boss, "Answer", "周年庆全场满300减50。");
     boss.find_by_role("button", "Save item").click();
     boss.find_by_role("button", "Edit: 周年庆有什么优惠");
@@ -100,11 +114,15 @@ fn settings_changed_in_the_browser_decide_the_next_transfers_and_answers_without
     open_page(&boss, "Knowledge base", "Knowledge base");
     let bad = server.data_dir().join("bad-knowledge.csv");
     std::fs::write(&bad, "id,category,question,similar,answer\nnew-1,售后,火星快递几天到,,三天\nnew-2,售后,发票抬头能改吗,,\n").unwrap();
-    boss.find_by_label("Import a file (CSV or JSON, all or nothing)").type_text(&bad.display().to_string());
+    boss.find_by_label("Import a file (CSV or JSON, all or nothing)")
+        .type_text(&bad.display().to_string());
     boss.wait_for_text("The file has problems; nothing was imported:");
     boss.wait_for_text("Line 3:");
     boss.find_by_role("button", "Edit: 周年庆有什么优惠");
-    assert!(!boss.visible_text().contains("火星快递几天到"), "a line of the bad file was imported");
+    assert!(
+        !boss.visible_text().contains("火星快递几天到"),
+        "a line of the bad file was imported"
+    );
 
     // The audit log says who changed what.
     open_page(&boss, "Audit log", "Audit log");
@@ -119,7 +137,11 @@ fn a_non_admin_gets_403_from_every_admin_route_and_never_sees_the_settings() {
     let server = KefuServer::start();
     let mei = Agent::online(&server, "mei", "小美", 2);
     mei.browser.wait_for_text("Online");
-    assert!(!mei.browser.visible_text().contains("Admin settings"), "{}", mei.browser.visible_text());
+    assert!(
+        !mei.browser.visible_text().contains("Admin settings"),
+        "{}",
+        mei.browser.visible_text()
+    );
 
     let http = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
@@ -135,11 +157,25 @@ fn a_non_admin_gets_403_from_every_admin_route_and_never_sees_the_settings() {
     assert_eq!(body["role"], "agent");
     let token = body["token"].as_str().unwrap().to_owned();
     for (method, path) in admin_routes::ADMIN_ROUTES {
-        let url = server.url(&path.replace("{section}", "rules").replace("{login}", "mei").replace("{id}", "x"));
+        let url = server.url(
+            &path
+                .replace("{section}", "rules")
+                .replace("{login}", "mei")
+                .replace("{id}", "x"),
+        );
         let status = match *method {
-            "GET" => http.get(&url).header("Authorization", &format!("Bearer {token}")).call(),
-            "POST" => http.post(&url).header("Authorization", &format!("Bearer {token}")).send_json(json!({})),
-            "PUT" => http.put(&url).header("Authorization", &format!("Bearer {token}")).send_json(json!({})),
+            "GET" => http
+                .get(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .call(),
+            "POST" => http
+                .post(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .send_json(json!({})),
+            "PUT" => http
+                .put(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .send_json(json!({})),
             other => panic!("no client for {other}"),
         }
         .unwrap()
@@ -177,8 +213,16 @@ fn screenshots_of_every_settings_page_in_english_and_chinese() {
     set_field(&boss, "Launcher text", "联系我们");
     boss.find_by_role("button", "Save").click();
     boss.wait_for_text("Saved; in force now");
-    let snippet = boss.find_by_label("The tag to paste into your site").property("value");
-    assert!(snippet.as_str().unwrap().contains(r##"data-color="#d4380d" data-label="联系我们""##), "{snippet}");
+    let snippet = boss
+        .find_by_label("The tag to paste into your site")
+        .property("value");
+    assert!(
+        snippet
+            .as_str()
+            .unwrap()
+            .contains(r##"data-color="#d4380d" data-label="联系我们""##),
+        "{snippet}"
+    );
     boss.find_by_role("button", "Copy the tag");
 
     boss.find_by_role("button", "中文").click();

@@ -19,21 +19,36 @@ fn typing_both_ways_then_a_transfer_to_sales_and_a_refused_one_back() {
     mei.browser.wait_for_text("我想批量采购，能开专票吗");
 
     // The customer types without sending: the agent sees it, never the text.
-    customer.browser.find_by_role("textbox", "输入消息").type_text("我们公司需要两百");
+    customer
+        .browser
+        .find_by_role("textbox", "输入消息")
+        .type_text("我们公司需要两百");
     mei.browser.wait_for_text("Typing…");
-    assert!(!mei.browser.visible_text().contains("我们公司需要两百"), "the draft must not leak to the agent");
+    assert!(
+        !mei.browser.visible_text().contains("我们公司需要两百"),
+        "the draft must not leak to the agent"
+    );
     // And the other way round.
-    mei.browser.find_by_role("textbox", "Reply").type_text("好的，我帮您");
+    mei.browser
+        .find_by_role("textbox", "Reply")
+        .type_text("好的，我帮您");
     customer.browser.wait_for_text("对方正在输入…");
 
     // Who the customer is: the browser from its User-Agent, one visit, nothing earlier.
     let info = mei.browser.text_of("complementary", "Customer info");
-    for expected in ["Browser / OS", "Chrome", "Linux", "Visits", "No earlier conversations"] {
+    for expected in [
+        "Browser / OS",
+        "Chrome",
+        "Linux",
+        "Visits",
+        "No earlier conversations",
+    ] {
         assert!(info.contains(expected), "{expected:?} missing in {info}");
     }
 
     // 小美 hands the chat to the sales group: Kai gets it with everything said so far.
-    mei.browser.find_by_role("combobox", "Transfer to skill group");
+    mei.browser
+        .find_by_role("combobox", "Transfer to skill group");
     mei.browser.screenshot("agent-transfer-en");
     mei.browser.find_by_role("button", "Transfer").click();
     kai.browser.wait_for_text("我想批量采购，能开专票吗");
@@ -45,7 +60,8 @@ fn typing_both_ways_then_a_transfer_to_sales_and_a_refused_one_back() {
     mei.browser.find_by_role("button", "Go offline").click();
     mei.browser.wait_for_text("Offline");
     kai.browser.find_by_role("button", "Transfer").click();
-    kai.browser.wait_for_text("Cannot transfer: that group is closed now or nobody in it is online.");
+    kai.browser
+        .wait_for_text("Cannot transfer: that group is closed now or nobody in it is online.");
     kai.reply("我想批量采购", "您好，我是售前的 Kai");
     customer.browser.wait_for_text("您好，我是售前的 Kai");
 }

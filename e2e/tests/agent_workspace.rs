@@ -14,7 +14,18 @@ fn two_agents_two_customers_and_an_agent_of_another_group() {
     let lei = Agent::online(&server, "lei", "李雷", 1);
 
     // An agent of another skill group, online as well.
-    server.run_cli_ok(["agent", "add", "--login", "kai", "--name", "Kai", "--password", "kai-password-1", "--groups", "sales"]);
+    server.run_cli_ok([
+        "agent",
+        "add",
+        "--login",
+        "kai",
+        "--name",
+        "Kai",
+        "--password",
+        "kai-password-1",
+        "--groups",
+        "sales",
+    ]);
     let kai = Browser::start();
     kai.goto(&server.url("/agent"));
     kai.find_by_role("textbox", "Login").type_text("kai");
@@ -49,21 +60,30 @@ fn two_agents_two_customers_and_an_agent_of_another_group() {
     lei.reply("转人工", "您好，我是李雷");
     second.browser.wait_for_text("您好，我是李雷");
     let mei_sees = mei.browser.visible_text();
-    assert!(!mei_sees.contains("您好，我是李雷"), "小美 sees 李雷's chat: {mei_sees}");
+    assert!(
+        !mei_sees.contains("您好，我是李雷"),
+        "小美 sees 李雷's chat: {mei_sees}"
+    );
     assert!(mei_sees.contains("1 / 2"), "小美's load: {mei_sees}");
 
     // 李雷 ends his chat: the customer is told, the chat moves to 已结束.
-    lei.browser.find_by_role("button", "End conversation").click();
+    lei.browser
+        .find_by_role("button", "End conversation")
+        .click();
     second.browser.wait_for_text("客服已结束本次会话。");
     lei.browser.wait_for_text("No conversations yet");
     lei.browser.find_by_role("button", "Ended").click();
-    lei.browser.find_by_role_containing("button", "您好，我是李雷");
+    lei.browser
+        .find_by_role_containing("button", "您好，我是李雷");
 
     // The agent of the sales group saw nothing of the support chats.
     let kai_sees = kai.visible_text();
     assert!(kai_sees.contains("No conversations yet"), "{kai_sees}");
     for private in ["忘记密码", "转人工", "您好，我是李雷"] {
-        assert!(!kai_sees.contains(private), "an agent of another group saw {private:?}: {kai_sees}");
+        assert!(
+            !kai_sees.contains(private),
+            "an agent of another group saw {private:?}: {kai_sees}"
+        );
     }
 
     mei.browser.screenshot("agent-workspace-en");

@@ -36,7 +36,10 @@ fn post_everything() -> String {
 #[test]
 fn forged_post_messages_reach_neither_the_loader_nor_the_panel() {
     let site = TestSite::start();
-    let settings = format!("identity_secret = \"e2e-secret\"\nallowed_origins = [\"{}\"]\n", site.origin());
+    let settings = format!(
+        "identity_secret = \"e2e-secret\"\nallowed_origins = [\"{}\"]\n",
+        site.origin()
+    );
     let server = KefuServer::start_with(ServerOptions::default().file("kefu.toml", settings));
     let kefu = server.base_url();
     site.page(
@@ -47,7 +50,10 @@ fn forged_post_messages_reach_neither_the_loader_nor_the_panel() {
     site.page("/frame", "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>frame</title></head><body>an ad</body></html>", None);
 
     let agent = Agent::online(&server, "mei", "小美", 5);
-    let customer = Customer { browser: Browser::start(), launcher: "在线客服".to_owned() };
+    let customer = Customer {
+        browser: Browser::start(),
+        launcher: "在线客服".to_owned(),
+    };
     let browser = &customer.browser;
     browser.goto(&format!("{}/shop", site.origin()));
     browser.find_by_role("button", "在线客服");
@@ -79,15 +85,29 @@ fn forged_post_messages_reach_neither_the_loader_nor_the_panel() {
             browser.switch_to_top();
             let frame = browser.find_css(&format!("iframe[title='{title}']"));
             browser.switch_to_frame(&frame);
-            browser.wait_until("the attacker's page has loaded", "return document.readyState === 'complete';");
+            browser.wait_until(
+                "the attacker's page has loaded",
+                "return document.readyState === 'complete';",
+            );
             let frames = browser.execute(&post_everything(), &[]);
-            assert_eq!(frames.as_i64(), Some(4), "{title} reached every frame of the page");
+            assert_eq!(
+                frames.as_i64(),
+                Some(4),
+                "{title} reached every frame of the page"
+            );
         }
         // postMessage is asynchronous; give any effect time to show.
         thread::sleep(Duration::from_millis(1500));
         browser.switch_to_top();
-        let display = browser.execute("return getComputedStyle(document.querySelector('iframe[src*=\"/widget\"]')).display;", &[]);
-        assert_eq!(display.as_str(), Some(if panel_open { "block" } else { "none" }), "a forged message moved the panel");
+        let display = browser.execute(
+            "return getComputedStyle(document.querySelector('iframe[src*=\"/widget\"]')).display;",
+            &[],
+        );
+        assert_eq!(
+            display.as_str(),
+            Some(if panel_open { "block" } else { "none" }),
+            "a forged message moved the panel"
+        );
         browser.find_by_role("button", "在线客服");
     };
 
@@ -100,23 +120,40 @@ fn forged_post_messages_reach_neither_the_loader_nor_the_panel() {
     attack(false);
     let events = browser.execute("return kefuEvents.join('; ');", &[]);
     let events = events.as_str().unwrap_or_default();
-    assert!(!events.contains("forged") && !events.contains('7'), "a forged message reached the page: {events}");
-    assert_eq!(events.matches("close").count(), 1, "only the real close reached the page: {events}");
+    assert!(
+        !events.contains("forged") && !events.contains('7'),
+        "a forged message reached the page: {events}"
+    );
+    assert_eq!(
+        events.matches("close").count(),
+        1,
+        "only the real close reached the page: {events}"
+    );
 
     // Had the panel taken the forged setUser, it would have reconnected as Mallory (and
     // with the forged page): the agent who now takes the chat sees who the server was told.
     customer.open_panel();
     browser.find_by_role("textbox", "输入消息");
-    assert!(!customer.transcript().contains("forged"), "{}", customer.transcript());
+    assert!(
+        !customer.transcript().contains("forged"),
+        "{}",
+        customer.transcript()
+    );
     customer.say_and_wait("转人工");
     customer.wait_for_status("小美");
-    agent.browser.find_by_role_containing("button", "转人工").click();
+    agent
+        .browser
+        .find_by_role_containing("button", "转人工")
+        .click();
     agent.browser.find_by_role("complementary", "Customer info");
     // Told no identity, the server shows an anonymous visitor; Mallory had the forged
     // setUser been taken.
     agent.browser.wait_for_text("Anonymous visitor");
     let agent_sees = agent.browser.visible_text();
-    assert!(!agent_sees.contains("Mallory") && !agent_sees.contains("Evil page"), "{agent_sees}");
+    assert!(
+        !agent_sees.contains("Mallory") && !agent_sees.contains("Evil page"),
+        "{agent_sees}"
+    );
 
     // The control: the same message through the real API takes effect, so the quiet above is
     // the panel and the loader refusing, not a test too quick to notice. (That setUser

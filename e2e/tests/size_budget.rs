@@ -20,7 +20,8 @@ fn gzipped_len(bytes: &[u8]) -> usize {
 }
 
 fn sizes(path: &PathBuf) -> (usize, usize) {
-    let bytes = fs::read(path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    let bytes =
+        fs::read(path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
     (bytes.len(), gzipped_len(&bytes))
 }
 
@@ -29,7 +30,9 @@ fn sizes(path: &PathBuf) -> (usize, usize) {
 fn embed_and_widget_stay_within_their_gzipped_size_budgets() {
     let embed = kefu_e2e::project_root().join("embed/embed.min.js");
     let (embed_raw, embed_gzip) = sizes(&embed);
-    println!("embed.js: {embed_raw} bytes, {embed_gzip} bytes gzipped (budget {EMBED_BUDGET_BYTES})");
+    println!(
+        "embed.js: {embed_raw} bytes, {embed_gzip} bytes gzipped (budget {EMBED_BUDGET_BYTES})"
+    );
 
     let assets = PathBuf::from(std::env::var_os("KEFU_ASSETS").expect(
         "KEFU_ASSETS is not set: run via `cargo xtask test`, which builds the widget into target/dist",
@@ -42,6 +45,12 @@ fn embed_and_widget_stay_within_their_gzipped_size_budgets() {
     }
     println!("widget total: {widget_gzip} bytes gzipped (budget {WIDGET_BUDGET_BYTES})");
 
-    assert!(embed_gzip <= EMBED_BUDGET_BYTES, "embed.js is {embed_gzip} bytes gzipped, over its budget of {EMBED_BUDGET_BYTES}");
-    assert!(widget_gzip <= WIDGET_BUDGET_BYTES, "the widget is {widget_gzip} bytes gzipped, over its budget of {WIDGET_BUDGET_BYTES}");
+    assert!(
+        embed_gzip <= EMBED_BUDGET_BYTES,
+        "embed.js is {embed_gzip} bytes gzipped, over its budget of {EMBED_BUDGET_BYTES}"
+    );
+    assert!(
+        widget_gzip <= WIDGET_BUDGET_BYTES,
+        "the widget is {widget_gzip} bytes gzipped, over its budget of {WIDGET_BUDGET_BYTES}"
+    );
 }

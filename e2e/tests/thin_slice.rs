@@ -9,7 +9,16 @@ use kefu_e2e::{Browser, KefuServer};
 #[test]
 fn customer_and_agent_talk_through_the_real_server() {
     let server = KefuServer::start();
-    server.run_cli_ok(["agent", "add", "--login", "mei", "--name", "小美", "--password", "mei-password-1"]);
+    server.run_cli_ok([
+        "agent",
+        "add",
+        "--login",
+        "mei",
+        "--name",
+        "小美",
+        "--password",
+        "mei-password-1",
+    ]);
 
     // The agent logs in and goes online (上线接线).
     let agent = Browser::start();
@@ -48,9 +57,15 @@ fn customer_and_agent_talk_through_the_real_server() {
     agent.wait_for_text("我想查一下订单");
 
     let customer_text = customer.visible_text();
-    assert!(customer_text.contains("客服 小美 为您服务"), "the header shows who serves: {customer_text}");
+    assert!(
+        customer_text.contains("客服 小美 为您服务"),
+        "the header shows who serves: {customer_text}"
+    );
     let agent_text = agent.visible_text();
-    assert!(agent_text.contains("1 / 5"), "the agent's load is shown: {agent_text}");
+    assert!(
+        agent_text.contains("1 / 5"),
+        "the agent's load is shown: {agent_text}"
+    );
 
     customer.switch_to_top();
     customer.screenshot("thin-slice-customer-widget");

@@ -29,7 +29,10 @@ fn the_js_api_opens_the_panel_and_set_user_reaches_the_agent() {
     // The launcher follows the language at once.
     browser.find_by_role("button", "Chat with us");
     browser.execute("Kefu.open();", &[]);
-    browser.wait_until("the panel is shown", "return getComputedStyle(document.querySelector('iframe')).display === 'block';");
+    browser.wait_until(
+        "the panel is shown",
+        "return getComputedStyle(document.querySelector('iframe')).display === 'block';",
+    );
     customer.enter_panel();
     browser.find_by_role("dialog", "在线客服");
     browser.find_by_role("textbox", "Type a message");
@@ -46,11 +49,27 @@ fn the_js_api_opens_the_panel_and_set_user_reaches_the_agent() {
 
     browser.switch_to_top();
     browser.execute("Kefu.close();", &[]);
-    browser.wait_until("the panel is hidden", "return getComputedStyle(document.querySelector('iframe')).display === 'none';");
+    browser.wait_until(
+        "the panel is hidden",
+        "return getComputedStyle(document.querySelector('iframe')).display === 'none';",
+    );
     browser.execute("Kefu.toggle();", &[]);
-    browser.wait_until("the panel is shown again", "return getComputedStyle(document.querySelector('iframe')).display === 'block';");
-    assert_eq!(browser.execute("return kefuEvents;", &[]), json!(["open", "close", "open"]));
+    browser.wait_until(
+        "the panel is shown again",
+        "return getComputedStyle(document.querySelector('iframe')).display === 'block';",
+    );
+    assert_eq!(
+        browser.execute("return kefuEvents;", &[]),
+        json!(["open", "close", "open"])
+    );
     let messages = browser.execute("return kefuMessages;", &[]);
-    let robot_said = messages.as_array().and_then(|messages| messages.first()).and_then(|message| message.as_str()).unwrap_or_default();
-    assert!(robot_said.starts_with("robot: ") && robot_said.to_lowercase().contains("refund"), "{messages}");
+    let robot_said = messages
+        .as_array()
+        .and_then(|messages| messages.first())
+        .and_then(|message| message.as_str())
+        .unwrap_or_default();
+    assert!(
+        robot_said.starts_with("robot: ") && robot_said.to_lowercase().contains("refund"),
+        "{messages}"
+    );
 }

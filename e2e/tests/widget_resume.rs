@@ -22,8 +22,18 @@ fn a_reload_restores_the_transcript() {
     customer.enter_panel();
     customer.browser.wait_for_text("量子纠缠是什么意思");
     customer.browser.wait_for_text("银行卡：3–7 个工作日");
-    for line in ["退款多久到账？", "量子纠缠是什么意思", "银行卡：3–7 个工作日", "抱歉，这个问题我还不会回答"] {
-        assert_eq!(customer.count_in_transcript(line), 1, "{line:?} once:\n{}", customer.transcript());
+    for line in [
+        "退款多久到账？",
+        "量子纠缠是什么意思",
+        "银行卡：3–7 个工作日",
+        "抱歉，这个问题我还不会回答",
+    ] {
+        assert_eq!(
+            customer.count_in_transcript(line),
+            1,
+            "{line:?} once:\n{}",
+            customer.transcript()
+        );
     }
 }
 
@@ -42,21 +52,39 @@ fn a_server_crash_loses_no_acknowledged_message_and_repeats_none() {
     customer.say("断线时写的 gamma");
     customer.say("断线时写的 delta");
     customer.browser.wait_for_text("发送中");
-    assert_eq!(customer.browser.execute("return document.querySelectorAll('.kefu-line.pending').length;", &[]), serde_json::json!(2));
+    assert_eq!(
+        customer.browser.execute(
+            "return document.querySelectorAll('.kefu-line.pending').length;",
+            &[]
+        ),
+        serde_json::json!(2)
+    );
 
     server.restart();
     customer.wait_until_all_sent(RECONNECT_TIMEOUT);
-    let messages = ["崩溃前的第一句 alpha", "崩溃前的第二句 beta", "断线时写的 gamma", "断线时写的 delta"];
+    let messages = [
+        "崩溃前的第一句 alpha",
+        "崩溃前的第二句 beta",
+        "断线时写的 gamma",
+        "断线时写的 delta",
+    ];
     let check = |when: &str| {
         let transcript = customer.transcript();
         let positions: Vec<usize> = messages
             .iter()
             .map(|message| {
-                assert_eq!(transcript.matches(message).count(), 1, "{message:?} once {when}:\n{transcript}");
+                assert_eq!(
+                    transcript.matches(message).count(),
+                    1,
+                    "{message:?} once {when}:\n{transcript}"
+                );
                 transcript.find(message).expect("counted above")
             })
             .collect();
-        assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "in the order typed {when}:\n{transcript}");
+        assert!(
+            positions.windows(2).all(|pair| pair[0] < pair[1]),
+            "in the order typed {when}:\n{transcript}"
+        );
     };
     check("after the reconnection");
 

@@ -12,10 +12,21 @@ fn screenshots_in_both_languages_on_desktop_and_phone_in_light_and_dark() {
     let server = KefuServer::start();
     for (device, options) in [
         ("desktop", BrowserOptions::default()),
-        ("mobile", BrowserOptions { width: 375, height: 812, ..BrowserOptions::mobile() }),
+        (
+            "mobile",
+            BrowserOptions {
+                width: 375,
+                height: 812,
+                ..BrowserOptions::mobile()
+            },
+        ),
     ] {
         for scheme in ["light", "dark"] {
-            let options = if scheme == "dark" { options.clone().dark() } else { options.clone() };
+            let options = if scheme == "dark" {
+                options.clone().dark()
+            } else {
+                options.clone()
+            };
             let customer = Customer::visit_with(&server, options);
             let browser = &customer.browser;
             for lang in ["zh", "en"] {
@@ -38,16 +49,29 @@ fn screenshots_in_both_languages_on_desktop_and_phone_in_light_and_dark() {
                     customer.say_and_wait("密码");
                     browser.wait_for_text("忘记密码怎么办？");
                 }
-                let dark = browser.execute("return matchMedia('(prefers-color-scheme: dark)').matches;", &[]);
-                assert_eq!(dark, json!(scheme == "dark"), "the panel sees the colour scheme");
+                let dark = browser.execute(
+                    "return matchMedia('(prefers-color-scheme: dark)').matches;",
+                    &[],
+                );
+                assert_eq!(
+                    dark,
+                    json!(scheme == "dark"),
+                    "the panel sees the colour scheme"
+                );
                 let input_font = browser.execute("return parseFloat(getComputedStyle(document.querySelector('textarea')).fontSize);", &[]);
-                assert!(input_font.as_f64().unwrap_or_default() >= 16.0, "inputs are at least 16 px: {input_font}");
+                assert!(
+                    input_font.as_f64().unwrap_or_default() >= 16.0,
+                    "inputs are at least 16 px: {input_font}"
+                );
                 browser.wait_until(
                     "the transcript follows the newest message",
                     "const log = document.querySelector('[role=log]');
                      return log.scrollTop + log.clientHeight >= log.scrollHeight - 2;",
                 );
-                browser.execute("document.activeElement && document.activeElement.blur();", &[]);
+                browser.execute(
+                    "document.activeElement && document.activeElement.blur();",
+                    &[],
+                );
                 browser.switch_to_top();
                 if device == "mobile" {
                     let geometry = browser.execute(
@@ -62,7 +86,10 @@ fn screenshots_in_both_languages_on_desktop_and_phone_in_light_and_dark() {
                         && (number(2) - number(4)).abs() < 2.0
                         && (number(3) - number(5)).abs() < 2.0
                         && geometry[6] == json!("hidden");
-                    assert!(fills, "under 640 px the panel fills the screen and the page does not scroll: {geometry}");
+                    assert!(
+                        fills,
+                        "under 640 px the panel fills the screen and the page does not scroll: {geometry}"
+                    );
                 }
                 browser.screenshot(&format!("widget-{lang}-{device}-{scheme}"));
                 customer.enter_panel();

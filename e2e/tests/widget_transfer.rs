@@ -28,7 +28,12 @@ fn customers_reach_the_agent_by_keyword_misses_and_button_and_wait_in_line() {
     }
     second.wait_for_status("排队中，您排在第 1 位");
     second.browser.wait_for_text("已进入排队，请稍候。");
-    assert_eq!(second.count_in_transcript("抱歉，这个问题我还不会回答"), 3, "{}", second.transcript());
+    assert_eq!(
+        second.count_in_transcript("抱歉，这个问题我还不会回答"),
+        3,
+        "{}",
+        second.transcript()
+    );
 
     // C: the 转人工 button; second in line.
     let third = Customer::visit(&server);
@@ -38,7 +43,14 @@ fn customers_reach_the_agent_by_keyword_misses_and_button_and_wait_in_line() {
     third.wait_for_status("排队中，您排在第 2 位");
     // The button is only offered while the robot serves.
     assert!(
-        third.browser.execute("return document.querySelector('.kefu-transfer') === null;", &[]).as_bool() == Some(true),
+        third
+            .browser
+            .execute(
+                "return document.querySelector('.kefu-transfer') === null;",
+                &[]
+            )
+            .as_bool()
+            == Some(true),
         "no transfer button while queued"
     );
 
@@ -48,7 +60,9 @@ fn customers_reach_the_agent_by_keyword_misses_and_button_and_wait_in_line() {
     agent.reply("转人工", "您好，我是小美，请问有什么可以帮您？");
     first.browser.find_by_role("button", "在线客服 (1)").click();
     first.enter_panel();
-    first.browser.wait_for_text("您好，我是小美，请问有什么可以帮您？");
+    first
+        .browser
+        .wait_for_text("您好，我是小美，请问有什么可以帮您？");
     first.browser.switch_to_top();
     first.browser.find_by_role("button", "在线客服");
     first.enter_panel();

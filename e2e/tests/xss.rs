@@ -69,7 +69,10 @@ fn shown_in_order(browser: &Browser, context: &str, first: &str, then: &str) -> 
 fn assert_harmless(browser: &Browser, side: &str, wanted: &[String]) {
     let found = damage(browser, wanted);
     let clean = json!({ "ran": [], "markup": [], "missing": [] });
-    assert_eq!(found, clean, "{side}: a payload ran, became markup, or is not shown literally");
+    assert_eq!(
+        found, clean,
+        "{side}: a payload ran, became markup, or is not shown literally"
+    );
 }
 
 #[test]
@@ -112,15 +115,32 @@ fn xss_payloads_everywhere_are_shown_as_text_and_never_run() {
     customer.wait_for_status("小美");
 
     // The agent: the chat in the list under the visitor's name, the visitor's details and page.
-    agent.browser.find_by_role_containing("button", "N:").click();
+    agent
+        .browser
+        .find_by_role_containing("button", "N:")
+        .click();
     agent.browser.wait_for_text("T:");
     // The knowledge search shows the item.
-    agent.browser.find_by_role("searchbox", "Search the knowledge base").type_text("xss测试问题");
-    agent.browser.find_by_role_containing("button", "Use answer: xss测试问题");
+    agent
+        .browser
+        .find_by_role("searchbox", "Search the knowledge base")
+        .type_text("xss测试问题");
+    agent
+        .browser
+        .find_by_role_containing("button", "Use answer: xss测试问题");
     // A canned phrase with the payloads, made in the settings and sent with `/`.
-    agent.browser.find_by_role("button", "Canned phrase settings").click();
-    agent.browser.find_by_role("textbox", "Category").type_text("xss");
-    agent.browser.find_by_role("textbox", "Content").type_text(&marked("P"));
+    agent
+        .browser
+        .find_by_role("button", "Canned phrase settings")
+        .click();
+    agent
+        .browser
+        .find_by_role("textbox", "Category")
+        .type_text("xss");
+    agent
+        .browser
+        .find_by_role("textbox", "Content")
+        .type_text(&marked("P"));
     agent.browser.find_by_role("button", "Add phrase").click();
     agent.browser.find_by_role_containing("button", "Edit: P:");
     assert_harmless(&agent.browser, "the phrase settings", &[marked("P")]);
@@ -136,15 +156,35 @@ fn xss_payloads_everywhere_are_shown_as_text_and_never_run() {
     browser.wait_for_text("A:");
     // Let anything deferred (an image's onerror, a late render) happen before looking.
     thread::sleep(Duration::from_secs(1));
-    assert_harmless(browser, "the customer's panel", &[marked("K"), marked("M"), marked("P"), marked("A")]);
-    let agent_sees: Vec<String> = ["N", "E", "V", "T", "M", "K", "P", "A"].iter().map(|marker| marked(marker)).chain([bad_key.to_owned(), question.to_owned()]).collect();
+    assert_harmless(
+        browser,
+        "the customer's panel",
+        &[marked("K"), marked("M"), marked("P"), marked("A")],
+    );
+    let agent_sees: Vec<String> = ["N", "E", "V", "T", "M", "K", "P", "A"]
+        .iter()
+        .map(|marker| marked(marker))
+        .chain([bad_key.to_owned(), question.to_owned()])
+        .collect();
     assert_harmless(&agent.browser, "the agent workspace", &agent_sees);
     // A user id and a page title ending in an unterminated right-to-left override: the words
     // after them ("(not verified)", " — <url>") still read left to right.
-    assert_eq!(shown_in_order(&agent.browser, "not verified", "(", ")"), json!(true), "the verdict after the user id is turned around");
-    assert_eq!(shown_in_order(&agent.browser, "T:", "—", "h"), json!(true), "the URL after the page title is turned around");
+    assert_eq!(
+        shown_in_order(&agent.browser, "not verified", "(", ")"),
+        json!(true),
+        "the verdict after the user id is turned around"
+    );
+    assert_eq!(
+        shown_in_order(&agent.browser, "T:", "—", "h"),
+        json!(true),
+        "the URL after the page title is turned around"
+    );
     browser.switch_to_top();
     assert_harmless(browser, "the host page", &[]);
-    assert_eq!(browser.execute("return document.title;", &[]), json!(format!("{}\u{202E}", marked("T"))), "the title is text too");
+    assert_eq!(
+        browser.execute("return document.title;", &[]),
+        json!(format!("{}\u{202E}", marked("T"))),
+        "the title is text too"
+    );
     agent.browser.screenshot("xss-agent");
 }

@@ -46,11 +46,18 @@ impl fmt::Display for Sender {
 /// What answered one attempt of a send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    Ack { conversation_id: String, seq: u64 },
+    Ack {
+        conversation_id: String,
+        seq: u64,
+    },
     /// An `error` frame carrying the message's id.
-    Error { code: String },
+    Error {
+        code: String,
+    },
     /// No answer: a timeout, or the connection dropped (by the server or by the driver).
-    None { why: String },
+    None {
+        why: String,
+    },
 }
 
 /// One message a client sent, possibly several times with the same `client_msg_id`.
@@ -71,7 +78,10 @@ pub struct SendRecord {
 impl SendRecord {
     fn acks(&self) -> impl Iterator<Item = (&str, u64)> {
         self.attempts.iter().filter_map(|answer| match answer {
-            Answer::Ack { conversation_id, seq } => Some((conversation_id.as_str(), *seq)),
+            Answer::Ack {
+                conversation_id,
+                seq,
+            } => Some((conversation_id.as_str(), *seq)),
             _ => None,
         })
     }
@@ -80,8 +90,14 @@ impl SendRecord {
 /// A frame of the log as one connection received it.
 #[derive(Debug, Clone)]
 pub enum Received {
-    Event { conversation_id: String, event: Event },
-    Snapshot { conversation_id: String, events: Vec<Event> },
+    Event {
+        conversation_id: String,
+        event: Event,
+    },
+    Snapshot {
+        conversation_id: String,
+        events: Vec<Event>,
+    },
 }
 
 /// One WebSocket connection of a client: the cursors its `hello` sent and what it got.
@@ -143,12 +159,27 @@ impl Report {
 /// The `client_msg_id` of a stored message event and whose it is.
 fn message_of<'a>(event: &'a Event, visitor_id: &str) -> Option<(Sender, &'a str, &'a str)> {
     match &event.body {
-        EventBody::CustomerMessage { client_msg_id, text } => {
-            Some((Sender::Customer { visitor_id: visitor_id.to_owned() }, client_msg_id.as_str(), text.as_str()))
-        }
-        EventBody::AgentMessage { agent_id, client_msg_id, text } => {
-            Some((Sender::Agent { agent_id: agent_id.clone() }, client_msg_id.as_str(), text.as_str()))
-        }
+        EventBody::CustomerMessage {
+            client_msg_id,
+            text,
+        } => Some((
+            Sender::Customer {
+                visitor_id: visitor_id.to_owned(),
+            },
+            client_msg_id.as_str(),
+            text.as_str(),
+        )),
+        EventBody::AgentMessage {
+            agent_id,
+            client_msg_id,
+            text,
+        } => Some((
+            Sender::Agent {
+                agent_id: agent_id.clone(),
+            },
+            client_msg_id.as_str(),
+            text.as_str(),
+        )),
         _ => None,
     }
 }
@@ -158,17 +189,30 @@ fn describe(send: &SendRecord) -> String {
         .attempts
         .iter()
         .map(|answer| match answer {
-            Answer::Ack { conversation_id, seq } => format!("ack {conversation_id}#{seq}"),
+            Answer::Ack {
+                conversation_id,
+                seq,
+            } => format!("ack {conversation_id}#{seq}"),
             Answer::Error { code } => format!("error {code}"),
             Answer::None { why } => format!("no answer ({why})"),
         })
         .collect();
-    format!("message {:?} ({}, {}, text {:?}; attempts: {})", send.client_msg_id, send.client, send.sender, send.text, answers.join(", "))
+    format!(
+        "message {:?} ({}, {}, text {:?}; attempts: {})",
+        send.client_msg_id,
+        send.client,
+        send.sender,
+        send.text,
+        answers.join(", ")
+    )
 }
 
 /// Checks a history against the rules of the module documentation.
 pub fn check(history: &History) -> Report {
-    let mut report = Report { messages: history.sends.len(), ..Report::default() };
+    let mut report = Report {
+        messages: history.sends.len(),
+        ..Report::default()
+    };
     let mut violations = Vec::new();
 
     for bad in &history.bad_frames {
@@ -191,7 +235,11 @@ pub fn check(history: &History) -> Report {
     for (conversation_id, (visitor_id, log)) in &history.truth {
         for event in log {
             if let Some((sender, id, text)) = message_of(event, visitor_id) {
-                stored.entry((sender, id.to_owned())).or_default().push((conversation_id.clone(), event.seq, text.to_owned()));
+                stored.entry((sender, id.to_owned())).or_default().push((
+                    conversation_id.clone(),
+                    event.seq,
+                    text.to_owned(),
+                ));
             }
         }
     }
@@ -199,12 +247,23 @@ pub fn check(history: &History) -> Report {
     // 2 and 3. Each message against the log.
     let mut acked_positions: BTreeMap<Sender, Vec<(u64, String, u64, String)>> = BTreeMap::new();
     for send in &history.sends {
-        let copies = stored.get(&(send.sender.clone(), send.client_msg_id.clone())).map(Vec::as_slice).unwrap_or(&[]);
+        let copies = stored
+            .get(&(send.sender.clone(), send.client_msg_id.clone()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let acks: BTreeSet<(&str, u64)> = send.acks().collect();
         if copies.len() > 1 {
             report.duplicated += 1;
-            let places: Vec<String> = copies.iter().map(|(c, seq, _)| format!("{c}#{seq}")).collect();
-            violations.push(format!("DUPLICATED: {} is stored {} times: {}", describe(send), copies.len(), places.join(", ")));
+            let places: Vec<String> = copies
+                .iter()
+                .map(|(c, seq, _)| format!("{c}#{seq}"))
+                .collect();
+            violations.push(format!(
+                "DUPLICATED: {} is stored {} times: {}",
+                describe(send),
+                copies.len(),
+                places.join(", ")
+            ));
         }
         // The driver sends only valid messages to conversations it serves: the only fair
         // refusals are transient (storage failing, rate limit). Anything else leaves a
@@ -215,31 +274,63 @@ pub fn check(history: &History) -> Report {
                 && code != "rate_limited"
             {
                 report.refused += 1;
-                violations.push(format!("REFUSED: {} got the error `{code}` for a valid send", describe(send)));
+                violations.push(format!(
+                    "REFUSED: {} got the error `{code}` for a valid send",
+                    describe(send)
+                ));
                 break;
             }
         }
         if acks.is_empty() {
             report.unacked += 1;
-            let refused_every_time = !send.attempts.is_empty() && send.attempts.iter().all(|answer| matches!(answer, Answer::Error { .. }));
+            let refused_every_time = !send.attempts.is_empty()
+                && send
+                    .attempts
+                    .iter()
+                    .all(|answer| matches!(answer, Answer::Error { .. }));
             if refused_every_time && !copies.is_empty() {
-                violations.push(format!("REFUSED BUT STORED: {} got only error frames but is in the log at {}#{}", describe(send), copies[0].0, copies[0].1));
+                violations.push(format!(
+                    "REFUSED BUT STORED: {} got only error frames but is in the log at {}#{}",
+                    describe(send),
+                    copies[0].0,
+                    copies[0].1
+                ));
             }
             continue;
         }
         report.acked += 1;
         if acks.len() > 1 {
-            violations.push(format!("ACKED TWICE DIFFERENTLY: {} was acknowledged with different seqs", describe(send)));
+            violations.push(format!(
+                "ACKED TWICE DIFFERENTLY: {} was acknowledged with different seqs",
+                describe(send)
+            ));
         }
         let (conversation_id, seq) = *acks.iter().next().expect("not empty");
-        match copies.iter().find(|(c, s, _)| c == conversation_id && *s == seq) {
+        match copies
+            .iter()
+            .find(|(c, s, _)| c == conversation_id && *s == seq)
+        {
             Some((_, _, text)) if *text == send.text => {
-                acked_positions.entry(send.sender.clone()).or_default().push((send.order, conversation_id.to_owned(), seq, send.client_msg_id.clone()));
+                acked_positions
+                    .entry(send.sender.clone())
+                    .or_default()
+                    .push((
+                        send.order,
+                        conversation_id.to_owned(),
+                        seq,
+                        send.client_msg_id.clone(),
+                    ));
             }
-            Some((_, _, text)) => violations.push(format!("REWRITTEN: {} is stored at {conversation_id}#{seq} with text {text:?}", describe(send))),
+            Some((_, _, text)) => violations.push(format!(
+                "REWRITTEN: {} is stored at {conversation_id}#{seq} with text {text:?}",
+                describe(send)
+            )),
             None => {
                 report.lost += 1;
-                let truth = history.truth.get(conversation_id).and_then(|(_, log)| log.get(seq as usize - 1).cloned());
+                let truth = history
+                    .truth
+                    .get(conversation_id)
+                    .and_then(|(_, log)| log.get(seq as usize - 1).cloned());
                 violations.push(format!("LOST: {} was acknowledged as {conversation_id}#{seq} but the log has there: {truth:?}", describe(send)));
             }
         }
@@ -267,7 +358,10 @@ pub fn check(history: &History) -> Report {
         let who = format!("{} connection {}", connection.client, connection.number);
         for received in &connection.received {
             match received {
-                Received::Snapshot { conversation_id, events } => {
+                Received::Snapshot {
+                    conversation_id,
+                    events,
+                } => {
                     for (index, event) in events.iter().enumerate() {
                         if event.seq != index as u64 + 1 {
                             report.delivery_gaps += 1;
@@ -278,17 +372,38 @@ pub fn check(history: &History) -> Report {
                     compare_to_truth(history, &who, conversation_id, events, &mut violations);
                     next.insert(conversation_id, events.len() as u64 + 1);
                 }
-                Received::Event { conversation_id, event } => {
-                    let expected = *next.entry(conversation_id).or_insert_with(|| connection.cursors.get(conversation_id).copied().unwrap_or(0) + 1);
+                Received::Event {
+                    conversation_id,
+                    event,
+                } => {
+                    let expected = *next.entry(conversation_id).or_insert_with(|| {
+                        connection
+                            .cursors
+                            .get(conversation_id)
+                            .copied()
+                            .unwrap_or(0)
+                            + 1
+                    });
                     if event.seq > expected {
                         report.delivery_gaps += 1;
-                        violations.push(format!("GAP: {who}: {conversation_id} jumped from seq {} to {} (cursor {:?})", expected - 1, event.seq, connection.cursors.get(conversation_id)));
+                        violations.push(format!(
+                            "GAP: {who}: {conversation_id} jumped from seq {} to {} (cursor {:?})",
+                            expected - 1,
+                            event.seq,
+                            connection.cursors.get(conversation_id)
+                        ));
                     } else if event.seq < expected {
                         report.delivery_duplicates += 1;
                         violations.push(format!("DELIVERED TWICE: {who}: {conversation_id} seq {} after seq {} (cursor {:?})", event.seq, expected - 1, connection.cursors.get(conversation_id)));
                     }
                     next.insert(conversation_id, event.seq.max(expected - 1) + 1);
-                    compare_to_truth(history, &who, conversation_id, std::slice::from_ref(event), &mut violations);
+                    compare_to_truth(
+                        history,
+                        &who,
+                        conversation_id,
+                        std::slice::from_ref(event),
+                        &mut violations,
+                    );
                 }
             }
         }
@@ -297,14 +412,21 @@ pub fn check(history: &History) -> Report {
     // 6. Final transcripts.
     for transcript in &history.transcripts {
         let Some((_, log)) = history.truth.get(&transcript.conversation_id) else {
-            violations.push(format!("{} holds conversation {}, which no fresh read returns", transcript.holder, transcript.conversation_id));
+            violations.push(format!(
+                "{} holds conversation {}, which no fresh read returns",
+                transcript.holder, transcript.conversation_id
+            ));
             continue;
         };
         let holds_chat = match &transcript.sender {
             Sender::Customer { .. } => true,
-            Sender::Agent { agent_id } => kefu_core::conversation::fold(log).agent_id() == Some(agent_id.as_str()),
+            Sender::Agent { agent_id } => {
+                kefu_core::conversation::fold(log).agent_id() == Some(agent_id.as_str())
+            }
         };
-        if transcript.events.len() > log.len() || transcript.events[..] != log[..transcript.events.len()] {
+        if transcript.events.len() > log.len()
+            || transcript.events[..] != log[..transcript.events.len()]
+        {
             violations.push(format!(
                 "TRANSCRIPT: {} holds a different log of {} than the fresh read ({} vs {} events; first difference at seq {})",
                 transcript.holder,
@@ -315,7 +437,11 @@ pub fn check(history: &History) -> Report {
             ));
         } else if holds_chat && transcript.events.len() < log.len() {
             report.lost += 1;
-            let missing: Vec<String> = log[transcript.events.len()..].iter().take(5).map(|event| format!("#{} {:?}", event.seq, event.body)).collect();
+            let missing: Vec<String> = log[transcript.events.len()..]
+                .iter()
+                .take(5)
+                .map(|event| format!("#{} {:?}", event.seq, event.body))
+                .collect();
             violations.push(format!(
                 "LOST IN TRANSCRIPT: {} holds {} but stops at seq {} of {}; missing {}",
                 transcript.holder,
@@ -331,18 +457,35 @@ pub fn check(history: &History) -> Report {
 }
 
 fn first_difference(a: &[Event], b: &[Event]) -> u64 {
-    a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len())) as u64 + 1
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len())) as u64
+        + 1
 }
 
-fn compare_to_truth(history: &History, who: &str, conversation_id: &str, events: &[Event], violations: &mut Vec<String>) {
+fn compare_to_truth(
+    history: &History,
+    who: &str,
+    conversation_id: &str,
+    events: &[Event],
+    violations: &mut Vec<String>,
+) {
     let Some((_, log)) = history.truth.get(conversation_id) else {
-        violations.push(format!("{who} received events of {conversation_id}, which no fresh read returns"));
+        violations.push(format!(
+            "{who} received events of {conversation_id}, which no fresh read returns"
+        ));
         return;
     };
     for event in events {
         match log.get((event.seq as usize).wrapping_sub(1)) {
             Some(stored) if stored == event => {}
-            stored => violations.push(format!("DIVERGED: {who} received {conversation_id}#{} = {:?}, but the log has {:?}", event.seq, event.body, stored.map(|e| &e.body))),
+            stored => violations.push(format!(
+                "DIVERGED: {who} received {conversation_id}#{} = {:?}, but the log has {:?}",
+                event.seq,
+                event.body,
+                stored.map(|e| &e.body)
+            )),
         }
     }
 }
@@ -354,16 +497,33 @@ mod tests {
     use super::*;
 
     fn message(seq: u64, id: &str, text: &str) -> Event {
-        Event { seq, at: 1, body: EventBody::CustomerMessage { client_msg_id: id.to_owned(), text: text.to_owned() } }
+        Event {
+            seq,
+            at: 1,
+            body: EventBody::CustomerMessage {
+                client_msg_id: id.to_owned(),
+                text: text.to_owned(),
+            },
+        }
     }
 
     fn started(seq: u64) -> Event {
-        Event { seq, at: 1, body: EventBody::Started { conversation_id: "c".into(), visitor_id: "v".into(), group: "support".into() } }
+        Event {
+            seq,
+            at: 1,
+            body: EventBody::Started {
+                conversation_id: "c".into(),
+                visitor_id: "v".into(),
+                group: "support".into(),
+            },
+        }
     }
 
     fn send(id: &str, order: u64, attempts: Vec<Answer>) -> SendRecord {
         SendRecord {
-            sender: Sender::Customer { visitor_id: "v".into() },
+            sender: Sender::Customer {
+                visitor_id: "v".into(),
+            },
             client: "customer 0".into(),
             client_msg_id: id.into(),
             text: format!("text {id}"),
@@ -374,45 +534,129 @@ mod tests {
     }
 
     fn ack(seq: u64) -> Answer {
-        Answer::Ack { conversation_id: "c".into(), seq }
+        Answer::Ack {
+            conversation_id: "c".into(),
+            seq,
+        }
     }
 
     fn history(log: Vec<Event>, sends: Vec<SendRecord>) -> History {
-        let mut history = History { sends, ..History::default() };
+        let mut history = History {
+            sends,
+            ..History::default()
+        };
         history.truth.insert("c".into(), ("v".into(), log.clone()));
-        history.transcripts.push(Transcript { holder: "customer 0".into(), sender: Sender::Customer { visitor_id: "v".into() }, conversation_id: "c".into(), events: log });
+        history.transcripts.push(Transcript {
+            holder: "customer 0".into(),
+            sender: Sender::Customer {
+                visitor_id: "v".into(),
+            },
+            conversation_id: "c".into(),
+            events: log,
+        });
         history
     }
 
     #[test]
     fn a_correct_history_passes() {
-        let log = vec![started(1), message(2, "a", "text a"), message(3, "b", "text b")];
-        let sends = vec![send("a", 0, vec![ack(2)]), send("b", 1, vec![Answer::None { why: "dropped".into() }, ack(3)]), send("x", 2, vec![Answer::None { why: "timeout".into() }])];
+        let log = vec![
+            started(1),
+            message(2, "a", "text a"),
+            message(3, "b", "text b"),
+        ];
+        let sends = vec![
+            send("a", 0, vec![ack(2)]),
+            send(
+                "b",
+                1,
+                vec![
+                    Answer::None {
+                        why: "dropped".into(),
+                    },
+                    ack(3),
+                ],
+            ),
+            send(
+                "x",
+                2,
+                vec![Answer::None {
+                    why: "timeout".into(),
+                }],
+            ),
+        ];
         let report = check(&history(log, sends));
         assert!(report.passed(), "{:?}", report.violations);
-        assert_eq!((report.acked, report.unacked, report.lost, report.duplicated), (2, 1, 0, 0));
+        assert_eq!(
+            (report.acked, report.unacked, report.lost, report.duplicated),
+            (2, 1, 0, 0)
+        );
     }
 
     #[test]
     fn a_lost_acked_message_is_named() {
         let log = vec![started(1), message(2, "a", "text a")];
-        let report = check(&history(log, vec![send("a", 0, vec![ack(2)]), send("b", 1, vec![ack(3)])]));
+        let report = check(&history(
+            log,
+            vec![send("a", 0, vec![ack(2)]), send("b", 1, vec![ack(3)])],
+        ));
         assert_eq!(report.lost, 1);
-        assert!(report.violations.iter().any(|v| v.starts_with("LOST") && v.contains("\"b\"")), "{:?}", report.violations);
+        assert!(
+            report
+                .violations
+                .iter()
+                .any(|v| v.starts_with("LOST") && v.contains("\"b\"")),
+            "{:?}",
+            report.violations
+        );
     }
 
     #[test]
     fn a_duplicated_message_is_named_even_when_unacked() {
-        let log = vec![started(1), message(2, "a", "text a"), message(3, "a", "text a")];
-        let report = check(&history(log, vec![send("a", 0, vec![Answer::None { why: "dropped".into() }])]));
+        let log = vec![
+            started(1),
+            message(2, "a", "text a"),
+            message(3, "a", "text a"),
+        ];
+        let report = check(&history(
+            log,
+            vec![send(
+                "a",
+                0,
+                vec![Answer::None {
+                    why: "dropped".into(),
+                }],
+            )],
+        ));
         assert_eq!(report.duplicated, 1);
-        assert!(report.violations[0].contains("DUPLICATED") && report.violations[0].contains("\"a\""), "{:?}", report.violations);
+        assert!(
+            report.violations[0].contains("DUPLICATED") && report.violations[0].contains("\"a\""),
+            "{:?}",
+            report.violations
+        );
     }
 
     #[test]
     fn out_of_order_refused_but_stored_and_short_transcripts_fail() {
-        let log = vec![started(1), message(2, "b", "text b"), message(3, "a", "text a"), message(4, "r", "text r")];
-        let mut h = history(log.clone(), vec![send("a", 0, vec![ack(3)]), send("b", 1, vec![ack(2)]), send("r", 2, vec![Answer::Error { code: "internal".into() }])]);
+        let log = vec![
+            started(1),
+            message(2, "b", "text b"),
+            message(3, "a", "text a"),
+            message(4, "r", "text r"),
+        ];
+        let mut h = history(
+            log.clone(),
+            vec![
+                send("a", 0, vec![ack(3)]),
+                send("b", 1, vec![ack(2)]),
+                send(
+                    "r",
+                    2,
+                    vec![Answer::Error {
+                        code: "internal".into(),
+                    }],
+                ),
+            ],
+        );
         h.transcripts[0].events.truncate(3);
         let report = check(&h);
         let all = report.violations.join("\n");
@@ -423,12 +667,34 @@ mod tests {
 
     #[test]
     fn gaps_and_repeats_of_a_connection_are_found() {
-        let log = vec![started(1), message(2, "a", "text a"), message(3, "b", "text b")];
+        let log = vec![
+            started(1),
+            message(2, "a", "text a"),
+            message(3, "b", "text b"),
+        ];
         let mut h = history(log.clone(), vec![]);
-        let event = |seq: u64| Received::Event { conversation_id: "c".into(), event: log[seq as usize - 1].clone() };
-        h.connections.push(Connection { client: "customer 0".into(), number: 1, cursors: BTreeMap::from([("c".into(), 1)]), received: vec![event(3)] });
-        h.connections.push(Connection { client: "customer 0".into(), number: 2, cursors: BTreeMap::new(), received: vec![event(1), event(2), event(2), event(3)] });
+        let event = |seq: u64| Received::Event {
+            conversation_id: "c".into(),
+            event: log[seq as usize - 1].clone(),
+        };
+        h.connections.push(Connection {
+            client: "customer 0".into(),
+            number: 1,
+            cursors: BTreeMap::from([("c".into(), 1)]),
+            received: vec![event(3)],
+        });
+        h.connections.push(Connection {
+            client: "customer 0".into(),
+            number: 2,
+            cursors: BTreeMap::new(),
+            received: vec![event(1), event(2), event(2), event(3)],
+        });
         let report = check(&h);
-        assert_eq!((report.delivery_gaps, report.delivery_duplicates), (1, 1), "{:?}", report.violations);
+        assert_eq!(
+            (report.delivery_gaps, report.delivery_duplicates),
+            (1, 1),
+            "{:?}",
+            report.violations
+        );
     }
 }

@@ -31,19 +31,28 @@ pub enum Read {
 /// server does not hang the caller.
 pub async fn connect(addr: &str, path: &str) -> Result<Socket> {
     let url = format!("ws://{addr}/ws/{path}");
-    let (socket, _) = tokio::time::timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(&url))
-        .await
-        .with_context(|| format!("connecting to {url}: no answer within 5 s"))?
-        .with_context(|| format!("connecting to {url}"))?;
+    let (socket, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(&url),
+    )
+    .await
+    .with_context(|| format!("connecting to {url}: no answer within 5 s"))?
+    .with_context(|| format!("connecting to {url}"))?;
     Ok(socket)
 }
 
 pub async fn send_customer(socket: &mut Socket, frame: &CustomerFrame) -> Result<()> {
-    socket.send(Message::text(protocol::encode_customer_frame(frame))).await.context("sending a customer frame")
+    socket
+        .send(Message::text(protocol::encode_customer_frame(frame)))
+        .await
+        .context("sending a customer frame")
 }
 
 pub async fn send_agent(socket: &mut Socket, frame: &AgentFrame) -> Result<()> {
-    socket.send(Message::text(protocol::encode_agent_frame(frame))).await.context("sending an agent frame")
+    socket
+        .send(Message::text(protocol::encode_agent_frame(frame)))
+        .await
+        .context("sending an agent frame")
 }
 
 /// The next server frame, waiting at most `wait`.
@@ -57,10 +66,15 @@ pub async fn read(socket: &mut Socket, wait: Duration) -> Read {
             Some(Ok(Message::Text(text))) => {
                 return match protocol::decode_server_frame(&text) {
                     Ok(frame) => Read::Frame(frame),
-                    Err(error) => Read::Bad(format!("{error} (frame starts {:?})", text.chars().take(80).collect::<String>())),
+                    Err(error) => Read::Bad(format!(
+                        "{error} (frame starts {:?})",
+                        text.chars().take(80).collect::<String>()
+                    )),
                 };
             }
-            Some(Ok(Message::Close(close))) => return Read::Closed(format!("closed by the server: {close:?}")),
+            Some(Ok(Message::Close(close))) => {
+                return Read::Closed(format!("closed by the server: {close:?}"));
+            }
             Some(Ok(_)) => continue,
             Some(Err(error)) => return Read::Closed(format!("socket error: {error}")),
             None => return Read::Closed("socket closed".to_owned()),
@@ -71,7 +85,9 @@ pub async fn read(socket: &mut Socket, wait: Duration) -> Read {
 /// Logs an agent in (`POST /api/agent/login`) and returns the session token.
 pub async fn agent_login(addr: &str, login: &str, password: &str) -> Result<String> {
     let body = serde_json::json!({ "login": login, "password": password }).to_string();
-    let mut stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connecting to {addr}"))?;
     let request = format!(
         "POST /api/agent/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -79,7 +95,13 @@ pub async fn agent_login(addr: &str, login: &str, password: &str) -> Result<Stri
     stream.write_all(request.as_bytes()).await?;
     let mut response = String::new();
     stream.read_to_string(&mut response).await?;
-    let Some(json) = response.split("\r\n\r\n").nth(1) else { bail!("no HTTP body in {response:?}") };
-    let value: serde_json::Value = serde_json::from_str(json).with_context(|| format!("login answer {json:?}"))?;
-    value["token"].as_str().map(str::to_owned).with_context(|| format!("no token in the login answer {json}"))
+    let Some(json) = response.split("\r\n\r\n").nth(1) else {
+        bail!("no HTTP body in {response:?}")
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(json).with_context(|| format!("login answer {json:?}"))?;
+    value["token"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no token in the login answer {json}"))
 }

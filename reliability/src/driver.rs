@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use kefu_core::conversation::{self, Event};
-use kefu_core::protocol::{AgentFrame, AgentStatus, CustomerFrame, ErrorCode, ResumeCursor, ServerFrame};
+use kefu_core::protocol::{
+    AgentFrame, AgentStatus, CustomerFrame, ErrorCode, ResumeCursor, ServerFrame,
+};
 use kefu_e2e::KefuServer;
 
 use crate::checker::{Answer, Connection, History, Received, SendRecord, Sender, Transcript};
@@ -246,7 +248,11 @@ impl Client {
             match self.try_connect(shared, old).await {
                 Ok(()) => return Ok(()),
                 Err(error) if start.elapsed() > CONNECT_DEADLINE => {
-                    return Err(error.context(format!("{} could not connect for {} s", self.name, CONNECT_DEADLINE.as_secs())));
+                    return Err(error.context(format!(
+                        "{} could not connect for {} s",
+                        self.name,
+                        CONNECT_DEADLINE.as_secs()
+                    )));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
@@ -254,7 +260,11 @@ impl Client {
     }
 
     async fn try_connect(&mut self, shared: &Shared, old: bool) -> Result<()> {
-        let mut cursors: BTreeMap<String, u64> = self.held.iter().map(|(id, log)| (id.clone(), log.len() as u64)).collect();
+        let mut cursors: BTreeMap<String, u64> = self
+            .held
+            .iter()
+            .map(|(id, log)| (id.clone(), log.len() as u64))
+            .collect();
         let mut went_back = false;
         if old && !cursors.is_empty() {
             let index = self.rng.below(cursors.len() as u64) as usize;
@@ -264,9 +274,18 @@ impl Client {
                 went_back = true;
             }
         }
-        let resume: Vec<ResumeCursor> =
-            cursors.iter().map(|(id, after_seq)| ResumeCursor { conversation_id: id.clone(), after_seq: *after_seq }).collect();
-        let path = if self.is_customer() { "customer" } else { "agent" };
+        let resume: Vec<ResumeCursor> = cursors
+            .iter()
+            .map(|(id, after_seq)| ResumeCursor {
+                conversation_id: id.clone(),
+                after_seq: *after_seq,
+            })
+            .collect();
+        let path = if self.is_customer() {
+            "customer"
+        } else {
+            "agent"
+        };
         let mut socket = client::connect(&shared.addr, path).await?;
         match &self.role {
             Role::Customer { token } => {
@@ -281,21 +300,45 @@ impl Client {
                 client::send_customer(&mut socket, &hello).await?;
             }
             Role::Agent { session } => {
-                client::send_agent(&mut socket, &AgentFrame::Hello { session_token: session.clone(), resume }).await?;
+                client::send_agent(
+                    &mut socket,
+                    &AgentFrame::Hello {
+                        session_token: session.clone(),
+                        resume,
+                    },
+                )
+                .await?;
             }
         }
         match client::read(&mut socket, Duration::from_secs(10)).await {
-            Read::Frame(ServerFrame::Welcome { visitor_token, visitor_id, .. }) => {
-                self.role = Role::Customer { token: Some(visitor_token) };
+            Read::Frame(ServerFrame::Welcome {
+                visitor_token,
+                visitor_id,
+                ..
+            }) => {
+                self.role = Role::Customer {
+                    token: Some(visitor_token),
+                };
                 let sender = Sender::Customer { visitor_id };
                 if self.sender.as_ref().is_some_and(|known| *known != sender) {
-                    bail!("{}: the server gave another visitor id ({sender}) for the same token", self.name);
+                    bail!(
+                        "{}: the server gave another visitor id ({sender}) for the same token",
+                        self.name
+                    );
                 }
                 self.sender = Some(sender);
             }
             Read::Frame(ServerFrame::AgentWelcome { agent, .. }) => {
-                self.sender = Some(Sender::Agent { agent_id: agent.agent_id });
-                client::send_agent(&mut socket, &AgentFrame::SetStatus { status: AgentStatus::Online }).await?;
+                self.sender = Some(Sender::Agent {
+                    agent_id: agent.agent_id,
+                });
+                client::send_agent(
+                    &mut socket,
+                    &AgentFrame::SetStatus {
+                        status: AgentStatus::Online,
+                    },
+                )
+                .await?;
             }
             Read::Frame(other) => bail!("{}: expected a welcome, got {other:?}", self.name),
             Read::Quiet => bail!("{}: no welcome within 10 s", self.name),
@@ -310,7 +353,12 @@ impl Client {
         }
         bump(&shared.counters.reconnects);
         let number = self.connections.len() + 1;
-        self.connection = Some(Connection { client: self.name.clone(), number, cursors, received: Vec::new() });
+        self.connection = Some(Connection {
+            client: self.name.clone(),
+            number,
+            cursors,
+            received: Vec::new(),
+        });
         self.socket = Some(socket);
         Ok(())
     }
@@ -318,29 +366,60 @@ impl Client {
     /// Applies a frame; returns the answer it carries for a send, if it is one.
     fn handle(&mut self, frame: ServerFrame) -> Option<(String, Answer)> {
         match frame {
-            ServerFrame::Event { conversation_id, event } => {
+            ServerFrame::Event {
+                conversation_id,
+                event,
+            } => {
                 let log = self.held.entry(conversation_id.clone()).or_default();
                 if event.seq == log.len() as u64 + 1 {
                     log.push(event.clone());
                 }
                 if let Some(connection) = &mut self.connection {
-                    connection.received.push(Received::Event { conversation_id, event });
+                    connection.received.push(Received::Event {
+                        conversation_id,
+                        event,
+                    });
                 }
                 None
             }
-            ServerFrame::Snapshot { conversation, events } => {
+            ServerFrame::Snapshot {
+                conversation,
+                events,
+            } => {
                 let conversation_id = conversation.conversation_id;
                 let held = self.held.entry(conversation_id.clone()).or_default();
                 if events.len() >= held.len() {
                     *held = events.clone();
                 }
                 if let Some(connection) = &mut self.connection {
-                    connection.received.push(Received::Snapshot { conversation_id, events });
+                    connection.received.push(Received::Snapshot {
+                        conversation_id,
+                        events,
+                    });
                 }
                 None
             }
-            ServerFrame::Ack { client_msg_id, conversation_id, seq } => Some((client_msg_id, Answer::Ack { conversation_id, seq })),
-            ServerFrame::Error { code, client_msg_id: Some(id), .. } => Some((id, Answer::Error { code: code.as_str().to_owned() })),
+            ServerFrame::Ack {
+                client_msg_id,
+                conversation_id,
+                seq,
+            } => Some((
+                client_msg_id,
+                Answer::Ack {
+                    conversation_id,
+                    seq,
+                },
+            )),
+            ServerFrame::Error {
+                code,
+                client_msg_id: Some(id),
+                ..
+            } => Some((
+                id,
+                Answer::Error {
+                    code: code.as_str().to_owned(),
+                },
+            )),
             _ => None,
         }
     }
@@ -349,7 +428,11 @@ impl Client {
     async fn await_answer(&mut self, client_msg_id: &str) -> Answer {
         let deadline = Instant::now() + ACK_TIMEOUT;
         loop {
-            let Some(socket) = &mut self.socket else { return Answer::None { why: "not connected".into() } };
+            let Some(socket) = &mut self.socket else {
+                return Answer::None {
+                    why: "not connected".into(),
+                };
+            };
             match client::read(socket, deadline.saturating_duration_since(Instant::now())).await {
                 Read::Frame(frame) => {
                     if let Some((id, answer)) = self.handle(frame)
@@ -361,7 +444,9 @@ impl Client {
                 Read::Quiet => {
                     // As the widget does: a silent connection is replaced.
                     self.drop_connection();
-                    return Answer::None { why: format!("no answer within {} s", ACK_TIMEOUT.as_secs()) };
+                    return Answer::None {
+                        why: format!("no answer within {} s", ACK_TIMEOUT.as_secs()),
+                    };
                 }
                 Read::Closed(why) => {
                     self.drop_connection();
@@ -403,7 +488,10 @@ impl Client {
             }
             self.drain(Duration::from_millis(1500)).await;
             if let Some(why) = self.bad_frames.last() {
-                bail!("{}: the server sent a frame the protocol refuses: {why}", self.name);
+                bail!(
+                    "{}: the server sent a frame the protocol refuses: {why}",
+                    self.name
+                );
             }
             if self.socket.is_some() {
                 return Ok(());
@@ -414,7 +502,9 @@ impl Client {
 
     /// The conversations this agent serves now, by what it holds.
     fn serving(&self) -> Vec<String> {
-        let Some(Sender::Agent { agent_id }) = &self.sender else { return Vec::new() };
+        let Some(Sender::Agent { agent_id }) = &self.sender else {
+            return Vec::new();
+        };
         self.held
             .iter()
             .filter(|(_, log)| {
@@ -437,7 +527,11 @@ impl Client {
             self.connect(shared, old).await?;
         }
         let mut duplicate = false;
-        let acked = if self.pending.is_none() && self.rng.chance(plan.p_duplicate_send) { self.acked_indexes() } else { Vec::new() };
+        let acked = if self.pending.is_none() && self.rng.chance(plan.p_duplicate_send) {
+            self.acked_indexes()
+        } else {
+            Vec::new()
+        };
         let index = if let Some(index) = self.pending.take() {
             bump(&shared.counters.retries);
             index
@@ -463,7 +557,13 @@ impl Client {
                 Some(0) => return Ok(false),
                 Some(left) => *left -= 1,
                 None => {
-                    if shared.quota.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1)).is_err() {
+                    if shared
+                        .quota
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                            left.checked_sub(1)
+                        })
+                        .is_err()
+                    {
                         return Ok(false);
                     }
                 }
@@ -478,7 +578,10 @@ impl Client {
                 format!("{} message {number} (seed {})", self.name, plan.seed)
             };
             self.sends.push(SendRecord {
-                sender: self.sender.clone().context("connected clients know who they are")?,
+                sender: self
+                    .sender
+                    .clone()
+                    .context("connected clients know who they are")?,
                 client: self.name.clone(),
                 client_msg_id: format!("{}-{number}", self.short),
                 text,
@@ -493,7 +596,14 @@ impl Client {
         let frame_sent = match (&self.role, self.socket.as_mut()) {
             (_, None) => Err(anyhow::anyhow!("not connected")),
             (Role::Customer { .. }, Some(socket)) => {
-                client::send_customer(socket, &CustomerFrame::Send { client_msg_id: client_msg_id.clone(), text: record.text.clone() }).await
+                client::send_customer(
+                    socket,
+                    &CustomerFrame::Send {
+                        client_msg_id: client_msg_id.clone(),
+                        text: record.text.clone(),
+                    },
+                )
+                .await
             }
             (Role::Agent { .. }, Some(socket)) => {
                 let frame = AgentFrame::Send {
@@ -507,11 +617,15 @@ impl Client {
         bump(&shared.counters.attempts);
         let answer = if let Err(error) = frame_sent {
             self.drop_connection();
-            Answer::None { why: format!("{error:#}") }
+            Answer::None {
+                why: format!("{error:#}"),
+            }
         } else if !duplicate && self.rng.chance(plan.p_drop_before_ack) {
             bump(&shared.counters.drop_before_ack);
             self.drop_connection();
-            Answer::None { why: "connection dropped by the driver before the ack".into() }
+            Answer::None {
+                why: "connection dropped by the driver before the ack".into(),
+            }
         } else {
             self.await_answer(&client_msg_id).await
         };
@@ -525,7 +639,8 @@ impl Client {
                 }
             }
             Answer::Error { code } => {
-                let retryable = code == ErrorCode::Internal.as_str() || code == ErrorCode::RateLimited.as_str();
+                let retryable =
+                    code == ErrorCode::Internal.as_str() || code == ErrorCode::RateLimited.as_str();
                 if code == ErrorCode::Internal.as_str() {
                     bump(&shared.counters.refused_internal);
                 } else {
@@ -552,19 +667,38 @@ impl Client {
     }
 
     fn acked_indexes(&self) -> Vec<usize> {
-        (0..self.sends.len()).filter(|&i| self.sends[i].attempts.iter().any(|a| matches!(a, Answer::Ack { .. }))).collect()
+        (0..self.sends.len())
+            .filter(|&i| {
+                self.sends[i]
+                    .attempts
+                    .iter()
+                    .any(|a| matches!(a, Answer::Ack { .. }))
+            })
+            .collect()
     }
 
     /// Everything this client recorded, its socket closed.
     fn finish(mut self, history: &mut History, kept: bool) {
         self.drop_connection();
         history.sends.append(&mut self.sends);
-        history.bad_frames.extend(self.bad_frames.iter().map(|why| format!("{}: {why}", self.name)));
+        history.bad_frames.extend(
+            self.bad_frames
+                .iter()
+                .map(|why| format!("{}: {why}", self.name)),
+        );
         history.connections.append(&mut self.connections);
         if let Some(sender) = &self.sender {
             for (conversation_id, events) in self.held {
                 history.transcripts.push(Transcript {
-                    holder: format!("{} ({})", self.name, if kept { "kept across reconnects" } else { "fresh from seq 0" }),
+                    holder: format!(
+                        "{} ({})",
+                        self.name,
+                        if kept {
+                            "kept across reconnects"
+                        } else {
+                            "fresh from seq 0"
+                        }
+                    ),
                     sender: sender.clone(),
                     conversation_id,
                     events,
@@ -580,24 +714,48 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     let mut rng = Rng::new(plan.seed);
     let mut disk = Disk::mount(32);
     if let Some(why) = &disk.unavailable {
-        eprintln!("\n!!!!!!!! DISK-FULL FAULT NOT AVAILABLE: {why}\n!!!!!!!! The database is on an ordinary directory; no disk-full window will be injected.\n");
+        eprintln!(
+            "\n!!!!!!!! DISK-FULL FAULT NOT AVAILABLE: {why}\n!!!!!!!! The database is on an ordinary directory; no disk-full window will be injected.\n"
+        );
     }
     let database = disk.database();
     let (kefu_path, assets_path): (PathBuf, PathBuf) = (kefu.to_owned(), assets.to_owned());
     let agents = plan.agents;
-    let mut server = tokio::task::spawn_blocking(move || faults::start_server(&kefu_path, &assets_path, &database, agents)).await?;
+    let mut server = tokio::task::spawn_blocking(move || {
+        faults::start_server(&kefu_path, &assets_path, &database, agents)
+    })
+    .await?;
     let addr = format!("127.0.0.1:{}", server.port());
-    println!("reliability: kefu on {addr}, data {}, database on {}", server.data_dir().display(), disk.dir.display());
+    println!(
+        "reliability: kefu on {addr}, data {}, database on {}",
+        server.data_dir().display(),
+        disk.dir.display()
+    );
 
-    let shared = Arc::new(Shared { addr: addr.clone(), quota: AtomicU64::new(plan.messages), counters: Counters::default(), plan: plan.clone() });
+    let shared = Arc::new(Shared {
+        addr: addr.clone(),
+        quota: AtomicU64::new(plan.messages),
+        counters: Counters::default(),
+        plan: plan.clone(),
+    });
     let mut tasks = Vec::new();
     for index in 0..plan.customers {
-        let client = Client::new(format!("customer {index}"), format!("c{index}"), Role::Customer { token: None }, Rng::fork(plan.seed, index as u64 + 1));
+        let client = Client::new(
+            format!("customer {index}"),
+            format!("c{index}"),
+            Role::Customer { token: None },
+            Rng::fork(plan.seed, index as u64 + 1),
+        );
         tasks.push(spawn_client(client, shared.clone()));
     }
     for index in 0..plan.agents {
         let session = client::agent_login(&addr, &format!("agent{index}"), "reliability").await?;
-        let client = Client::new(format!("agent {index}"), format!("a{index}"), Role::Agent { session }, Rng::fork(plan.seed, 1000 + index as u64));
+        let client = Client::new(
+            format!("agent {index}"),
+            format!("a{index}"),
+            Role::Agent { session },
+            Rng::fork(plan.seed, 1000 + index as u64),
+        );
         tasks.push(spawn_client(client, shared.clone()));
     }
 
@@ -621,18 +779,35 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     // The server-side schedule: each fault at a point of the traffic drawn from the seed.
     let mut schedule: Vec<(u64, bool)> = std::iter::repeat_n(false, plan.restarts)
         .chain(std::iter::repeat_n(true, plan.disk_fulls))
-        .map(|disk_full| (plan.messages / 20 + rng.below(plan.messages * 17 / 20), disk_full))
+        .map(|disk_full| {
+            (
+                plan.messages / 20 + rng.below(plan.messages * 17 / 20),
+                disk_full,
+            )
+        })
         .collect();
     schedule.sort();
     println!(
         "reliability: schedule (at messages sent): {}",
-        schedule.iter().map(|(at, disk)| format!("{at}:{}", if *disk { "disk-full" } else { "kill-9" })).collect::<Vec<_>>().join(" ")
+        schedule
+            .iter()
+            .map(|(at, disk)| format!("{at}:{}", if *disk { "disk-full" } else { "kill-9" }))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
-    let mut figures = Figures { plan: plan.name.to_owned(), seed: plan.seed, disk_unavailable: disk.unavailable.clone(), ..Figures::default() };
+    let mut figures = Figures {
+        plan: plan.name.to_owned(),
+        seed: plan.seed,
+        disk_unavailable: disk.unavailable.clone(),
+        ..Figures::default()
+    };
     for (at, disk_full) in schedule {
         while get(&shared.counters.sent) < at && !tasks.iter().all(|task| task.is_finished()) {
             if started.elapsed() > plan.deadline {
-                bail!("the run passed its deadline of {} s", plan.deadline.as_secs());
+                bail!(
+                    "the run passed its deadline of {} s",
+                    plan.deadline.as_secs()
+                );
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -656,15 +831,22 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
             bump(&shared.counters.newcomers);
             tasks.push(spawn_client(newcomer, shared.clone()));
             while window.elapsed() < plan.disk_full_max
-                && (get(&shared.counters.refused_internal) < before + 3 || window.elapsed() < Duration::from_secs(1))
+                && (get(&shared.counters.refused_internal) < before + 3
+                    || window.elapsed() < Duration::from_secs(1))
             {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             disk.recover(8)?;
             let refused_writes = get(&shared.counters.refused_internal) - before;
             let seconds = window.elapsed().as_secs_f64();
-            println!("reliability: disk full for {seconds:.1} s: {refused_writes} sends refused with `internal`");
-            figures.disk_windows.push(DiskWindow { seconds, refused_writes, filler_bytes });
+            println!(
+                "reliability: disk full for {seconds:.1} s: {refused_writes} sends refused with `internal`"
+            );
+            figures.disk_windows.push(DiskWindow {
+                seconds,
+                refused_writes,
+                filler_bytes,
+            });
         } else {
             let pause = Duration::from_millis(rng.below(300));
             server = tokio::task::spawn_blocking(move || {
@@ -677,7 +859,10 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     }
     let mut clients = Vec::new();
     for task in tasks {
-        clients.push(task.await?.map_err(|(name, error)| error.context(format!("{name} failed")))?);
+        clients.push(
+            task.await?
+                .map_err(|(name, error)| error.context(format!("{name} failed")))?,
+        );
     }
     progress.abort();
 
@@ -711,11 +896,21 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     .await?;
     figures.restarts += 1;
     for (name, token) in tokens {
-        let mut reader = Client::new(format!("{name} (fresh read)"), String::new(), Role::Customer { token }, Rng::new(0));
+        let mut reader = Client::new(
+            format!("{name} (fresh read)"),
+            String::new(),
+            Role::Customer { token },
+            Rng::new(0),
+        );
         reader.catch_up(&shared).await?;
-        let Some(Sender::Customer { visitor_id }) = reader.sender.clone() else { bail!("no visitor id") };
+        let Some(Sender::Customer { visitor_id }) = reader.sender.clone() else {
+            bail!("no visitor id")
+        };
         for (conversation_id, events) in &reader.held {
-            history.truth.insert(conversation_id.clone(), (visitor_id.clone(), events.clone()));
+            history.truth.insert(
+                conversation_id.clone(),
+                (visitor_id.clone(), events.clone()),
+            );
         }
         reader.finish(&mut history, false);
     }
@@ -746,7 +941,11 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     figures.events_in_logs = history.truth.values().map(|(_, log)| log.len()).sum();
     figures.seconds = started.elapsed().as_secs_f64();
     drop(disk);
-    Ok(Outcome { history, figures, server_log })
+    Ok(Outcome {
+        history,
+        figures,
+        server_log,
+    })
 }
 
 type ClientTask = tokio::task::JoinHandle<Result<Client, (String, anyhow::Error)>>;
@@ -776,15 +975,33 @@ impl Figures {
             None => {
                 let refused: u64 = self.disk_windows.iter().map(|w| w.refused_writes).sum();
                 let seconds: f64 = self.disk_windows.iter().map(|w| w.seconds).sum();
-                format!("{} windows, {seconds:.1} s in all, {refused} sends refused with `internal` during them", self.disk_windows.len())
+                format!(
+                    "{} windows, {seconds:.1} s in all, {refused} sends refused with `internal` during them",
+                    self.disk_windows.len()
+                )
             }
         };
-        println!("\n== kefu-reliability {} run, seed {} (replay: KEFU_SEED={}) ==", self.plan, self.seed, self.seed);
+        println!(
+            "\n== kefu-reliability {} run, seed {} (replay: KEFU_SEED={}) ==",
+            self.plan, self.seed, self.seed
+        );
         println!("messages sent (distinct)      {}", self.messages_sent);
-        println!("send attempts                 {}  (retries {}, duplicate re-sends {})", self.send_attempts, self.retries, self.duplicate_send);
-        println!("acked                         {}  (distinct messages acked: {})", self.acked, report.acked);
-        println!("refused (error frame)         {} internal, {} other", self.refused_internal, self.refused_other);
-        println!("unanswered attempts           {}  (given up: {})", self.unanswered, self.abandoned);
+        println!(
+            "send attempts                 {}  (retries {}, duplicate re-sends {})",
+            self.send_attempts, self.retries, self.duplicate_send
+        );
+        println!(
+            "acked                         {}  (distinct messages acked: {})",
+            self.acked, report.acked
+        );
+        println!(
+            "refused (error frame)         {} internal, {} other",
+            self.refused_internal, self.refused_other
+        );
+        println!(
+            "unanswered attempts           {}  (given up: {})",
+            self.unanswered, self.abandoned
+        );
         println!("faults injected:");
         println!("  kill -9 + restart           {}", self.restarts);
         println!("  disk full                   {disk}");
@@ -792,12 +1009,21 @@ impl Figures {
         println!("  dropped after the ack       {}", self.drop_after_ack);
         println!("  resumed from an old seq     {}", self.old_resume);
         println!("  duplicate client_msg_id     {}", self.duplicate_send);
-        println!("  new conversation, disk full {}", self.newcomers_on_full_disk);
+        println!(
+            "  new conversation, disk full {}",
+            self.newcomers_on_full_disk
+        );
         println!("reconnects                    {}", self.reconnects);
-        println!("conversations / events        {} / {}", self.conversations, self.events_in_logs);
+        println!(
+            "conversations / events        {} / {}",
+            self.conversations, self.events_in_logs
+        );
         println!("lost                          {}", report.lost);
         println!("duplicated                    {}", report.duplicated);
-        println!("delivery gaps / repeats       {} / {}", report.delivery_gaps, report.delivery_duplicates);
+        println!(
+            "delivery gaps / repeats       {} / {}",
+            report.delivery_gaps, report.delivery_duplicates
+        );
         println!("refused, not transient        {}", report.refused);
         println!("violations                    {}", report.violations.len());
         println!("wall time                     {:.1} s", self.seconds);

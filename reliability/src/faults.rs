@@ -31,9 +31,22 @@ pub fn settings(database: &Path) -> String {
 /// Starts `kefu serve` (the binary at `program`) with [`settings`] and `agents` agents
 /// added through its CLI before the start (`agent0`, … with password `reliability`).
 pub fn start_server(program: &Path, assets: &Path, database: &Path, agents: usize) -> KefuServer {
-    let mut server = KefuServer::start_program(program, assets, ServerOptions::default().file("kefu.toml", settings(database)));
+    let mut server = KefuServer::start_program(
+        program,
+        assets,
+        ServerOptions::default().file("kefu.toml", settings(database)),
+    );
     for index in 0..agents {
-        server.run_cli_ok(["agent", "add", "--login", &format!("agent{index}"), "--password", "reliability", "--max-chats", "1000"]);
+        server.run_cli_ok([
+            "agent",
+            "add",
+            "--login",
+            &format!("agent{index}"),
+            "--password",
+            "reliability",
+            "--max-chats",
+            "1000",
+        ]);
     }
     // Agents added while it ran are known to the hub only from the next start.
     server.kill9();
@@ -71,10 +84,18 @@ impl Disk {
             .output();
         let unavailable = match result {
             Ok(output) if output.status.success() => None,
-            Ok(output) => Some(format!("mount -t tmpfs failed: {}", String::from_utf8_lossy(&output.stderr).trim())),
+            Ok(output) => Some(format!(
+                "mount -t tmpfs failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )),
             Err(error) => Some(format!("cannot run mount: {error}")),
         };
-        Disk { mounted: unavailable.is_none(), dir, size_mb, unavailable }
+        Disk {
+            mounted: unavailable.is_none(),
+            dir,
+            size_mb,
+            unavailable,
+        }
     }
 
     pub fn database(&self) -> PathBuf {
@@ -112,9 +133,15 @@ impl Disk {
     }
 
     fn remount(&mut self, size_mb: u64) -> Result<()> {
-        let output = Command::new("mount").args(["-o", &format!("remount,size={size_mb}m")]).arg(&self.dir).output()?;
+        let output = Command::new("mount")
+            .args(["-o", &format!("remount,size={size_mb}m")])
+            .arg(&self.dir)
+            .output()?;
         if !output.status.success() {
-            bail!("mount -o remount,size={size_mb}m failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+            bail!(
+                "mount -o remount,size={size_mb}m failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
         }
         self.size_mb = size_mb;
         Ok(())
@@ -132,11 +159,16 @@ impl Drop for Disk {
 
 /// Bytes in use on the file system holding `dir`.
 fn used_bytes(dir: &Path) -> Result<u64> {
-    let path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).context("path with NUL")?;
+    let path =
+        std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).context("path with NUL")?;
     let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: a valid NUL-terminated path and a zeroed statvfs to fill.
     if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
-        bail!("statvfs {}: {}", dir.display(), std::io::Error::last_os_error());
+        bail!(
+            "statvfs {}: {}",
+            dir.display(),
+            std::io::Error::last_os_error()
+        );
     }
     Ok((stat.f_blocks - stat.f_bfree) as u64 * stat.f_frsize as u64)
 }

@@ -13,7 +13,12 @@ use kefu_reliability::driver::{self, Plan};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |name: &str| args.iter().position(|arg| arg == name).and_then(|index| args.get(index + 1)).cloned();
+    let value = |name: &str| {
+        args.iter()
+            .position(|arg| arg == name)
+            .and_then(|index| args.get(index + 1))
+            .cloned()
+    };
     let seed = match std::env::var("KEFU_SEED") {
         Ok(seed) => match seed.parse() {
             Ok(seed) => seed,
@@ -22,25 +27,48 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64 % 1_000_000_007),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64 % 1_000_000_007),
     };
     let plan = match args.first().map(String::as_str) {
         Some("short") => Plan::short(seed),
         Some("long") => Plan::long(seed),
         _ => {
-            eprintln!("usage: kefu-reliability short|long [--kefu PATH] [--assets DIR]   (KEFU_SEED=<n> replays a run)");
+            eprintln!(
+                "usage: kefu-reliability short|long [--kefu PATH] [--assets DIR]   (KEFU_SEED=<n> replays a run)"
+            );
             return ExitCode::FAILURE;
         }
     };
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("reliability/ is in the workspace").to_path_buf();
-    let kefu = value("--kefu").map(PathBuf::from).or_else(|| std::env::var_os("KEFU_BIN").map(PathBuf::from)).unwrap_or_else(|| root.join("target/debug/kefu"));
-    let assets = value("--assets").map(PathBuf::from).or_else(|| std::env::var_os("KEFU_ASSETS").map(PathBuf::from)).unwrap_or_else(|| root.join("target/dist"));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("reliability/ is in the workspace")
+        .to_path_buf();
+    let kefu = value("--kefu")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("KEFU_BIN").map(PathBuf::from))
+        .unwrap_or_else(|| root.join("target/debug/kefu"));
+    let assets = value("--assets")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("KEFU_ASSETS").map(PathBuf::from))
+        .unwrap_or_else(|| root.join("target/dist"));
     if !kefu.exists() {
-        eprintln!("kefu-reliability: no server binary at {} (build it: cargo build -p kefu-server --bin kefu)", kefu.display());
+        eprintln!(
+            "kefu-reliability: no server binary at {} (build it: cargo build -p kefu-server --bin kefu)",
+            kefu.display()
+        );
         return ExitCode::FAILURE;
     }
-    println!("kefu-reliability: {} run, seed {seed} (replay with KEFU_SEED={seed}), server {}", plan.name, kefu.display());
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    println!(
+        "kefu-reliability: {} run, seed {seed} (replay with KEFU_SEED={seed}), server {}",
+        plan.name,
+        kefu.display()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
     let outcome = match runtime.block_on(driver::run(plan.clone(), &kefu, &assets)) {
         Ok(outcome) => outcome,
         Err(error) => {
@@ -63,7 +91,15 @@ fn main() -> ExitCode {
             missing_faults.push(name.to_owned());
         }
     }
-    if figures.disk_unavailable.is_none() && figures.disk_windows.iter().map(|w| w.refused_writes).sum::<u64>() == 0 && plan.disk_fulls > 0 {
+    if figures.disk_unavailable.is_none()
+        && figures
+            .disk_windows
+            .iter()
+            .map(|w| w.refused_writes)
+            .sum::<u64>()
+            == 0
+        && plan.disk_fulls > 0
+    {
         missing_faults.push("disk full (no write was refused during the windows)".to_owned());
     }
     if let Some(why) = &figures.disk_unavailable {
@@ -72,7 +108,10 @@ fn main() -> ExitCode {
     let mut failed = false;
     if !report.passed() {
         failed = true;
-        println!("\nFAILED: {} violations (seed {seed}):", report.violations.len());
+        println!(
+            "\nFAILED: {} violations (seed {seed}):",
+            report.violations.len()
+        );
         for violation in report.violations.iter().take(40) {
             println!("  {violation}");
         }
@@ -82,11 +121,23 @@ fn main() -> ExitCode {
     }
     if !missing_faults.is_empty() {
         failed = true;
-        println!("\nFAILED: faults never injected: {}", missing_faults.join(", "));
+        println!(
+            "\nFAILED: faults never injected: {}",
+            missing_faults.join(", ")
+        );
     }
     if failed {
-        let errors: Vec<&str> = outcome.server_log.lines().filter(|line| line.contains("ERROR") || line.contains("WARN") || line.contains("panic")).collect();
-        println!("\nThe server's errors and warnings ({} lines; the first 10 and the last 10):", errors.len());
+        let errors: Vec<&str> = outcome
+            .server_log
+            .lines()
+            .filter(|line| {
+                line.contains("ERROR") || line.contains("WARN") || line.contains("panic")
+            })
+            .collect();
+        println!(
+            "\nThe server's errors and warnings ({} lines; the first 10 and the last 10):",
+            errors.len()
+        );
         for (index, line) in errors.iter().enumerate() {
             if index < 10 || index + 10 >= errors.len() {
                 println!("  {line}");
@@ -96,7 +147,9 @@ fn main() -> ExitCode {
         }
         ExitCode::FAILURE
     } else {
-        println!("\nOK: every acknowledged message is stored exactly once, in order, and held by both sides; no gaps after resume.");
+        println!(
+            "\nOK: every acknowledged message is stored exactly once, in order, and held by both sides; no gaps after resume."
+        );
         ExitCode::SUCCESS
     }
 }

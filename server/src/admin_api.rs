@@ -16,17 +16,17 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put, MethodRouter};
+use axum::routing::{MethodRouter, get, post, put};
 use axum::{Extension, Json, Router};
 use kefu_core::config::{
-    AgentConfig, Config, KnowledgeItem, ServiceRule, ServiceSettings, SkillGroup, WidgetSettings, WorkingHours,
-    MAX_CONCURRENT_CHATS_LIMIT,
+    AgentConfig, Config, KnowledgeItem, MAX_CONCURRENT_CHATS_LIMIT, ServiceRule, ServiceSettings,
+    SkillGroup, WidgetSettings, WorkingHours,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub use crate::admin_routes::ADMIN_ROUTES;
 use crate::app::AppState;
@@ -70,17 +70,37 @@ fn handler(method: &str, path: &str) -> MethodRouter<Arc<AppState>> {
 }
 
 /// The one guard of the admin API: `401` without a live session, `403` for non-admins.
-async fn only_admins(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+async fn only_admins(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let Some(token) = bearer_token(request.headers()) else {
-        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "missing bearer token");
+        return api_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing bearer token",
+        );
     };
-    match state.store.agent_for_session(token, state.clock.now_ms()).await {
+    match state
+        .store
+        .agent_for_session(token, state.clock.now_ms())
+        .await
+    {
         Ok(Some(agent)) if agent.is_admin => {
             request.extensions_mut().insert(Admin(agent));
             next.run(request).await
         }
-        Ok(Some(_)) => api_error(StatusCode::FORBIDDEN, "forbidden", "only admins may change the settings"),
-        Ok(None) => api_error(StatusCode::UNAUTHORIZED, "unauthorized", "the session token is not valid; log in again"),
+        Ok(Some(_)) => api_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only admins may change the settings",
+        ),
+        Ok(None) => api_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the session token is not valid; log in again",
+        ),
         Err(error) => internal(error),
     }
 }
@@ -95,8 +115,16 @@ struct Problem {
 
 /// `422` with every problem and its field path.
 fn invalid(problems: Vec<Problem>) -> Response {
-    let message = problems.iter().map(|problem| format!("{}: {}", problem.path, problem.message)).collect::<Vec<_>>().join("; ");
-    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": "invalid", "message": message, "problems": problems }))).into_response()
+    let message = problems
+        .iter()
+        .map(|problem| format!("{}: {}", problem.path, problem.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({ "error": "invalid", "message": message, "problems": problems })),
+    )
+        .into_response()
 }
 
 /// The problems kefu-core finds, keeping those under `prefix` (with the prefix replaced by
@@ -109,7 +137,10 @@ fn problems_of(config: &Config, prefix: &str, rename: &str) -> Vec<Problem> {
             .into_iter()
             .filter_map(|problem| {
                 let rest = problem.path.strip_prefix(prefix)?;
-                Some(Problem { path: format!("{rename}{rest}"), message: problem.message })
+                Some(Problem {
+                    path: format!("{rename}{rest}"),
+                    message: problem.message,
+                })
             })
             .collect(),
     }
@@ -121,8 +152,16 @@ fn bad_request(message: impl Into<String>) -> Response {
 
 /// Records a change; a failure to record is logged, the change itself stands.
 async fn audit(state: &AppState, admin: &Admin, action: &str, summary: &str) {
-    if let Err(error) = state.store.add_audit(&admin.0, action, summary, state.clock.now_ms()).await {
-        tracing::error!(error = format!("{error:#}"), action, "writing the audit log failed");
+    if let Err(error) = state
+        .store
+        .add_audit(&admin.0, action, summary, state.clock.now_ms())
+        .await
+    {
+        tracing::error!(
+            error = format!("{error:#}"),
+            action,
+            "writing the audit log failed"
+        );
     }
 }
 
@@ -136,7 +175,11 @@ pub fn diff_summary(before: &Value, after: &Value) -> String {
     if total > lines.len() {
         lines.push(format!("… and {} more", total - lines.len()));
     }
-    if lines.is_empty() { "no change".to_owned() } else { lines.join("\n") }
+    if lines.is_empty() {
+        "no change".to_owned()
+    } else {
+        lines.join("\n")
+    }
 }
 
 fn diff(before: &Value, after: &Value, path: String, lines: &mut Vec<String>) {
@@ -144,8 +187,17 @@ fn diff(before: &Value, after: &Value, path: String, lines: &mut Vec<String>) {
         (Value::Object(old), Value::Object(new)) => {
             let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
             for key in keys {
-                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-                diff(old.get(key).unwrap_or(&Value::Null), new.get(key).unwrap_or(&Value::Null), child, lines);
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                diff(
+                    old.get(key).unwrap_or(&Value::Null),
+                    new.get(key).unwrap_or(&Value::Null),
+                    child,
+                    lines,
+                );
             }
         }
         (Value::Array(old), Value::Array(new)) if old.len() == new.len() => {
@@ -160,7 +212,11 @@ fn diff(before: &Value, after: &Value, path: String, lines: &mut Vec<String>) {
 
 fn short(value: &Value) -> String {
     let text = value.to_string();
-    if text.chars().count() > 80 { format!("{}…", text.chars().take(80).collect::<String>()) } else { text }
+    if text.chars().count() > 80 {
+        format!("{}…", text.chars().take(80).collect::<String>())
+    } else {
+        text
+    }
 }
 
 async fn stored_config(state: &AppState) -> Result<Config, Response> {
@@ -210,11 +266,16 @@ fn config_view(state: &AppState, config: &Config, agents: &[AgentRecord]) -> Con
         .map(|group| {
             let mut members: Vec<String> = agents
                 .iter()
-                .filter(|agent| agent.groups.contains(&group.name) || group.members.contains(&agent.login))
+                .filter(|agent| {
+                    agent.groups.contains(&group.name) || group.members.contains(&agent.login)
+                })
                 .map(|agent| agent.login.clone())
                 .collect();
             members.sort();
-            SkillGroup { members, ..group.clone() }
+            SkillGroup {
+                members,
+                ..group.clone()
+            }
         })
         .collect();
     ConfigView {
@@ -261,14 +322,23 @@ async fn put_config_section(
         "rules" => serde_json::from_value(body).map(|rules| new.rules = rules),
         "service" => serde_json::from_value(body).map(|service| new.service = service),
         "widget" => serde_json::from_value(body).map(|widget| new.widget = widget),
-        _ => return api_error(StatusCode::NOT_FOUND, "not_found", format!("no section {section:?}; use skill_groups, rules, service or widget")),
+        _ => {
+            return api_error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no section {section:?}; use skill_groups, rules, service or widget"),
+            );
+        }
     };
     if let Err(error) = parsed {
         return bad_request(format!("{section}: {error}"));
     }
     // Membership is kept on the agents (routing reads it there); the stored groups list none.
-    let members: Vec<(String, Vec<String>)> =
-        new.skill_groups.iter().map(|group| (group.name.clone(), group.members.clone())).collect();
+    let members: Vec<(String, Vec<String>)> = new
+        .skill_groups
+        .iter()
+        .map(|group| (group.name.clone(), group.members.clone()))
+        .collect();
     let candidate = Config {
         agents: agents_for_validation(&records),
         knowledge: Vec::new(),
@@ -276,7 +346,13 @@ async fn put_config_section(
         skill_groups: if section == "skill_groups" {
             new.skill_groups.clone()
         } else {
-            new.skill_groups.iter().map(|group| SkillGroup { members: Vec::new(), ..group.clone() }).collect()
+            new.skill_groups
+                .iter()
+                .map(|group| SkillGroup {
+                    members: Vec::new(),
+                    ..group.clone()
+                })
+                .collect()
         },
         ..new.clone()
     };
@@ -292,18 +368,32 @@ async fn put_config_section(
         return internal(error);
     }
     if section == "skill_groups" {
-        let old_names: Vec<&str> = old.skill_groups.iter().map(|group| group.name.as_str()).collect();
+        let old_names: Vec<&str> = old
+            .skill_groups
+            .iter()
+            .map(|group| group.name.as_str())
+            .collect();
         for record in &records {
             // Groups this page does not know (created with `kefu agent add --groups`) stay.
             let mut groups: Vec<String> = record
                 .groups
                 .iter()
-                .filter(|group| !old_names.contains(&group.as_str()) && new.skill_group(group).is_none())
+                .filter(|group| {
+                    !old_names.contains(&group.as_str()) && new.skill_group(group).is_none()
+                })
                 .cloned()
                 .collect();
-            groups.extend(members.iter().filter(|(_, logins)| logins.contains(&record.login)).map(|(name, _)| name.clone()));
+            groups.extend(
+                members
+                    .iter()
+                    .filter(|(_, logins)| logins.contains(&record.login))
+                    .map(|(name, _)| name.clone()),
+            );
             if groups != record.groups {
-                let change = AgentChange { groups: Some(groups), ..AgentChange::default() };
+                let change = AgentChange {
+                    groups: Some(groups),
+                    ..AgentChange::default()
+                };
                 if let Err(error) = state.store.update_agent(&record.login, &change).await {
                     return internal(error);
                 }
@@ -317,17 +407,29 @@ async fn put_config_section(
     };
     let view = config_view(&state, &new, &records);
     let after = serde_json::to_value(&view).unwrap_or_default();
-    audit(&state, &admin, &format!("config.{section}"), &diff_summary(&before[&section], &after[&section])).await;
+    audit(
+        &state,
+        &admin,
+        &format!("config.{section}"),
+        &diff_summary(&before[&section], &after[&section]),
+    )
+    .await;
     state.hub.reload().await;
     Json(view).into_response()
 }
 
 /// `POST /api/admin/hours/preview` with working hours: open now, or when it next opens in
 /// the rule's own time zone.
-async fn hours_preview(State(state): State<Arc<AppState>>, Json(hours): Json<WorkingHours>) -> Response {
+async fn hours_preview(
+    State(state): State<Arc<AppState>>,
+    Json(hours): Json<WorkingHours>,
+) -> Response {
     let problems: Vec<Problem> = kefu_core::hours::check_working_hours(&hours)
         .into_iter()
-        .map(|(path, message)| Problem { path: format!("working_hours{path}"), message })
+        .map(|(path, message)| Problem {
+            path: format!("working_hours{path}"),
+            message,
+        })
         .collect();
     if !problems.is_empty() {
         return invalid(problems);
@@ -363,7 +465,10 @@ impl From<&AgentRecord> for AgentView {
 /// `GET /api/admin/agents`.
 async fn list_agents(State(state): State<Arc<AppState>>) -> Response {
     match agents(&state).await {
-        Ok(records) => Json(json!({ "agents": records.iter().map(AgentView::from).collect::<Vec<_>>() })).into_response(),
+        Ok(records) => {
+            Json(json!({ "agents": records.iter().map(AgentView::from).collect::<Vec<_>>() }))
+                .into_response()
+        }
         Err(response) => response,
     }
 }
@@ -375,7 +480,14 @@ const MIN_PASSWORD_CHARS: usize = 8;
 fn agent_problems(config: &Config, agent: AgentConfig) -> Vec<Problem> {
     let candidate = Config {
         agents: vec![agent],
-        skill_groups: config.skill_groups.iter().map(|group| SkillGroup { members: Vec::new(), ..group.clone() }).collect(),
+        skill_groups: config
+            .skill_groups
+            .iter()
+            .map(|group| SkillGroup {
+                members: Vec::new(),
+                ..group.clone()
+            })
+            .collect(),
         rules: config.rules.clone(),
         ..Config::default()
     };
@@ -400,7 +512,11 @@ fn default_max_chats() -> u32 {
 }
 
 /// `POST /api/admin/agents`: `201` with the agent, and the generated password when none was given.
-async fn add_agent(State(state): State<Arc<AppState>>, Extension(admin): Extension<Admin>, Json(request): Json<NewAgentRequest>) -> Response {
+async fn add_agent(
+    State(state): State<Arc<AppState>>,
+    Extension(admin): Extension<Admin>,
+    Json(request): Json<NewAgentRequest>,
+) -> Response {
     let config = state.hub.config.get();
     let login = request.login.trim().to_owned();
     let agent = AgentConfig {
@@ -412,11 +528,21 @@ async fn add_agent(State(state): State<Arc<AppState>>, Extension(admin): Extensi
         password_hash: None,
     };
     let mut problems = agent_problems(&config, agent);
-    if request.password.as_ref().is_some_and(|password| password.chars().count() < MIN_PASSWORD_CHARS) {
-        problems.push(Problem { path: "password".to_owned(), message: format!("must have at least {MIN_PASSWORD_CHARS} characters") });
+    if request
+        .password
+        .as_ref()
+        .is_some_and(|password| password.chars().count() < MIN_PASSWORD_CHARS)
+    {
+        problems.push(Problem {
+            path: "password".to_owned(),
+            message: format!("must have at least {MIN_PASSWORD_CHARS} characters"),
+        });
     }
     match state.store.agent_by_login(&login).await {
-        Ok(Some(_)) => problems.push(Problem { path: "login".to_owned(), message: format!("the login \"{login}\" is taken") }),
+        Ok(Some(_)) => problems.push(Problem {
+            path: "login".to_owned(),
+            message: format!("the login \"{login}\" is taken"),
+        }),
         Ok(None) => {}
         Err(error) => return internal(error),
     }
@@ -424,7 +550,9 @@ async fn add_agent(State(state): State<Arc<AppState>>, Extension(admin): Extensi
         return invalid(problems);
     }
     let generated = request.password.is_none();
-    let password = request.password.unwrap_or_else(|| crate::auth::random_token()[..12].to_owned());
+    let password = request
+        .password
+        .unwrap_or_else(|| crate::auth::random_token()[..12].to_owned());
     let new = NewAgent {
         login: &login,
         display_name: request.display_name.trim(),
@@ -438,7 +566,10 @@ async fn add_agent(State(state): State<Arc<AppState>>, Extension(admin): Extensi
         Err(error) => return internal(error),
     };
     let role = if record.is_admin { "admin" } else { "agent" };
-    let summary = format!("added {} ({}), {role}, max {} chats, groups {:?}", record.login, record.display_name, record.max_chats, record.groups);
+    let summary = format!(
+        "added {} ({}), {role}, max {} chats, groups {:?}",
+        record.login, record.display_name, record.max_chats, record.groups
+    );
     audit(&state, &admin, "agent.add", &summary).await;
     state.hub.reload().await;
     let mut body = serde_json::to_value(AgentView::from(&record)).unwrap_or_default();
@@ -460,13 +591,17 @@ async fn update_agent(
         Ok(None) => return api_error(StatusCode::NOT_FOUND, "not_found", "no such agent"),
         Err(error) => return internal(error),
     };
-    if record.id == admin.0.id && (change.disabled == Some(true) || change.is_admin == Some(false)) {
+    if record.id == admin.0.id && (change.disabled == Some(true) || change.is_admin == Some(false))
+    {
         return bad_request("an admin cannot disable themselves or give up their own admin role");
     }
     let config = state.hub.config.get();
     let agent = AgentConfig {
         login: record.login.clone(),
-        display_name: change.display_name.clone().unwrap_or_else(|| record.display_name.clone()),
+        display_name: change
+            .display_name
+            .clone()
+            .unwrap_or_else(|| record.display_name.clone()),
         avatar: None,
         max_concurrent_chats: change.max_chats.unwrap_or(record.max_chats),
         // Only the groups being set are checked: older ones may name groups of the CLI.
@@ -492,7 +627,13 @@ async fn update_agent(
     };
     let before = serde_json::to_value(AgentView::from(&record)).unwrap_or_default();
     let after = serde_json::to_value(AgentView::from(&updated)).unwrap_or_default();
-    audit(&state, &admin, &format!("agent.update {login}"), &diff_summary(&before, &after)).await;
+    audit(
+        &state,
+        &admin,
+        &format!("agent.update {login}"),
+        &diff_summary(&before, &after),
+    )
+    .await;
     state.hub.reload().await;
     Json(AgentView::from(&updated)).into_response()
 }
@@ -511,18 +652,37 @@ async fn reset_password(
     body: Option<Json<PasswordRequest>>,
 ) -> Response {
     let request = body.map(|Json(request)| request).unwrap_or_default();
-    if request.password.as_ref().is_some_and(|password| password.chars().count() < MIN_PASSWORD_CHARS) {
-        return invalid(vec![Problem { path: "password".to_owned(), message: format!("must have at least {MIN_PASSWORD_CHARS} characters") }]);
+    if request
+        .password
+        .as_ref()
+        .is_some_and(|password| password.chars().count() < MIN_PASSWORD_CHARS)
+    {
+        return invalid(vec![Problem {
+            path: "password".to_owned(),
+            message: format!("must have at least {MIN_PASSWORD_CHARS} characters"),
+        }]);
     }
     let generated = request.password.is_none();
-    let password = request.password.unwrap_or_else(|| crate::auth::random_token()[..12].to_owned());
+    let password = request
+        .password
+        .unwrap_or_else(|| crate::auth::random_token()[..12].to_owned());
     match state.store.set_agent_password(&login, &password).await {
         Ok(true) => {}
         Ok(false) => return api_error(StatusCode::NOT_FOUND, "not_found", "no such agent"),
         Err(error) => return internal(error),
     }
-    audit(&state, &admin, &format!("agent.password {login}"), "password reset").await;
-    if generated { Json(json!({ "password": password })).into_response() } else { StatusCode::NO_CONTENT.into_response() }
+    audit(
+        &state,
+        &admin,
+        &format!("agent.password {login}"),
+        "password reset",
+    )
+    .await;
+    if generated {
+        Json(json!({ "password": password })).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    }
 }
 
 // ---- knowledge ----------------------------------------------------------------------------
@@ -548,12 +708,19 @@ fn folded(text: &str) -> String {
 
 /// `GET /api/admin/knowledge?q=…&category=…`: the items (with hit counts) whose id, question,
 /// similar questions or answer contain `q`, and every category.
-async fn list_knowledge(State(state): State<Arc<AppState>>, Query(query): Query<KnowledgeQuery>) -> Response {
+async fn list_knowledge(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<KnowledgeQuery>,
+) -> Response {
     let items = match state.store.knowledge().await {
         Ok(items) => items,
         Err(error) => return internal(error),
     };
-    let mut categories: Vec<String> = items.iter().map(|(item, _)| item.category.clone()).filter(|category| !category.is_empty()).collect();
+    let mut categories: Vec<String> = items
+        .iter()
+        .map(|(item, _)| item.category.clone())
+        .filter(|category| !category.is_empty())
+        .collect();
     categories.sort();
     categories.dedup();
     let wanted = folded(&query.q);
@@ -573,7 +740,14 @@ async fn list_knowledge(State(state): State<Arc<AppState>>, Query(query): Query<
 }
 
 fn knowledge_problems(item: &KnowledgeItem) -> Vec<Problem> {
-    problems_of(&Config { knowledge: vec![item.clone()], ..Config::default() }, "knowledge[0].", "")
+    problems_of(
+        &Config {
+            knowledge: vec![item.clone()],
+            ..Config::default()
+        },
+        "knowledge[0].",
+        "",
+    )
 }
 
 #[derive(Deserialize)]
@@ -600,7 +774,12 @@ impl KnowledgeInput {
             id,
             category: self.category.trim().to_owned(),
             question: self.question.trim().to_owned(),
-            similar: self.similar.into_iter().map(|similar| similar.trim().to_owned()).filter(|similar| !similar.is_empty()).collect(),
+            similar: self
+                .similar
+                .into_iter()
+                .map(|similar| similar.trim().to_owned())
+                .filter(|similar| !similar.is_empty())
+                .collect(),
             answer: self.answer,
             enabled: self.enabled,
         }
@@ -609,8 +788,16 @@ impl KnowledgeInput {
 
 /// `POST /api/admin/knowledge`: a new item (an id is made when none is given); `409` when
 /// the id exists.
-async fn add_knowledge(State(state): State<Arc<AppState>>, Extension(admin): Extension<Admin>, Json(input): Json<KnowledgeInput>) -> Response {
-    let id = if input.id.trim().is_empty() { format!("kb-{}", &crate::auth::random_id()[..8]) } else { input.id.trim().to_owned() };
+async fn add_knowledge(
+    State(state): State<Arc<AppState>>,
+    Extension(admin): Extension<Admin>,
+    Json(input): Json<KnowledgeInput>,
+) -> Response {
+    let id = if input.id.trim().is_empty() {
+        format!("kb-{}", &crate::auth::random_id()[..8])
+    } else {
+        input.id.trim().to_owned()
+    };
     let item = input.into_item(id);
     let problems = knowledge_problems(&item);
     if !problems.is_empty() {
@@ -618,17 +805,35 @@ async fn add_knowledge(State(state): State<Arc<AppState>>, Extension(admin): Ext
     }
     match state.store.knowledge().await {
         Ok(items) if items.iter().any(|(existing, _)| existing.id == item.id) => {
-            return api_error(StatusCode::CONFLICT, "conflict", format!("the id \"{}\" is taken", item.id));
+            return api_error(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("the id \"{}\" is taken", item.id),
+            );
         }
         Ok(_) => {}
         Err(error) => return internal(error),
     }
-    if let Err(error) = state.store.import_knowledge(std::slice::from_ref(&item), state.clock.now_ms()).await {
+    if let Err(error) = state
+        .store
+        .import_knowledge(std::slice::from_ref(&item), state.clock.now_ms())
+        .await
+    {
         return internal(error);
     }
-    audit(&state, &admin, "knowledge.add", &format!("{}: {}", item.id, item.question)).await;
+    audit(
+        &state,
+        &admin,
+        "knowledge.add",
+        &format!("{}: {}", item.id, item.question),
+    )
+    .await;
     state.hub.reload().await;
-    (StatusCode::CREATED, Json(KnowledgeView { item, hit_count: 0 })).into_response()
+    (
+        StatusCode::CREATED,
+        Json(KnowledgeView { item, hit_count: 0 }),
+    )
+        .into_response()
 }
 
 /// `PUT /api/admin/knowledge/{id}`: edits (or disables, with `enabled: false`) an item.
@@ -650,10 +855,17 @@ async fn update_knowledge(
     if !problems.is_empty() {
         return invalid(problems);
     }
-    if let Err(error) = state.store.import_knowledge(std::slice::from_ref(&item), state.clock.now_ms()).await {
+    if let Err(error) = state
+        .store
+        .import_knowledge(std::slice::from_ref(&item), state.clock.now_ms())
+        .await
+    {
         return internal(error);
     }
-    let summary = diff_summary(&serde_json::to_value(&old).unwrap_or_default(), &serde_json::to_value(&item).unwrap_or_default());
+    let summary = diff_summary(
+        &serde_json::to_value(&old).unwrap_or_default(),
+        &serde_json::to_value(&item).unwrap_or_default(),
+    );
     audit(&state, &admin, &format!("knowledge.update {id}"), &summary).await;
     state.hub.reload().await;
     Json(KnowledgeView { item, hit_count }).into_response()
@@ -688,29 +900,48 @@ async fn import_knowledge(
     let items = match knowledge::parse(&body, format, "upload") {
         Ok(items) => items,
         Err(errors) => {
-            let problems: Vec<Value> =
-                errors.problems.iter().map(|problem| json!({ "line": problem.line, "message": problem.message })).collect();
+            let problems: Vec<Value> = errors
+                .problems
+                .iter()
+                .map(|problem| json!({ "line": problem.line, "message": problem.message }))
+                .collect();
             let message = errors
                 .problems
                 .iter()
                 .map(|problem| format!("line {}: {}", problem.line, problem.message))
                 .collect::<Vec<_>>()
                 .join("; ");
-            return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": "invalid", "message": message, "problems": problems })))
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({ "error": "invalid", "message": message, "problems": problems })),
+            )
                 .into_response();
         }
     };
-    let (added, replaced) = match state.store.import_knowledge(&items, state.clock.now_ms()).await {
+    let (added, replaced) = match state
+        .store
+        .import_knowledge(&items, state.clock.now_ms())
+        .await
+    {
         Ok(counts) => counts,
         Err(error) => return internal(error),
     };
-    audit(&state, &admin, "knowledge.import", &format!("{} items: {added} added, {replaced} replaced", items.len())).await;
+    audit(
+        &state,
+        &admin,
+        "knowledge.import",
+        &format!("{} items: {added} added, {replaced} replaced", items.len()),
+    )
+    .await;
     state.hub.reload().await;
     Json(json!({ "added": added, "replaced": replaced })).into_response()
 }
 
 /// `GET /api/admin/knowledge/export?format=csv|json`: the whole knowledge base as a file.
-async fn export_knowledge(State(state): State<Arc<AppState>>, Query(query): Query<FormatQuery>) -> Response {
+async fn export_knowledge(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<FormatQuery>,
+) -> Response {
     let format = match format_of(&query) {
         Ok(format) => format,
         Err(message) => return bad_request(message),
@@ -724,7 +955,16 @@ async fn export_knowledge(State(state): State<Arc<AppState>>, Query(query): Quer
         Ok(text) => (text, "application/json; charset=utf-8", "knowledge.json"),
         Err(error) => return internal(error),
     };
-    ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\""))], text)
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        text,
+    )
         .into_response()
 }
 
@@ -734,14 +974,21 @@ struct AskRequest {
 }
 
 /// `POST /api/admin/robot/ask`: what the robot would answer a customer, from the index in force.
-async fn ask_robot(State(state): State<Arc<AppState>>, Json(request): Json<AskRequest>) -> Response {
+async fn ask_robot(
+    State(state): State<Arc<AppState>>,
+    Json(request): Json<AskRequest>,
+) -> Response {
     let result = state.hub.knowledge.get().ask(&request.question);
     let config = state.hub.config.get();
     let reply = match &result.best {
         Some(hit) => hit.answer.clone(),
         None => config.service.robot.no_answer_reply.clone(),
     };
-    let suggestions: Vec<&str> = result.suggestions.iter().map(|hit| hit.question.as_str()).collect();
+    let suggestions: Vec<&str> = result
+        .suggestions
+        .iter()
+        .map(|hit| hit.question.as_str())
+        .collect();
     Json(json!({
         "hit": result.best.is_some(),
         "knowledge_id": result.best.as_ref().map(|hit| hit.id.clone()),
@@ -776,7 +1023,10 @@ mod tests {
     fn the_summary_names_each_changed_field() {
         let before = json!({ "rules": [{ "name": "default", "weekly": [{ "from": "09:00", "to": "18:00" }] }] });
         let after = json!({ "rules": [{ "name": "default", "weekly": [{ "from": "00:00", "to": "18:00" }] }] });
-        assert_eq!(diff_summary(&before, &after), r#"rules[0].weekly[0].from: "09:00" → "00:00""#);
+        assert_eq!(
+            diff_summary(&before, &after),
+            r#"rules[0].weekly[0].from: "09:00" → "00:00""#
+        );
         assert_eq!(diff_summary(&before, &before), "no change");
     }
 }

@@ -8,10 +8,10 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use kefu_core::config::{CannedPhrase, Config};
 use serde::{Deserialize, Serialize};
 
@@ -25,11 +25,23 @@ const MAX_RESULTS: usize = 20;
 /// The agent a request's bearer token belongs to, or the `401` to answer with.
 async fn agent(state: &AppState, headers: &HeaderMap) -> Result<AgentRecord, Response> {
     let Some(token) = bearer_token(headers) else {
-        return Err(api_error(StatusCode::UNAUTHORIZED, "unauthorized", "missing bearer token"));
+        return Err(api_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing bearer token",
+        ));
     };
-    match state.store.agent_for_session(token, state.clock.now_ms()).await {
+    match state
+        .store
+        .agent_for_session(token, state.clock.now_ms())
+        .await
+    {
         Ok(Some(agent)) => Ok(agent),
-        Ok(None) => Err(api_error(StatusCode::UNAUTHORIZED, "unauthorized", "the session token is not valid; log in again")),
+        Ok(None) => Err(api_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the session token is not valid; log in again",
+        )),
         Err(error) => Err(internal(error)),
     }
 }
@@ -48,7 +60,11 @@ struct SearchResult {
 }
 
 /// `GET /api/agent/knowledge/search?q=…`: the robot's best item and its other likely items.
-pub async fn search(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(query): Query<SearchQuery>) -> Response {
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<SearchQuery>,
+) -> Response {
     if let Err(response) = agent(&state, &headers).await {
         return response;
     }
@@ -58,7 +74,12 @@ pub async fn search(State(state): State<Arc<AppState>>, headers: HeaderMap, Quer
         .into_iter()
         .chain(result.suggestions)
         .take(MAX_RESULTS)
-        .map(|hit| SearchResult { id: hit.id, question: hit.question, answer: hit.answer, score: hit.score })
+        .map(|hit| SearchResult {
+            id: hit.id,
+            question: hit.question,
+            answer: hit.answer,
+            score: hit.score,
+        })
         .collect();
     Json(serde_json::json!({ "results": results })).into_response()
 }
@@ -78,7 +99,11 @@ struct RecommendedItem {
 }
 
 /// `GET /api/agent/knowledge/recommended?limit=…`: the most asked enabled items.
-pub async fn recommended(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(query): Query<RecommendedQuery>) -> Response {
+pub async fn recommended(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<RecommendedQuery>,
+) -> Response {
     if let Err(response) = agent(&state, &headers).await {
         return response;
     }
@@ -87,7 +112,10 @@ pub async fn recommended(State(state): State<Arc<AppState>>, headers: HeaderMap,
         Err(error) => return internal(error),
     };
     let enabled: Vec<_> = items.into_iter().filter(|(item, _)| item.enabled).collect();
-    let hit_counts: Vec<(String, u64)> = enabled.iter().map(|(item, hits)| (item.id.clone(), *hits)).collect();
+    let hit_counts: Vec<(String, u64)> = enabled
+        .iter()
+        .map(|(item, hits)| (item.id.clone(), *hits))
+        .collect();
     let limit = query.limit.unwrap_or(10).min(MAX_RESULTS);
     let ranked: Vec<RecommendedItem> = kefu_core::robot::recommended(&hit_counts, limit)
         .into_iter()
@@ -114,7 +142,12 @@ struct PhraseView {
 
 impl From<CannedPhraseRecord> for PhraseView {
     fn from(record: CannedPhraseRecord) -> Self {
-        PhraseView { id: record.id, category: record.category, content: record.content, shared: record.owner_agent_id.is_none() }
+        PhraseView {
+            id: record.id,
+            category: record.category,
+            content: record.content,
+            shared: record.owner_agent_id.is_none(),
+        }
     }
 }
 
@@ -153,7 +186,11 @@ pub struct PhraseChange {
 /// kefu-core's rules for a canned phrase: `None`, or the `400` listing the problems.
 fn phrase_problems(category: &str, content: &str) -> Option<Response> {
     let config = Config {
-        canned_phrases: vec![CannedPhrase { category: category.to_owned(), content: content.to_owned(), owner: None }],
+        canned_phrases: vec![CannedPhrase {
+            category: category.to_owned(),
+            content: content.to_owned(),
+            owner: None,
+        }],
         ..Config::default()
     };
     let problems: Vec<String> = match config.validate() {
@@ -161,14 +198,24 @@ fn phrase_problems(category: &str, content: &str) -> Option<Response> {
         Err(errors) => errors
             .problems
             .iter()
-            .filter_map(|problem| problem.path.strip_prefix("canned_phrases[0].").map(|field| format!("{field} {}", problem.message)))
+            .filter_map(|problem| {
+                problem
+                    .path
+                    .strip_prefix("canned_phrases[0].")
+                    .map(|field| format!("{field} {}", problem.message))
+            })
             .collect(),
     };
-    (!problems.is_empty()).then(|| api_error(StatusCode::BAD_REQUEST, "bad_request", problems.join("; ")))
+    (!problems.is_empty())
+        .then(|| api_error(StatusCode::BAD_REQUEST, "bad_request", problems.join("; ")))
 }
 
 /// `POST /api/agent/canned-phrases`.
-pub async fn add_phrase(State(state): State<Arc<AppState>>, headers: HeaderMap, Json(phrase): Json<NewPhrase>) -> Response {
+pub async fn add_phrase(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Json(phrase): Json<NewPhrase>,
+) -> Response {
     let agent = match agent(&state, &headers).await {
         Ok(agent) => agent,
         Err(response) => return response,
@@ -177,10 +224,23 @@ pub async fn add_phrase(State(state): State<Arc<AppState>>, headers: HeaderMap, 
         return response;
     }
     if phrase.shared && !agent.is_admin {
-        return api_error(StatusCode::FORBIDDEN, "forbidden", "only admins add shared phrases");
+        return api_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only admins add shared phrases",
+        );
     }
     let owner = (!phrase.shared).then_some(agent.id.as_str());
-    match state.store.add_canned_phrase(owner, phrase.category.trim(), &phrase.content, state.clock.now_ms()).await {
+    match state
+        .store
+        .add_canned_phrase(
+            owner,
+            phrase.category.trim(),
+            &phrase.content,
+            state.clock.now_ms(),
+        )
+        .await
+    {
         Ok(record) => (StatusCode::CREATED, Json(PhraseView::from(record))).into_response(),
         Err(error) => internal(error),
     }
@@ -188,7 +248,11 @@ pub async fn add_phrase(State(state): State<Arc<AppState>>, headers: HeaderMap, 
 
 /// The phrase `id` if the agent may change it; else the `404` (someone else's personal
 /// phrase: its existence is not revealed) or `403` (a shared phrase, for a non-admin).
-async fn changeable_phrase(state: &AppState, agent: &AgentRecord, id: &str) -> Result<CannedPhraseRecord, Response> {
+async fn changeable_phrase(
+    state: &AppState,
+    agent: &AgentRecord,
+    id: &str,
+) -> Result<CannedPhraseRecord, Response> {
     let not_found = || api_error(StatusCode::NOT_FOUND, "not_found", "no such canned phrase");
     let record = match state.store.canned_phrase(id).await {
         Ok(Some(record)) => record,
@@ -199,7 +263,11 @@ async fn changeable_phrase(state: &AppState, agent: &AgentRecord, id: &str) -> R
         Some(owner) if *owner == agent.id => Ok(record),
         Some(_) => Err(not_found()),
         None if agent.is_admin => Ok(record),
-        None => Err(api_error(StatusCode::FORBIDDEN, "forbidden", "only admins change shared phrases")),
+        None => Err(api_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only admins change shared phrases",
+        )),
     }
 }
 
@@ -221,7 +289,16 @@ pub async fn update_phrase(
     if let Some(response) = phrase_problems(&change.category, &change.content) {
         return response;
     }
-    match state.store.update_canned_phrase(&id, change.category.trim(), &change.content, state.clock.now_ms()).await {
+    match state
+        .store
+        .update_canned_phrase(
+            &id,
+            change.category.trim(),
+            &change.content,
+            state.clock.now_ms(),
+        )
+        .await
+    {
         Ok(_) => Json(PhraseView::from(CannedPhraseRecord {
             category: change.category.trim().to_owned(),
             content: change.content,
@@ -233,7 +310,11 @@ pub async fn update_phrase(
 }
 
 /// `DELETE /api/agent/canned-phrases/{id}`.
-pub async fn delete_phrase(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn delete_phrase(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let agent = match agent(&state, &headers).await {
         Ok(agent) => agent,
         Err(response) => return response,

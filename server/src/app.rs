@@ -8,8 +8,8 @@ use tokio::net::TcpListener;
 
 use crate::assets::Assets;
 use crate::clock::Clock;
-use crate::limits::{Rate, RateLimits};
 use crate::hub::{self, HubHandle};
+use crate::limits::{Rate, RateLimits};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::store::{NewAgent, Store};
@@ -50,27 +50,69 @@ pub async fn open(options: &ServeOptions) -> Result<(Arc<AppState>, FirstRun)> {
         settings.listen = listen;
     }
     let store = Store::open(&resolve(&options.data_dir, Path::new(&settings.database))).await?;
-    let mut first_run = FirstRun { created, demo_password: None };
+    let mut first_run = FirstRun {
+        created,
+        demo_password: None,
+    };
     if store.list_agents().await?.is_empty() {
         let password = crate::auth::random_token()[..12].to_owned();
-        let groups = vec![kefu_core::config::Config::demo().skill_groups[0].name.clone()];
+        let groups = vec![
+            kefu_core::config::Config::demo().skill_groups[0]
+                .name
+                .clone(),
+        ];
         store
             .add_agent(
-                NewAgent { login: "demo", display_name: "小美 Mei", password: &password, max_chats: 5, groups: &groups, is_admin: true },
+                NewAgent {
+                    login: "demo",
+                    display_name: "小美 Mei",
+                    password: &password,
+                    max_chats: 5,
+                    groups: &groups,
+                    is_admin: true,
+                },
                 options.clock.now_ms(),
             )
             .await?;
         first_run.demo_password = Some(password);
     }
-    let assets_dir = options.assets.clone().or_else(|| settings.assets.as_ref().map(|dir| resolve(&options.data_dir, dir)));
+    let assets_dir = options.assets.clone().or_else(|| {
+        settings
+            .assets
+            .as_ref()
+            .map(|dir| resolve(&options.data_dir, dir))
+    });
     let assets = Assets::load(assets_dir.as_deref());
     let metrics = Arc::new(Metrics::default());
-    let hub = hub::start(store.clone(), settings.clone(), metrics.clone(), options.clock.clone()).await?;
+    let hub = hub::start(
+        store.clone(),
+        settings.clone(),
+        metrics.clone(),
+        options.clock.clone(),
+    )
+    .await?;
     let rate_limits = RateLimits::new(
-        Rate { per_second: settings.visitor_frames_per_second, burst: settings.visitor_frame_burst },
-        Rate { per_second: settings.ip_frames_per_second, burst: settings.ip_frame_burst },
+        Rate {
+            per_second: settings.visitor_frames_per_second,
+            burst: settings.visitor_frame_burst,
+        },
+        Rate {
+            per_second: settings.ip_frames_per_second,
+            burst: settings.ip_frame_burst,
+        },
     );
-    Ok((Arc::new(AppState { settings, store, assets, hub, metrics, clock: options.clock.clone(), rate_limits }), first_run))
+    Ok((
+        Arc::new(AppState {
+            settings,
+            store,
+            assets,
+            hub,
+            metrics,
+            clock: options.clock.clone(),
+            rate_limits,
+        }),
+        first_run,
+    ))
 }
 
 /// What happened on the first run, to print once.
@@ -80,7 +122,11 @@ pub struct FirstRun {
 }
 
 fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() { path.to_owned() } else { base.join(path) }
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base.join(path)
+    }
 }
 
 /// Binds and serves until Ctrl-C, printing where everything is.
@@ -98,19 +144,27 @@ pub async fn serve(options: ServeOptions) -> Result<()> {
         Some(password) => println!(
             "  First admin created: login \"demo\", password \"{password}\" (shown once; change it with `kefu agent passwd --login demo`).\n  Admins reach the settings from the agent workspace: {url}/agent, then Settings."
         ),
-        None => println!("  Agents: `kefu agent list`; reset a password with `kefu agent passwd --login NAME`"),
+        None => println!(
+            "  Agents: `kefu agent list`; reset a password with `kefu agent passwd --login NAME`"
+        ),
     }
     if !state.assets.has_widget() {
         println!("  Warning: the widget is not built; `cargo xtask run` builds it.");
     }
     if first_run.created {
-        println!("  Settings written to {}", options.data_dir.join("kefu.toml").display());
+        println!(
+            "  Settings written to {}",
+            options.data_dir.join("kefu.toml").display()
+        );
     }
     let app = crate::http::router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("serving")
 }

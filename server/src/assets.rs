@@ -28,20 +28,30 @@ impl Assets {
     /// Loads `kefu-widget.js`, `kefu-widget_bg.wasm` and the stylesheets from `dir`.
     pub fn load(dir: Option<&Path>) -> Assets {
         let mut files = HashMap::new();
-        files.insert("boot.js".to_owned(), prepare("boot.js", pages::BOOT_JS.as_bytes().to_vec()));
-        files.insert("boot-agent.js".to_owned(), prepare("boot-agent.js", pages::BOOT_AGENT_JS.as_bytes().to_vec()));
+        files.insert(
+            "boot.js".to_owned(),
+            prepare("boot.js", pages::BOOT_JS.as_bytes().to_vec()),
+        );
+        files.insert(
+            "boot-agent.js".to_owned(),
+            prepare("boot-agent.js", pages::BOOT_AGENT_JS.as_bytes().to_vec()),
+        );
         if let Some(dir) = dir {
             match std::fs::read_dir(dir) {
                 Ok(entries) => {
                     for entry in entries.flatten() {
                         let name = entry.file_name().to_string_lossy().into_owned();
-                        let servable = name.ends_with(".js") || name.ends_with(".wasm") || name.ends_with(".css");
+                        let servable = name.ends_with(".js")
+                            || name.ends_with(".wasm")
+                            || name.ends_with(".css");
                         if servable && let Ok(bytes) = std::fs::read(entry.path()) {
                             files.insert(name.clone(), prepare(&name, bytes));
                         }
                     }
                 }
-                Err(error) => tracing::warn!(dir = %dir.display(), %error, "widget assets not found; run `cargo xtask run`"),
+                Err(error) => {
+                    tracing::warn!(dir = %dir.display(), %error, "widget assets not found; run `cargo xtask run`")
+                }
             }
         }
         let mut names: Vec<&String> = files.keys().collect();
@@ -68,13 +78,20 @@ impl Assets {
 fn prepare(name: &str, raw: Vec<u8>) -> Asset {
     let content_type = content_type(name);
     let gzip = gzip(&raw).filter(|gzip| gzip.len() < raw.len());
-    Asset { content_type, raw, gzip }
+    Asset {
+        content_type,
+        raw,
+        gzip,
+    }
 }
 
 /// `bytes` gzipped at the best level (assets are compressed once, not per request).
 pub fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes).and_then(|()| encoder.finish()).ok()
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .ok()
 }
 
 pub fn content_type(name: &str) -> &'static str {
@@ -94,13 +111,20 @@ mod tests {
     #[test]
     fn loads_the_bundle_compresses_it_and_versions_it() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("kefu-widget.js"), "export default 1;\n".repeat(50)).unwrap();
+        std::fs::write(
+            dir.path().join("kefu-widget.js"),
+            "export default 1;\n".repeat(50),
+        )
+        .unwrap();
         std::fs::write(dir.path().join("index.html"), "<html>").unwrap();
         let assets = Assets::load(Some(dir.path()));
         let js = assets.get("kefu-widget.js").unwrap();
         assert_eq!(js.content_type, "text/javascript; charset=utf-8");
         assert!(js.gzip.as_ref().unwrap().len() < js.raw.len());
-        assert!(assets.get("index.html").is_none(), "Trunk's page is not served: it has an inline script");
+        assert!(
+            assets.get("index.html").is_none(),
+            "Trunk's page is not served: it has an inline script"
+        );
         assert!(assets.get("boot.js").is_some());
         std::fs::write(dir.path().join("kefu-widget.js"), "changed").unwrap();
         assert_ne!(Assets::load(Some(dir.path())).version, assets.version);

@@ -4,8 +4,8 @@
 //! database does not log anyone in. Passwords are hashed with Argon2id. Every comparison of
 //! a secret is constant-time.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
@@ -42,7 +42,9 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 /// Whether `password` matches a hash made by [`hash_password`]. A malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -65,7 +67,8 @@ pub fn user_hash(secret: &str, user_id: &str) -> String {
 }
 
 fn user_hash_bytes(secret: &str, user_id: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(user_id.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
@@ -103,9 +106,25 @@ mod tests {
             .nth(1)
             .and_then(|rest| rest.split("\n}\n").next())
             .expect("verify_user_hash is in auth.rs");
-        assert_eq!(body.matches(".ct_eq(").count(), 1, "exactly one constant-time comparison:\n{body}");
-        for forbidden in ["==", "!=", ".eq(", "cmp(", "for ", ".iter()", "starts_with", "zip("] {
-            assert!(!body.contains(forbidden), "verify_user_hash compares with {forbidden:?}:\n{body}");
+        assert_eq!(
+            body.matches(".ct_eq(").count(),
+            1,
+            "exactly one constant-time comparison:\n{body}"
+        );
+        for forbidden in [
+            "==",
+            "!=",
+            ".eq(",
+            "cmp(",
+            "for ",
+            ".iter()",
+            "starts_with",
+            "zip(",
+        ] {
+            assert!(
+                !body.contains(forbidden),
+                "verify_user_hash compares with {forbidden:?}:\n{body}"
+            );
         }
         // And `ct_eq` is subtle's constant-time equality, the only one imported.
         assert!(source.contains("use subtle::ConstantTimeEq;"));

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::{self, ServeOptions};
@@ -12,7 +12,11 @@ use crate::settings::Settings;
 use crate::store::{NewAgent, Store};
 
 #[derive(Parser)]
-#[command(name = "kefu", version, about = "Kefu: online customer service — widget, knowledge robot, human agents.")]
+#[command(
+    name = "kefu",
+    version,
+    about = "Kefu: online customer service — widget, knowledge robot, human agents."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -156,12 +160,24 @@ enum AgentCommand {
 /// Parses the command line and runs it.
 pub async fn run() -> Result<()> {
     match Cli::parse().command {
-        Command::Serve { data, listen, assets } => {
-            app::serve(ServeOptions { data_dir: data.data_dir, listen, assets, clock: crate::clock::Clock::System }).await
+        Command::Serve {
+            data,
+            listen,
+            assets,
+        } => {
+            app::serve(ServeOptions {
+                data_dir: data.data_dir,
+                listen,
+                assets,
+                clock: crate::clock::Clock::System,
+            })
+            .await
         }
         Command::Agent { command } => agent(command).await,
         Command::Kb { command } => kb(command).await,
-        Command::Config { command: ConfigCommand::Check { data, file } } => config_check(&data.data_dir, file.as_deref()).await,
+        Command::Config {
+            command: ConfigCommand::Check { data, file },
+        } => config_check(&data.data_dir, file.as_deref()).await,
     }
 }
 
@@ -171,7 +187,11 @@ async fn kb(command: KbCommand) -> Result<()> {
             let items = read_knowledge_file(&file)?;
             let store = open_store(&data.data_dir).await?;
             let (added, replaced) = store.import_knowledge(&items, app::now_ms()).await?;
-            println!("imported {} knowledge items from {} ({added} added, {replaced} replaced)", items.len(), file.display());
+            println!(
+                "imported {} knowledge items from {} ({added} added, {replaced} replaced)",
+                items.len(),
+                file.display()
+            );
             Ok(())
         }
         KbCommand::Export { data, format } => {
@@ -180,7 +200,12 @@ async fn kb(command: KbCommand) -> Result<()> {
             print!("{}", crate::knowledge::write(&items, format)?);
             Ok(())
         }
-        KbCommand::Ask { data, kb, json, question } => {
+        KbCommand::Ask {
+            data,
+            kb,
+            json,
+            question,
+        } => {
             let items = match kb {
                 Some(file) => read_knowledge_file(&file)?,
                 None => stored_knowledge(&open_store(&data.data_dir).await?).await?,
@@ -197,7 +222,10 @@ async fn kb(command: KbCommand) -> Result<()> {
                 None => println!("no answer"),
             }
             for hit in &result.suggestions {
-                println!("  suggestion {} (score {:.3}): {}", hit.id, hit.score, hit.question);
+                println!(
+                    "  suggestion {} (score {:.3}): {}",
+                    hit.id, hit.score, hit.question
+                );
             }
             Ok(())
         }
@@ -206,13 +234,21 @@ async fn kb(command: KbCommand) -> Result<()> {
 
 /// Reads a knowledge file, printing each problem as `file:line: message` on stderr.
 fn read_knowledge_file(file: &Path) -> Result<Vec<kefu_core::config::KnowledgeItem>> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let name = file.file_name().map_or_else(|| file.display().to_string(), |name| name.to_string_lossy().into_owned());
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
     match crate::knowledge::parse(&text, crate::knowledge::Format::of_path(file), &name) {
         Ok(items) => Ok(items),
         Err(errors) => {
             eprintln!("{errors}");
-            bail!("{} has {} problem(s); nothing was imported", file.display(), errors.problems.len())
+            bail!(
+                "{} has {} problem(s); nothing was imported",
+                file.display(),
+                errors.problems.len()
+            )
         }
     }
 }
@@ -221,28 +257,48 @@ fn read_knowledge_file(file: &Path) -> Result<Vec<kefu_core::config::KnowledgeIt
 /// `kefu serve` would seed it with.
 async fn stored_knowledge(store: &Store) -> Result<Vec<kefu_core::config::KnowledgeItem>> {
     if store.knowledge_version().await? > 0 {
-        return Ok(store.knowledge().await?.into_iter().map(|(item, _)| item).collect());
+        return Ok(store
+            .knowledge()
+            .await?
+            .into_iter()
+            .map(|(item, _)| item)
+            .collect());
     }
-    Ok(store.service_config().await?.unwrap_or_else(crate::demo::service_config).knowledge)
+    Ok(store
+        .service_config()
+        .await?
+        .unwrap_or_else(crate::demo::service_config)
+        .knowledge)
 }
 
 async fn config_check(data_dir: &Path, file: Option<&Path>) -> Result<()> {
     let (config, source) = match file {
         Some(file) => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-            let is_toml = file.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("toml"));
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let is_toml = file
+                .extension()
+                .is_some_and(|extension| extension.eq_ignore_ascii_case("toml"));
             let config: kefu_core::config::Config = if is_toml {
-                toml::from_str(&text).with_context(|| format!("{} is not a service configuration", file.display()))?
+                toml::from_str(&text)
+                    .with_context(|| format!("{} is not a service configuration", file.display()))?
             } else {
-                serde_json::from_str(&text).with_context(|| format!("{} is not a service configuration", file.display()))?
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a service configuration", file.display()))?
             };
             (config, file.display().to_string())
         }
         None => {
             let store = open_store(data_dir).await?;
-            let mut config = store.service_config().await?.unwrap_or_else(crate::demo::service_config);
+            let mut config = store
+                .service_config()
+                .await?
+                .unwrap_or_else(crate::demo::service_config);
             config.knowledge = stored_knowledge(&store).await?;
-            (config, format!("the service configuration in {}", data_dir.display()))
+            (
+                config,
+                format!("the service configuration in {}", data_dir.display()),
+            )
         }
     };
     match config.validate() {
@@ -262,12 +318,22 @@ async fn config_check(data_dir: &Path, file: Option<&Path>) -> Result<()> {
 async fn open_store(data_dir: &Path) -> Result<Store> {
     let (settings, _) = Settings::load_or_create(data_dir)?;
     let path = data_dir.join(&settings.database);
-    Store::open(&path).await.with_context(|| format!("opening {}", path.display()))
+    Store::open(&path)
+        .await
+        .with_context(|| format!("opening {}", path.display()))
 }
 
 async fn agent(command: AgentCommand) -> Result<()> {
     match command {
-        AgentCommand::Add { data, login, name, password, max_chats, groups, admin } => {
+        AgentCommand::Add {
+            data,
+            login,
+            name,
+            password,
+            max_chats,
+            groups,
+            admin,
+        } => {
             let login = login.trim();
             if login.is_empty() {
                 bail!("--login must not be empty");
@@ -276,14 +342,31 @@ async fn agent(command: AgentCommand) -> Result<()> {
             let generated = password.is_none();
             let password = password.unwrap_or_else(|| crate::auth::random_token()[..12].to_owned());
             let display_name = name.unwrap_or_else(|| login.to_owned());
-            let groups: Vec<String> = groups.into_iter().map(|group| group.trim().to_owned()).filter(|g| !g.is_empty()).collect();
+            let groups: Vec<String> = groups
+                .into_iter()
+                .map(|group| group.trim().to_owned())
+                .filter(|g| !g.is_empty())
+                .collect();
             let agent = store
                 .add_agent(
-                    NewAgent { login, display_name: &display_name, password: &password, max_chats, groups: &groups, is_admin: admin },
+                    NewAgent {
+                        login,
+                        display_name: &display_name,
+                        password: &password,
+                        max_chats,
+                        groups: &groups,
+                        is_admin: admin,
+                    },
                     app::now_ms(),
                 )
                 .await?;
-            println!("added agent {} ({}), groups {}, max {} chats", agent.login, agent.display_name, agent.groups.join(","), agent.max_chats);
+            println!(
+                "added agent {} ({}), groups {}, max {} chats",
+                agent.login,
+                agent.display_name,
+                agent.groups.join(","),
+                agent.max_chats
+            );
             if generated {
                 println!("password: {password}");
             }
@@ -304,7 +387,11 @@ async fn agent(command: AgentCommand) -> Result<()> {
             }
             Ok(())
         }
-        AgentCommand::Passwd { data, login, password } => {
+        AgentCommand::Passwd {
+            data,
+            login,
+            password,
+        } => {
             let store = open_store(&data.data_dir).await?;
             let generated = password.is_none();
             let password = password.unwrap_or_else(|| crate::auth::random_token()[..12].to_owned());
@@ -327,6 +414,13 @@ async fn set_disabled(data_dir: &Path, login: &str, disabled: bool) -> Result<()
     if !store.set_agent_disabled(login, disabled).await? {
         bail!("no agent with login {login:?}");
     }
-    println!("{login} {}", if disabled { "disabled; their sessions are revoked" } else { "enabled" });
+    println!(
+        "{login} {}",
+        if disabled {
+            "disabled; their sessions are revoked"
+        } else {
+            "enabled"
+        }
+    );
     Ok(())
 }

@@ -4,8 +4,8 @@
 //! system clock; tests use a manual clock they move forward, so idle timeouts and the agent
 //! disconnect grace period are exercised in milliseconds instead of minutes.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Where "now" comes from; cheap to clone (a manual clock's clones share one time).
 #[derive(Clone, Debug, Default)]

@@ -2,7 +2,7 @@
 //! around the clock (so the first run can be tried at any hour), with the demo knowledge base
 //! and a second skill group (售前咨询, `sales`) so transfers between groups can be tried.
 
-use kefu_core::config::{Config, KnowledgeItem, SkillGroup, WeeklyHours, Weekday};
+use kefu_core::config::{Config, KnowledgeItem, SkillGroup, Weekday, WeeklyHours};
 
 /// The knowledge base shipped with Kefu for the demo (and for the robot's accuracy tests).
 pub const DEMO_KNOWLEDGE_JSON: &str = include_str!("../../core/demo/knowledge.json");
@@ -11,10 +11,14 @@ pub const DEMO_KNOWLEDGE_JSON: &str = include_str!("../../core/demo/knowledge.js
 pub fn service_config() -> Config {
     let mut config = Config::demo();
     for rule in &mut config.rules {
-        rule.working_hours.weekly =
-            vec![WeeklyHours { days: Weekday::ALL.to_vec(), from: "00:00".to_owned(), to: "24:00".to_owned() }];
+        rule.working_hours.weekly = vec![WeeklyHours {
+            days: Weekday::ALL.to_vec(),
+            from: "00:00".to_owned(),
+            to: "24:00".to_owned(),
+        }];
     }
-    config.knowledge = serde_json::from_str::<Vec<KnowledgeItem>>(DEMO_KNOWLEDGE_JSON).unwrap_or_default();
+    config.knowledge =
+        serde_json::from_str::<Vec<KnowledgeItem>>(DEMO_KNOWLEDGE_JSON).unwrap_or_default();
     let rule = config.skill_groups[0].rule.clone();
     config.skill_groups.push(SkillGroup {
         name: "sales".to_owned(),

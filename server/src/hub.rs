@@ -14,11 +14,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use kefu_core::config::{Config, ServiceMode};
-use kefu_core::conversation::{self, Availability, Command, Ctx, Event, EventBody, Phase, Rejection, State};
+use kefu_core::conversation::{
+    self, Availability, Command, Ctx, Event, EventBody, Phase, Rejection, State,
+};
 use kefu_core::protocol::{
-    AgentFrame, AgentProfile, AgentStatus, ConversationSummary, CustomerFrame, ErrorCode, FrameError, GroupChoice,
-    MAX_FRAME_BYTES, MAX_PAST_CONVERSATIONS, PAST_PREVIEW_CHARS, PageInfo, PastConversation, ResumeCursor, ServerFrame,
-    TypingParty, UserIdentity, VisitorProfile,
+    AgentFrame, AgentProfile, AgentStatus, ConversationSummary, CustomerFrame, ErrorCode,
+    FrameError, GroupChoice, MAX_FRAME_BYTES, MAX_PAST_CONVERSATIONS, PAST_PREVIEW_CHARS, PageInfo,
+    PastConversation, ResumeCursor, ServerFrame, TypingParty, UserIdentity, VisitorProfile,
 };
 use kefu_core::routing::{self, AgentLoad, QueueEntry, Queues};
 use tokio::sync::{mpsc, oneshot};
@@ -52,7 +54,16 @@ impl Outbox {
     pub fn new() -> (Outbox, OutboxReceiver) {
         let (sender, receiver) = mpsc::channel(OUTBOX_CAPACITY);
         let closing = Arc::new(tokio::sync::Notify::new());
-        (Outbox { frames: sender, closing: closing.clone() }, OutboxReceiver { frames: receiver, closing })
+        (
+            Outbox {
+                frames: sender,
+                closing: closing.clone(),
+            },
+            OutboxReceiver {
+                frames: receiver,
+                closing,
+            },
+        )
     }
 
     /// Queues a frame (see [`send`]).
@@ -94,19 +105,46 @@ pub enum Request {
     /// Answered with the visitor id, or the error to close with.
     /// Answered with the visitor id and the frames to write first (see [`Hello`]), or the
     /// error to close with.
-    CustomerHello { conn: ConnId, hello: CustomerHello, outbox: Outbox, reply: oneshot::Sender<Result<(String, Hello), FrameError>> },
-    CustomerFrame { conn: ConnId, frame: CustomerFrame },
-    CustomerGone { conn: ConnId },
-    AgentHello { conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox, reply: oneshot::Sender<Result<Hello, FrameError>> },
-    AgentFrame { conn: ConnId, frame: AgentFrame },
-    AgentGone { conn: ConnId },
-    SessionRevoked { session_token: String },
+    CustomerHello {
+        conn: ConnId,
+        hello: CustomerHello,
+        outbox: Outbox,
+        reply: oneshot::Sender<Result<(String, Hello), FrameError>>,
+    },
+    CustomerFrame {
+        conn: ConnId,
+        frame: CustomerFrame,
+    },
+    CustomerGone {
+        conn: ConnId,
+    },
+    AgentHello {
+        conn: ConnId,
+        session_token: String,
+        resume: Vec<ResumeCursor>,
+        outbox: Outbox,
+        reply: oneshot::Sender<Result<Hello, FrameError>>,
+    },
+    AgentFrame {
+        conn: ConnId,
+        frame: AgentFrame,
+    },
+    AgentGone {
+        conn: ConnId,
+    },
+    SessionRevoked {
+        session_token: String,
+    },
     /// Runs the periodic checks (idle timeouts, agents gone past the grace period) now, and
     /// answers when done; tests use it after moving a manual clock.
-    Tick { done: oneshot::Sender<()> },
+    Tick {
+        done: oneshot::Sender<()>,
+    },
     /// The settings changed in the store (service configuration, agents, knowledge): read
     /// them again, so the next decision uses them, route with them, and answer when done.
-    Reload { done: oneshot::Sender<()> },
+    Reload {
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// The service configuration the hub decides with, readable by HTTP handlers and connection
@@ -120,11 +158,17 @@ impl SharedConfig {
     }
 
     pub fn get(&self) -> Arc<Config> {
-        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     fn set(&self, config: Config) {
-        *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(config);
+        *self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(config);
     }
 }
 
@@ -142,7 +186,8 @@ pub struct HubHandle {
 impl HubHandle {
     /// A new connection id.
     pub fn next_conn_id(&self) -> ConnId {
-        self.next_conn.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        self.next_conn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sends a request; false when the hub has stopped (the server is shutting down).
@@ -174,28 +219,55 @@ impl HubHandle {
 }
 
 /// Loads the live state from the store and starts the hub task.
-pub async fn start(store: Store, settings: Settings, metrics: Arc<Metrics>, clock: Clock) -> Result<HubHandle> {
+pub async fn start(
+    store: Store,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    clock: Clock,
+) -> Result<HubHandle> {
     let config = load_service_config(&store, &clock).await?;
     // The first run copies the configured (demo) knowledge and shared phrases into their
     // tables; from then on the tables are the source of truth.
-    store.seed_knowledge_once(&config.knowledge, clock.now_ms()).await?;
+    store
+        .seed_knowledge_once(&config.knowledge, clock.now_ms())
+        .await?;
     let shared_phrases: Vec<(String, String)> = config
         .canned_phrases
         .iter()
         .filter(|phrase| phrase.owner.is_none())
         .map(|phrase| (phrase.category.clone(), phrase.content.clone()))
         .collect();
-    store.seed_canned_phrases_once(&shared_phrases, clock.now_ms()).await?;
+    store
+        .seed_canned_phrases_once(&shared_phrases, clock.now_ms())
+        .await?;
     let knowledge_version = store.knowledge_version().await?;
-    let items: Vec<_> = store.knowledge().await?.into_iter().map(|(item, _)| item).collect();
+    let items: Vec<_> = store
+        .knowledge()
+        .await?
+        .into_iter()
+        .map(|(item, _)| item)
+        .collect();
     let knowledge = SharedIndex::new(&items);
     let shared_config = SharedConfig::new(config.clone());
-    let mut hub = Hub::new(store, settings, config, metrics, clock, knowledge.clone(), knowledge_version);
+    let mut hub = Hub::new(
+        store,
+        settings,
+        config,
+        metrics,
+        clock,
+        knowledge.clone(),
+        knowledge_version,
+    );
     hub.shared_config = shared_config.clone();
     hub.restore().await?;
     let (requests, receiver) = mpsc::channel(4096);
     tokio::spawn(hub.run(receiver));
-    Ok(HubHandle { requests, knowledge, config: shared_config, next_conn: Arc::new(std::sync::atomic::AtomicU64::new(1)) })
+    Ok(HubHandle {
+        requests,
+        knowledge,
+        config: shared_config,
+        next_conn: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+    })
 }
 
 /// The service configuration from the database, seeded with the demo on first run.
@@ -250,11 +322,17 @@ struct Connections<T> {
 
 impl<T: Owned> Connections<T> {
     fn new() -> Self {
-        Connections { by_conn: HashMap::new(), by_owner: HashMap::new() }
+        Connections {
+            by_conn: HashMap::new(),
+            by_owner: HashMap::new(),
+        }
     }
 
     fn insert(&mut self, conn: ConnId, value: T) {
-        self.by_owner.entry(value.owner().to_owned()).or_default().push(conn);
+        self.by_owner
+            .entry(value.owner().to_owned())
+            .or_default()
+            .push(conn);
         if let Some(old) = self.by_conn.insert(conn, value) {
             self.unlink(conn, &old);
         }
@@ -281,7 +359,11 @@ impl<T: Owned> Connections<T> {
 
     /// The connections of `owner`.
     fn of<'a>(&'a self, owner: &str) -> impl Iterator<Item = &'a T> + 'a {
-        self.by_owner.get(owner).into_iter().flatten().filter_map(|conn| self.by_conn.get(conn))
+        self.by_owner
+            .get(owner)
+            .into_iter()
+            .flatten()
+            .filter_map(|conn| self.by_conn.get(conn))
     }
 
     fn has_owner(&self, owner: &str) -> bool {
@@ -368,7 +450,12 @@ impl Hub {
         for agent in self.store.list_agents().await? {
             self.agents.insert(
                 agent.id.clone(),
-                AgentLive { record: agent, status: AgentStatus::Offline, idle_since: now, disconnected_at: Some(now) },
+                AgentLive {
+                    record: agent,
+                    status: AgentStatus::Offline,
+                    idle_since: now,
+                    disconnected_at: Some(now),
+                },
             );
         }
         for (conversation_id, visitor_id, _group) in self.store.all_conversations().await? {
@@ -380,19 +467,35 @@ impl Hub {
                 continue;
             }
             let state = conversation::fold(&events);
-            self.visitor_conversations.entry(visitor_id.clone()).or_default().push(conversation_id.clone());
+            self.visitor_conversations
+                .entry(visitor_id.clone())
+                .or_default()
+                .push(conversation_id.clone());
             if state.phase == Phase::Queued {
                 let queued_at = events
                     .iter()
                     .rev()
-                    .find(|event| matches!(event.body, EventBody::Queued { .. } | EventBody::Requeued { .. }))
+                    .find(|event| {
+                        matches!(
+                            event.body,
+                            EventBody::Queued { .. } | EventBody::Requeued { .. }
+                        )
+                    })
                     .map_or(now, |event| event.at);
-                self.queues.push(QueueEntry { conversation_id: conversation_id.clone(), group: state.group.clone(), queued_at });
+                self.queues.push(QueueEntry {
+                    conversation_id: conversation_id.clone(),
+                    group: state.group.clone(),
+                    queued_at,
+                });
             }
             if let Some(agent_id) = state.agent_id() {
-                self.assigned.entry(agent_id.to_owned()).or_default().insert(conversation_id.clone());
+                self.assigned
+                    .entry(agent_id.to_owned())
+                    .or_default()
+                    .insert(conversation_id.clone());
             }
-            self.conversations.insert(conversation_id, Conversation { state, visitor_id });
+            self.conversations
+                .insert(conversation_id, Conversation { state, visitor_id });
         }
         Ok(())
     }
@@ -413,7 +516,12 @@ impl Hub {
 
     async fn handle(&mut self, request: Request) {
         match request {
-            Request::CustomerHello { conn, hello, outbox, reply } => {
+            Request::CustomerHello {
+                conn,
+                hello,
+                outbox,
+                reply,
+            } => {
                 let result = self.customer_hello(conn, hello, outbox).await;
                 let _ = reply.send(result);
             }
@@ -421,7 +529,13 @@ impl Hub {
             Request::CustomerGone { conn } => {
                 self.customers.remove(&conn);
             }
-            Request::AgentHello { conn, session_token, resume, outbox, reply } => {
+            Request::AgentHello {
+                conn,
+                session_token,
+                resume,
+                outbox,
+                reply,
+            } => {
                 let result = self.agent_hello(conn, session_token, resume, outbox).await;
                 let _ = reply.send(result);
             }
@@ -453,17 +567,36 @@ impl Hub {
 
     // ---- customers ----------------------------------------------------------------------
 
-    async fn customer_hello(&mut self, conn: ConnId, hello: CustomerHello, outbox: Outbox) -> Result<(String, Hello), FrameError> {
+    async fn customer_hello(
+        &mut self,
+        conn: ConnId,
+        hello: CustomerHello,
+        outbox: Outbox,
+    ) -> Result<(String, Hello), FrameError> {
         let now = self.clock.now_ms();
         let (user, verified) = match hello.user {
             Some(mut user) => {
                 let verified = match &user.user_hash {
-                    Some(hash) if crate::auth::verify_user_hash(&self.settings.identity_secret, &user.id, hash) => true,
+                    Some(hash)
+                        if crate::auth::verify_user_hash(
+                            &self.settings.identity_secret,
+                            &user.id,
+                            hash,
+                        ) =>
+                    {
+                        true
+                    }
                     Some(_) => {
-                        return Err(FrameError::new(ErrorCode::Unauthorized, "the user identity's userHash does not match its id"));
+                        return Err(FrameError::new(
+                            ErrorCode::Unauthorized,
+                            "the user identity's userHash does not match its id",
+                        ));
                     }
                     None if self.settings.require_verified_identity => {
-                        return Err(FrameError::new(ErrorCode::Unauthorized, "this site accepts only verified user ids: pass userHash"));
+                        return Err(FrameError::new(
+                            ErrorCode::Unauthorized,
+                            "this site accepts only verified user ids: pass userHash",
+                        ));
                     }
                     None => false,
                 };
@@ -474,18 +607,33 @@ impl Hub {
             None => (None, false),
         };
         let visitor = match &hello.visitor_token {
-            Some(token) => self.store.visit(token, &serde_json::Value::Null, now).await.map_err(internal)?,
+            Some(token) => self
+                .store
+                .visit(token, &serde_json::Value::Null, now)
+                .await
+                .map_err(internal)?,
             None => None,
         };
         let (record, visitor_token) = match (visitor, hello.visitor_token) {
             (Some(visitor), Some(token)) => (visitor, token),
             // No token, or one this server never issued: a new visitor (never someone else's).
-            _ => self.store.create_visitor(&serde_json::Value::Null, now).await.map_err(internal)?,
+            _ => self
+                .store
+                .create_visitor(&serde_json::Value::Null, now)
+                .await
+                .map_err(internal)?,
         };
         let visitor_id = record.id.clone();
-        let conversation_ids = self.visitor_conversations.get(&visitor_id).cloned().unwrap_or_default();
+        let conversation_ids = self
+            .visitor_conversations
+            .get(&visitor_id)
+            .cloned()
+            .unwrap_or_default();
         let current = conversation_ids.last().cloned();
-        let previous_conversations = self.past_conversations(&conversation_ids, current.as_deref()).await.map_err(internal)?;
+        let previous_conversations = self
+            .past_conversations(&conversation_ids, current.as_deref())
+            .await
+            .map_err(internal)?;
         let profile = VisitorProfile {
             visitor_id: visitor_id.clone(),
             user,
@@ -498,7 +646,10 @@ impl Hub {
             previous_conversations,
         };
         self.visitor_profiles.insert(visitor_id.clone(), profile);
-        let group = self.config.resolve_group(hello.group.as_deref()).map(|group| (group.name.clone(), group.display_name.clone()));
+        let group = self
+            .config
+            .resolve_group(hello.group.as_deref())
+            .map(|group| (group.name.clone(), group.display_name.clone()));
         let (_, group_display_name) = group.unwrap_or_default();
         let welcome = ServerFrame::Welcome {
             visitor_token,
@@ -506,7 +657,8 @@ impl Hub {
             conversation_id: current.clone(),
             group_display_name,
             service_mode: self.config.service.mode,
-            transfer_button: self.config.service.robot.transfer_button && self.config.service.mode == ServiceMode::RobotFirst,
+            transfer_button: self.config.service.robot.transfer_button
+                && self.config.service.mode == ServiceMode::RobotFirst,
             server_time: now,
             greeting: self.config.widget.greeting.clone(),
         };
@@ -519,29 +671,51 @@ impl Hub {
                 .iter()
                 .find(|cursor| &cursor.conversation_id == conversation_id)
                 .map_or(0, |cursor| cursor.after_seq);
-            let events = self.store.events_after(conversation_id, after_seq).await.map_err(internal)?;
+            let events = self
+                .store
+                .events_after(conversation_id, after_seq)
+                .await
+                .map_err(internal)?;
             for event in events {
-                first.push(ServerFrame::Event { conversation_id: conversation_id.clone(), event });
+                first.push(ServerFrame::Event {
+                    conversation_id: conversation_id.clone(),
+                    event,
+                });
             }
         }
         if let Some(conversation_id) = &current
             && let Some(position) = self.queues.position(conversation_id)
         {
-            first.push(ServerFrame::QueuePosition { conversation_id: conversation_id.clone(), position });
+            first.push(ServerFrame::QueuePosition {
+                conversation_id: conversation_id.clone(),
+                position,
+            });
         }
-        self.customers.insert(conn, CustomerConn { visitor_id: visitor_id.clone(), outbox });
+        self.customers.insert(
+            conn,
+            CustomerConn {
+                visitor_id: visitor_id.clone(),
+                outbox,
+            },
+        );
         Ok((visitor_id, first))
     }
 
     /// The visitor's earlier conversations for the agent's customer info, newest first: all
     /// but the one in progress (`current`, unless it has ended).
-    async fn past_conversations(&self, conversation_ids: &[String], current: Option<&str>) -> Result<Vec<PastConversation>> {
+    async fn past_conversations(
+        &self,
+        conversation_ids: &[String],
+        current: Option<&str>,
+    ) -> Result<Vec<PastConversation>> {
         let mut past = Vec::new();
         for conversation_id in conversation_ids.iter().rev() {
             if past.len() == MAX_PAST_CONVERSATIONS {
                 break;
             }
-            let Some(conversation) = self.conversations.get(conversation_id) else { continue };
+            let Some(conversation) = self.conversations.get(conversation_id) else {
+                continue;
+            };
             let state = &conversation.state;
             if Some(conversation_id.as_str()) == current && state.phase != Phase::Ended {
                 continue;
@@ -550,7 +724,9 @@ impl Hub {
             let first_message = events
                 .iter()
                 .find_map(|event| match &event.body {
-                    EventBody::CustomerMessage { text, .. } => Some(text.chars().take(PAST_PREVIEW_CHARS).collect()),
+                    EventBody::CustomerMessage { text, .. } => {
+                        Some(text.chars().take(PAST_PREVIEW_CHARS).collect())
+                    }
                     _ => None,
                 })
                 .unwrap_or_default();
@@ -566,22 +742,42 @@ impl Hub {
     }
 
     async fn customer_frame(&mut self, conn: ConnId, frame: CustomerFrame) {
-        let Some(customer) = self.customers.get(&conn) else { return };
+        let Some(customer) = self.customers.get(&conn) else {
+            return;
+        };
         let visitor_id = customer.visitor_id.clone();
         let outbox = customer.outbox.clone();
         match frame {
             CustomerFrame::Hello { .. } => {
-                send(&outbox, error_frame(ErrorCode::InvalidState, "hello was already received", None));
+                send(
+                    &outbox,
+                    error_frame(ErrorCode::InvalidState, "hello was already received", None),
+                );
             }
-            CustomerFrame::Send { client_msg_id, text } => {
-                let command = Command::CustomerMessage { client_msg_id: client_msg_id.clone(), text };
-                self.customer_command(&visitor_id, &outbox, command, Some(client_msg_id), true).await;
+            CustomerFrame::Send {
+                client_msg_id,
+                text,
+            } => {
+                let command = Command::CustomerMessage {
+                    client_msg_id: client_msg_id.clone(),
+                    text,
+                };
+                self.customer_command(&visitor_id, &outbox, command, Some(client_msg_id), true)
+                    .await;
             }
             CustomerFrame::Transfer { client_msg_id } => {
-                self.customer_command(&visitor_id, &outbox, Command::RequestTransfer, client_msg_id, true).await;
+                self.customer_command(
+                    &visitor_id,
+                    &outbox,
+                    Command::RequestTransfer,
+                    client_msg_id,
+                    true,
+                )
+                .await;
             }
             CustomerFrame::End {} => {
-                self.customer_command(&visitor_id, &outbox, Command::EndByCustomer, None, false).await;
+                self.customer_command(&visitor_id, &outbox, Command::EndByCustomer, None, false)
+                    .await;
             }
             CustomerFrame::Typing { typing } => {
                 let current = self.current_conversation(&visitor_id);
@@ -601,7 +797,9 @@ impl Hub {
     }
 
     fn current_conversation(&self, visitor_id: &str) -> Option<&String> {
-        self.visitor_conversations.get(visitor_id).and_then(|ids| ids.last())
+        self.visitor_conversations
+            .get(visitor_id)
+            .and_then(|ids| ids.last())
     }
 
     /// Runs a customer's command against their current conversation, starting a new one when
@@ -619,29 +817,71 @@ impl Hub {
         // A retried send whose first copy was stored in the previous conversation is
         // acknowledged again, not stored twice.
         if let (Some(id), Command::CustomerMessage { .. }) = (&client_msg_id, &command) {
-            for conversation_id in self.visitor_conversations.get(visitor_id).into_iter().flatten().rev().take(2) {
-                if let Some(seq) = self.conversations.get(conversation_id).and_then(|c| c.state.customer_client_msg_ids.get(id)) {
-                    send(outbox, ServerFrame::Ack { client_msg_id: id.clone(), conversation_id: conversation_id.clone(), seq: *seq });
+            for conversation_id in self
+                .visitor_conversations
+                .get(visitor_id)
+                .into_iter()
+                .flatten()
+                .rev()
+                .take(2)
+            {
+                if let Some(seq) = self
+                    .conversations
+                    .get(conversation_id)
+                    .and_then(|c| c.state.customer_client_msg_ids.get(id))
+                {
+                    send(
+                        outbox,
+                        ServerFrame::Ack {
+                            client_msg_id: id.clone(),
+                            conversation_id: conversation_id.clone(),
+                            seq: *seq,
+                        },
+                    );
                     return;
                 }
             }
         }
         let current = self.current_conversation(visitor_id).cloned();
-        let open = current.filter(|id| self.conversations.get(id).is_some_and(|c| !c.state.is_ended()));
+        let open = current.filter(|id| {
+            self.conversations
+                .get(id)
+                .is_some_and(|c| !c.state.is_ended())
+        });
         let (conversation_id, mut state, mut events) = match open {
             Some(id) => {
                 let state = self.conversations[&id].state.clone();
                 (id, state, Vec::new())
             }
             None if may_start => {
-                let Some(group) = self.config.resolve_group(None).map(|group| group.name.clone()) else {
-                    send(outbox, error_frame(ErrorCode::Internal, "the service has no skill group configured", client_msg_id));
+                let Some(group) = self
+                    .config
+                    .resolve_group(None)
+                    .map(|group| group.name.clone())
+                else {
+                    send(
+                        outbox,
+                        error_frame(
+                            ErrorCode::Internal,
+                            "the service has no skill group configured",
+                            client_msg_id,
+                        ),
+                    );
                     return;
                 };
                 let conversation_id = crate::auth::random_id();
-                let start = Command::Start { conversation_id: conversation_id.clone(), visitor_id: visitor_id.to_owned(), group: group.clone() };
+                let start = Command::Start {
+                    conversation_id: conversation_id.clone(),
+                    visitor_id: visitor_id.to_owned(),
+                    group: group.clone(),
+                };
                 let settings = self.conversation_settings(&group);
-                let ctx = Ctx { now, settings: &settings, availability: Availability::default(), robot: None };
+                let ctx = Ctx {
+                    now,
+                    settings: &settings,
+                    availability: Availability::default(),
+                    robot: None,
+                };
                 let started = match conversation::decide(&State::default(), &start, &ctx) {
                     Ok(events) => events,
                     Err(rejection) => {
@@ -652,7 +892,14 @@ impl Hub {
                 (conversation_id, conversation::fold(&started), started)
             }
             None => {
-                send(outbox, error_frame(ErrorCode::InvalidState, "there is no conversation in progress", client_msg_id));
+                send(
+                    outbox,
+                    error_frame(
+                        ErrorCode::InvalidState,
+                        "there is no conversation in progress",
+                        client_msg_id,
+                    ),
+                );
                 return;
             }
         };
@@ -660,10 +907,19 @@ impl Hub {
         let settings = self.conversation_settings(&group);
         let availability = self.availability(&group, now);
         let robot_result = match (&command, state.phase) {
-            (Command::CustomerMessage { text, .. }, Phase::Robot) if settings.mode != ServiceMode::HumanOnly => Some(self.robot.get().ask(text)),
+            (Command::CustomerMessage { text, .. }, Phase::Robot)
+                if settings.mode != ServiceMode::HumanOnly =>
+            {
+                Some(self.robot.get().ask(text))
+            }
             _ => None,
         };
-        let ctx = Ctx { now, settings: &settings, availability, robot: robot_result.as_ref() };
+        let ctx = Ctx {
+            now,
+            settings: &settings,
+            availability,
+            robot: robot_result.as_ref(),
+        };
         match conversation::decide(&state, &command, &ctx) {
             Ok(decided) => {
                 for event in &decided {
@@ -673,7 +929,14 @@ impl Hub {
             }
             Err(Rejection::Duplicate { seq }) => {
                 if let Some(id) = client_msg_id {
-                    send(outbox, ServerFrame::Ack { client_msg_id: id, conversation_id, seq });
+                    send(
+                        outbox,
+                        ServerFrame::Ack {
+                            client_msg_id: id,
+                            conversation_id,
+                            seq,
+                        },
+                    );
                 }
                 return;
             }
@@ -684,15 +947,30 @@ impl Hub {
         }
         let is_new = !self.conversations.contains_key(&conversation_id);
         if is_new {
-            if let Err(error) = self.store.create_conversation(&conversation_id, visitor_id, &group, now).await {
+            if let Err(error) = self
+                .store
+                .create_conversation(&conversation_id, visitor_id, &group, now)
+                .await
+            {
                 send(outbox, internal_frame(error, client_msg_id));
                 return;
             }
             Metrics::add(&self.metrics.conversations_started, 1);
-            self.visitor_conversations.entry(visitor_id.to_owned()).or_default().push(conversation_id.clone());
-            self.conversations.insert(conversation_id.clone(), Conversation { state: State::default(), visitor_id: visitor_id.to_owned() });
+            self.visitor_conversations
+                .entry(visitor_id.to_owned())
+                .or_default()
+                .push(conversation_id.clone());
+            self.conversations.insert(
+                conversation_id.clone(),
+                Conversation {
+                    state: State::default(),
+                    visitor_id: visitor_id.to_owned(),
+                },
+            );
         }
-        let ack_seq = client_msg_id.as_ref().and_then(|id| state.customer_client_msg_ids.get(id).copied());
+        let ack_seq = client_msg_id
+            .as_ref()
+            .and_then(|id| state.customer_client_msg_ids.get(id).copied());
         if let Err(error) = self.commit(&conversation_id, events).await {
             if is_new {
                 // Its `started` was not stored: forget it, so the retry starts a conversation
@@ -708,75 +986,140 @@ impl Hub {
         if is_new {
             // The conversation that just ended (if any) is now history for the agent who
             // takes this one.
-            let conversation_ids = self.visitor_conversations.get(visitor_id).cloned().unwrap_or_default();
-            match self.past_conversations(&conversation_ids, Some(&conversation_id)).await {
+            let conversation_ids = self
+                .visitor_conversations
+                .get(visitor_id)
+                .cloned()
+                .unwrap_or_default();
+            match self
+                .past_conversations(&conversation_ids, Some(&conversation_id))
+                .await
+            {
                 Ok(past) => {
                     if let Some(profile) = self.visitor_profiles.get_mut(visitor_id) {
                         profile.previous_conversations = past;
                     }
                 }
-                Err(error) => tracing::warn!(error = format!("{error:#}"), "reading a visitor's past conversations failed"),
+                Err(error) => tracing::warn!(
+                    error = format!("{error:#}"),
+                    "reading a visitor's past conversations failed"
+                ),
             }
         }
         if let (Some(id), Some(seq)) = (client_msg_id, ack_seq) {
-            send(outbox, ServerFrame::Ack { client_msg_id: id, conversation_id, seq });
+            send(
+                outbox,
+                ServerFrame::Ack {
+                    client_msg_id: id,
+                    conversation_id,
+                    seq,
+                },
+            );
         }
         self.route().await;
     }
 
     // ---- agents -------------------------------------------------------------------------
 
-    async fn agent_hello(&mut self, conn: ConnId, session_token: String, resume: Vec<ResumeCursor>, outbox: Outbox) -> Result<Hello, FrameError> {
+    async fn agent_hello(
+        &mut self,
+        conn: ConnId,
+        session_token: String,
+        resume: Vec<ResumeCursor>,
+        outbox: Outbox,
+    ) -> Result<Hello, FrameError> {
         let now = self.clock.now_ms();
         let record = self
             .store
             .agent_for_session(&session_token, now)
             .await
             .map_err(internal)?
-            .ok_or_else(|| FrameError::new(ErrorCode::Unauthorized, "the session token is not valid; log in again"))?;
+            .ok_or_else(|| {
+                FrameError::new(
+                    ErrorCode::Unauthorized,
+                    "the session token is not valid; log in again",
+                )
+            })?;
         let agent_id = record.id.clone();
-        let live = self.agents.entry(agent_id.clone()).or_insert_with(|| AgentLive {
-            record: record.clone(),
-            status: AgentStatus::Offline,
-            idle_since: now,
-            disconnected_at: None,
-        });
+        let live = self
+            .agents
+            .entry(agent_id.clone())
+            .or_insert_with(|| AgentLive {
+                record: record.clone(),
+                status: AgentStatus::Offline,
+                idle_since: now,
+                disconnected_at: None,
+            });
         live.record = record;
         live.disconnected_at = None;
         let profile = agent_profile(live);
-        let conversation_ids: Vec<String> = self.assigned.get(&agent_id).map(|ids| ids.iter().cloned().collect()).unwrap_or_default();
-        let summaries: Vec<ConversationSummary> = conversation_ids.iter().filter_map(|id| self.summary(id)).collect();
+        let conversation_ids: Vec<String> = self
+            .assigned
+            .get(&agent_id)
+            .map(|ids| ids.iter().cloned().collect())
+            .unwrap_or_default();
+        let summaries: Vec<ConversationSummary> = conversation_ids
+            .iter()
+            .filter_map(|id| self.summary(id))
+            .collect();
         let groups = self
             .config
             .skill_groups
             .iter()
-            .map(|group| GroupChoice { name: group.name.clone(), display_name: group.display_name.clone() })
+            .map(|group| GroupChoice {
+                name: group.name.clone(),
+                display_name: group.display_name.clone(),
+            })
             .collect();
-        let mut first = vec![ServerFrame::AgentWelcome { agent: profile, conversations: summaries.clone(), server_time: now, groups }];
+        let mut first = vec![ServerFrame::AgentWelcome {
+            agent: profile,
+            conversations: summaries.clone(),
+            server_time: now,
+            groups,
+        }];
         for summary in summaries {
             let after_seq = resume
                 .iter()
                 .find(|cursor| cursor.conversation_id == summary.conversation_id)
                 .map_or(0, |cursor| cursor.after_seq);
-            let events = self.store.events_after(&summary.conversation_id, after_seq).await.map_err(internal)?;
+            let events = self
+                .store
+                .events_after(&summary.conversation_id, after_seq)
+                .await
+                .map_err(internal)?;
             if after_seq == 0 {
                 first.extend(snapshot_frames(summary, events));
             } else {
                 for event in events {
-                    first.push(ServerFrame::Event { conversation_id: summary.conversation_id.clone(), event });
+                    first.push(ServerFrame::Event {
+                        conversation_id: summary.conversation_id.clone(),
+                        event,
+                    });
                 }
             }
         }
-        self.agent_conns.insert(conn, AgentConn { agent_id, session_token, outbox });
+        self.agent_conns.insert(
+            conn,
+            AgentConn {
+                agent_id,
+                session_token,
+                outbox,
+            },
+        );
         Ok(first)
     }
 
     async fn agent_frame(&mut self, conn: ConnId, frame: AgentFrame) {
-        let Some(agent_conn) = self.agent_conns.get(&conn) else { return };
+        let Some(agent_conn) = self.agent_conns.get(&conn) else {
+            return;
+        };
         let agent_id = agent_conn.agent_id.clone();
         let outbox = agent_conn.outbox.clone();
         match frame {
-            AgentFrame::Hello { .. } => send(&outbox, error_frame(ErrorCode::InvalidState, "hello was already received", None)),
+            AgentFrame::Hello { .. } => send(
+                &outbox,
+                error_frame(ErrorCode::InvalidState, "hello was already received", None),
+            ),
             AgentFrame::SetStatus { status } => {
                 if let Some(live) = self.agents.get_mut(&agent_id) {
                     live.status = status;
@@ -787,22 +1130,57 @@ impl Hub {
                 }
                 self.route().await;
             }
-            AgentFrame::Send { conversation_id, client_msg_id, text } => {
-                let command = Command::AgentMessage { agent_id: agent_id.clone(), client_msg_id: client_msg_id.clone(), text };
-                self.agent_command(&agent_id, &outbox, &conversation_id, command, Some(client_msg_id)).await;
+            AgentFrame::Send {
+                conversation_id,
+                client_msg_id,
+                text,
+            } => {
+                let command = Command::AgentMessage {
+                    agent_id: agent_id.clone(),
+                    client_msg_id: client_msg_id.clone(),
+                    text,
+                };
+                self.agent_command(
+                    &agent_id,
+                    &outbox,
+                    &conversation_id,
+                    command,
+                    Some(client_msg_id),
+                )
+                .await;
             }
             AgentFrame::End { conversation_id } => {
-                let command = Command::EndByAgent { agent_id: agent_id.clone() };
-                self.agent_command(&agent_id, &outbox, &conversation_id, command, None).await;
+                let command = Command::EndByAgent {
+                    agent_id: agent_id.clone(),
+                };
+                self.agent_command(&agent_id, &outbox, &conversation_id, command, None)
+                    .await;
             }
-            AgentFrame::TransferToGroup { conversation_id, group } => {
-                let command = Command::TransferToGroup { agent_id: agent_id.clone(), group };
-                self.agent_command(&agent_id, &outbox, &conversation_id, command, None).await;
+            AgentFrame::TransferToGroup {
+                conversation_id,
+                group,
+            } => {
+                let command = Command::TransferToGroup {
+                    agent_id: agent_id.clone(),
+                    group,
+                };
+                self.agent_command(&agent_id, &outbox, &conversation_id, command, None)
+                    .await;
             }
-            AgentFrame::Typing { conversation_id, typing } => {
-                let serves = self.conversations.get(&conversation_id).is_some_and(|c| c.state.agent_id() == Some(agent_id.as_str()));
+            AgentFrame::Typing {
+                conversation_id,
+                typing,
+            } => {
+                let serves = self
+                    .conversations
+                    .get(&conversation_id)
+                    .is_some_and(|c| c.state.agent_id() == Some(agent_id.as_str()));
                 if serves {
-                    let frame = ServerFrame::Typing { conversation_id: conversation_id.clone(), from: TypingParty::Agent, typing };
+                    let frame = ServerFrame::Typing {
+                        conversation_id: conversation_id.clone(),
+                        from: TypingParty::Agent,
+                        typing,
+                    };
                     let visitor_id = self.conversations[&conversation_id].visitor_id.clone();
                     self.send_to_visitor(&visitor_id, &frame);
                 }
@@ -813,22 +1191,44 @@ impl Hub {
 
     /// Runs an agent's command on a conversation. An agent may act only on conversations
     /// assigned to them; any other id gets `not_found`, so ids cannot be probed.
-    async fn agent_command(&mut self, agent_id: &str, outbox: &Outbox, conversation_id: &str, command: Command, client_msg_id: Option<String>) {
+    async fn agent_command(
+        &mut self,
+        agent_id: &str,
+        outbox: &Outbox,
+        conversation_id: &str,
+        command: Command,
+        client_msg_id: Option<String>,
+    ) {
         let now = self.clock.now_ms();
         let Some(conversation) = self.conversations.get(conversation_id) else {
-            send(outbox, error_frame(ErrorCode::NotFound, "no such conversation", client_msg_id));
+            send(
+                outbox,
+                error_frame(ErrorCode::NotFound, "no such conversation", client_msg_id),
+            );
             return;
         };
         let mut state = conversation.state.clone();
         if state.agent_id() != Some(agent_id) {
             // Duplicates of an already stored message are still acknowledged, even after the end.
             if let Some(id) = &client_msg_id
-                && let Some(seq) = state.agent_client_msg_ids.get(&(agent_id.to_owned(), id.clone()))
+                && let Some(seq) = state
+                    .agent_client_msg_ids
+                    .get(&(agent_id.to_owned(), id.clone()))
             {
-                send(outbox, ServerFrame::Ack { client_msg_id: id.clone(), conversation_id: conversation_id.to_owned(), seq: *seq });
+                send(
+                    outbox,
+                    ServerFrame::Ack {
+                        client_msg_id: id.clone(),
+                        conversation_id: conversation_id.to_owned(),
+                        seq: *seq,
+                    },
+                );
                 return;
             }
-            send(outbox, error_frame(ErrorCode::NotFound, "no such conversation", client_msg_id));
+            send(
+                outbox,
+                error_frame(ErrorCode::NotFound, "no such conversation", client_msg_id),
+            );
             return;
         }
         let target_group = match &command {
@@ -836,17 +1236,32 @@ impl Hub {
             _ => state.group.clone(),
         };
         if self.config.skill_group(&target_group).is_none() {
-            send(outbox, error_frame(ErrorCode::NotFound, "no such skill group", client_msg_id));
+            send(
+                outbox,
+                error_frame(ErrorCode::NotFound, "no such skill group", client_msg_id),
+            );
             return;
         }
         let settings = self.conversation_settings(&target_group);
         let availability = self.availability(&target_group, now);
-        let ctx = Ctx { now, settings: &settings, availability, robot: None };
+        let ctx = Ctx {
+            now,
+            settings: &settings,
+            availability,
+            robot: None,
+        };
         let events = match conversation::decide(&state, &command, &ctx) {
             Ok(events) => events,
             Err(Rejection::Duplicate { seq }) => {
                 if let Some(id) = client_msg_id {
-                    send(outbox, ServerFrame::Ack { client_msg_id: id, conversation_id: conversation_id.to_owned(), seq });
+                    send(
+                        outbox,
+                        ServerFrame::Ack {
+                            client_msg_id: id,
+                            conversation_id: conversation_id.to_owned(),
+                            seq,
+                        },
+                    );
                 }
                 return;
             }
@@ -858,19 +1273,33 @@ impl Hub {
         for event in &events {
             state.apply(event);
         }
-        let ack_seq = client_msg_id.as_ref().and_then(|id| state.agent_client_msg_ids.get(&(agent_id.to_owned(), id.clone())).copied());
+        let ack_seq = client_msg_id.as_ref().and_then(|id| {
+            state
+                .agent_client_msg_ids
+                .get(&(agent_id.to_owned(), id.clone()))
+                .copied()
+        });
         if let Err(error) = self.commit(conversation_id, events).await {
             send(outbox, internal_frame(error, client_msg_id));
             return;
         }
         if let (Some(id), Some(seq)) = (client_msg_id, ack_seq) {
-            send(outbox, ServerFrame::Ack { client_msg_id: id, conversation_id: conversation_id.to_owned(), seq });
+            send(
+                outbox,
+                ServerFrame::Ack {
+                    client_msg_id: id,
+                    conversation_id: conversation_id.to_owned(),
+                    seq,
+                },
+            );
         }
         self.route().await;
     }
 
     fn agent_gone(&mut self, conn: ConnId) {
-        let Some(agent_conn) = self.agent_conns.remove(&conn) else { return };
+        let Some(agent_conn) = self.agent_conns.remove(&conn) else {
+            return;
+        };
         let still_connected = self.agent_conns.has_owner(&agent_conn.agent_id);
         if !still_connected && let Some(live) = self.agents.get_mut(&agent_conn.agent_id) {
             live.disconnected_at = Some(self.clock.now_ms());
@@ -880,17 +1309,34 @@ impl Hub {
     /// Moves an agent's chats back to the queue (the agent went offline or stayed away).
     async fn requeue_chats_of(&mut self, agent_id: &str) {
         let now = self.clock.now_ms();
-        let ids: Vec<String> = self.assigned.get(agent_id).map(|ids| ids.iter().cloned().collect()).unwrap_or_default();
+        let ids: Vec<String> = self
+            .assigned
+            .get(agent_id)
+            .map(|ids| ids.iter().cloned().collect())
+            .unwrap_or_default();
         for conversation_id in ids {
-            let Some(conversation) = self.conversations.get(&conversation_id) else { continue };
+            let Some(conversation) = self.conversations.get(&conversation_id) else {
+                continue;
+            };
             let group = conversation.state.group.clone();
             let settings = self.conversation_settings(&group);
-            let ctx = Ctx { now, settings: &settings, availability: self.availability(&group, now), robot: None };
-            let command = Command::AgentOffline { agent_id: agent_id.to_owned() };
+            let ctx = Ctx {
+                now,
+                settings: &settings,
+                availability: self.availability(&group, now),
+                robot: None,
+            };
+            let command = Command::AgentOffline {
+                agent_id: agent_id.to_owned(),
+            };
             match conversation::decide(&conversation.state, &command, &ctx) {
                 Ok(events) => {
                     if let Err(error) = self.commit(&conversation_id, events).await {
-                        tracing::error!(error = format!("{error:#}"), conversation_id, "re-queue failed");
+                        tracing::error!(
+                            error = format!("{error:#}"),
+                            conversation_id,
+                            "re-queue failed"
+                        );
                     }
                 }
                 Err(rejection) => tracing::warn!(%rejection, conversation_id, "re-queue refused"),
@@ -906,9 +1352,15 @@ impl Hub {
         if events.is_empty() {
             return Ok(());
         }
-        self.store.append_events(conversation_id, &events).await.context("appending events")?;
+        self.store
+            .append_events(conversation_id, &events)
+            .await
+            .context("appending events")?;
         Metrics::add(&self.metrics.events_appended, events.len() as u64);
-        let conversation = self.conversations.get_mut(conversation_id).context("committing to an unknown conversation")?;
+        let conversation = self
+            .conversations
+            .get_mut(conversation_id)
+            .context("committing to an unknown conversation")?;
         let visitor_id = conversation.visitor_id.clone();
         for event in &events {
             let previous_agent = conversation.state.agent_id().map(str::to_owned);
@@ -916,9 +1368,11 @@ impl Hub {
             let state = &conversation.state;
             // Keep the indexes in step with the state.
             match &event.body {
-                EventBody::Queued { group } => {
-                    self.queues.push(QueueEntry { conversation_id: conversation_id.to_owned(), group: group.clone(), queued_at: event.at })
-                }
+                EventBody::Queued { group } => self.queues.push(QueueEntry {
+                    conversation_id: conversation_id.to_owned(),
+                    group: group.clone(),
+                    queued_at: event.at,
+                }),
                 EventBody::Requeued { .. } => self.queues.push(QueueEntry {
                     conversation_id: conversation_id.to_owned(),
                     group: state.group.clone(),
@@ -926,7 +1380,10 @@ impl Hub {
                 }),
                 EventBody::AgentAssigned { agent_id, .. } => {
                     self.queues.remove(conversation_id);
-                    self.assigned.entry(agent_id.clone()).or_default().insert(conversation_id.to_owned());
+                    self.assigned
+                        .entry(agent_id.clone())
+                        .or_default()
+                        .insert(conversation_id.to_owned());
                 }
                 EventBody::Ended { .. } => {
                     self.queues.remove(conversation_id);
@@ -939,7 +1396,10 @@ impl Hub {
             {
                 ids.remove(conversation_id);
             }
-            let frame = ServerFrame::Event { conversation_id: conversation_id.to_owned(), event: event.clone() };
+            let frame = ServerFrame::Event {
+                conversation_id: conversation_id.to_owned(),
+                event: event.clone(),
+            };
             for conn in self.customers.of(&visitor_id) {
                 send(&conn.outbox, frame.clone());
             }
@@ -963,7 +1423,11 @@ impl Hub {
         if let Some(agent_id) = assigned_now
             && self.conversations[conversation_id].state.agent_id() == Some(agent_id.as_str())
         {
-            let all = self.store.events_after(conversation_id, 0).await.context("loading the log for a snapshot")?;
+            let all = self
+                .store
+                .events_after(conversation_id, 0)
+                .await
+                .context("loading the log for a snapshot")?;
             if let Some(summary) = self.summary(conversation_id) {
                 for frame in snapshot_frames(summary, all) {
                     self.send_to_agent(&agent_id, &frame);
@@ -979,10 +1443,20 @@ impl Hub {
         let now = self.clock.now_ms();
         let loads = self.agent_loads();
         for assignment in routing::plan_assignments(&loads, &self.queues, now) {
-            let Some(conversation) = self.conversations.get(&assignment.conversation_id) else { continue };
+            let Some(conversation) = self.conversations.get(&assignment.conversation_id) else {
+                continue;
+            };
             let settings = self.conversation_settings(&assignment.group);
-            let ctx = Ctx { now, settings: &settings, availability: self.availability(&assignment.group, now), robot: None };
-            let command = Command::AssignAgent { agent_id: assignment.agent_id.clone(), agent_name: assignment.agent_name.clone() };
+            let ctx = Ctx {
+                now,
+                settings: &settings,
+                availability: self.availability(&assignment.group, now),
+                robot: None,
+            };
+            let command = Command::AssignAgent {
+                agent_id: assignment.agent_id.clone(),
+                agent_name: assignment.agent_name.clone(),
+            };
             match conversation::decide(&conversation.state, &command, &ctx) {
                 Ok(events) => match self.commit(&assignment.conversation_id, events).await {
                     Ok(()) => {
@@ -990,7 +1464,9 @@ impl Hub {
                             live.idle_since = now;
                         }
                     }
-                    Err(error) => tracing::error!(error = format!("{error:#}"), "assignment failed"),
+                    Err(error) => {
+                        tracing::error!(error = format!("{error:#}"), "assignment failed")
+                    }
                 },
                 Err(rejection) => {
                     tracing::warn!(%rejection, conversation_id = assignment.conversation_id, "assignment refused");
@@ -1000,7 +1476,10 @@ impl Hub {
         }
         for (conversation_id, position) in self.queues.positions() {
             if let Some(conversation) = self.conversations.get(&conversation_id) {
-                let frame = ServerFrame::QueuePosition { conversation_id: conversation_id.clone(), position };
+                let frame = ServerFrame::QueuePosition {
+                    conversation_id: conversation_id.clone(),
+                    position,
+                };
                 let visitor_id = conversation.visitor_id.clone();
                 self.send_to_visitor(&visitor_id, &frame);
             }
@@ -1018,7 +1497,10 @@ impl Hub {
             .iter()
             .filter(|(agent_id, live)| {
                 live.disconnected_at.is_some_and(|at| now - at >= grace)
-                    && self.assigned.get(*agent_id).is_some_and(|ids| !ids.is_empty())
+                    && self
+                        .assigned
+                        .get(*agent_id)
+                        .is_some_and(|ids| !ids.is_empty())
             })
             .map(|(agent_id, _)| agent_id.clone())
             .collect();
@@ -1030,15 +1512,26 @@ impl Hub {
         }
         let human: Vec<String> = self.assigned.values().flatten().cloned().collect();
         for conversation_id in human {
-            let Some(conversation) = self.conversations.get(&conversation_id) else { continue };
+            let Some(conversation) = self.conversations.get(&conversation_id) else {
+                continue;
+            };
             let group = conversation.state.group.clone();
             let settings = self.conversation_settings(&group);
-            let ctx = Ctx { now, settings: &settings, availability: Availability::default(), robot: None };
+            let ctx = Ctx {
+                now,
+                settings: &settings,
+                availability: Availability::default(),
+                robot: None,
+            };
             if let Ok(events) = conversation::decide(&conversation.state, &Command::IdleTick, &ctx)
                 && !events.is_empty()
                 && let Err(error) = self.commit(&conversation_id, events).await
             {
-                tracing::error!(error = format!("{error:#}"), conversation_id, "idle timeout failed");
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    conversation_id,
+                    "idle timeout failed"
+                );
             }
         }
         if !self.queues.is_empty() {
@@ -1056,7 +1549,10 @@ impl Hub {
                 self.config = config;
             }
             Ok(None) => {}
-            Err(error) => tracing::error!(error = format!("{error:#}"), "reloading the service configuration failed"),
+            Err(error) => tracing::error!(
+                error = format!("{error:#}"),
+                "reloading the service configuration failed"
+            ),
         }
         let now = self.clock.now_ms();
         match self.store.list_agents().await {
@@ -1070,13 +1566,25 @@ impl Hub {
                         Some(live) => live.record = record,
                         None => {
                             let id = record.id.clone();
-                            self.agents.insert(id, AgentLive { record, status: AgentStatus::Offline, idle_since: now, disconnected_at: Some(now) });
+                            self.agents.insert(
+                                id,
+                                AgentLive {
+                                    record,
+                                    status: AgentStatus::Offline,
+                                    idle_since: now,
+                                    disconnected_at: Some(now),
+                                },
+                            );
                         }
                     }
                 }
                 for agent_id in disabled {
-                    let conns: Vec<ConnId> =
-                        self.agent_conns.iter().filter(|(_, conn)| conn.agent_id == agent_id).map(|(conn, _)| *conn).collect();
+                    let conns: Vec<ConnId> = self
+                        .agent_conns
+                        .iter()
+                        .filter(|(_, conn)| conn.agent_id == agent_id)
+                        .map(|(conn, _)| *conn)
+                        .collect();
                     for conn in conns {
                         if let Some(agent_conn) = self.agent_conns.remove(&conn) {
                             agent_conn.outbox.close();
@@ -1089,7 +1597,9 @@ impl Hub {
                     self.requeue_chats_of(&agent_id).await;
                 }
             }
-            Err(error) => tracing::error!(error = format!("{error:#}"), "reloading the agents failed"),
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "reloading the agents failed")
+            }
         }
         self.reload_knowledge_if_changed().await;
         self.route().await;
@@ -1101,7 +1611,10 @@ impl Hub {
             Ok(version) if version != self.knowledge_version => version,
             Ok(_) => return,
             Err(error) => {
-                tracing::warn!(error = format!("{error:#}"), "reading the knowledge version failed");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "reading the knowledge version failed"
+                );
                 return;
             }
         };
@@ -1112,7 +1625,10 @@ impl Hub {
                 self.knowledge_version = version;
                 tracing::info!(items = items.len(), "knowledge base reloaded");
             }
-            Err(error) => tracing::warn!(error = format!("{error:#}"), "reloading the knowledge base failed"),
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                "reloading the knowledge base failed"
+            ),
         }
     }
 
@@ -1125,7 +1641,10 @@ impl Hub {
                 agent_name: live.record.display_name.clone(),
                 groups: live.record.groups.clone(),
                 status: live.status,
-                active_chats: self.assigned.get(&live.record.id).map_or(0, |ids| ids.len() as u32),
+                active_chats: self
+                    .assigned
+                    .get(&live.record.id)
+                    .map_or(0, |ids| ids.len() as u32),
                 max_concurrent_chats: live.record.max_chats,
                 idle_since: live.idle_since,
             })
@@ -1134,7 +1653,10 @@ impl Hub {
 
     fn availability(&self, group: &str, now: i64) -> Availability {
         let loads = self.agent_loads();
-        let rule = self.config.skill_group(group).and_then(|group| self.config.rule(&group.rule));
+        let rule = self
+            .config
+            .skill_group(group)
+            .and_then(|group| self.config.rule(&group.rule));
         let (open, next_opening) = match rule {
             Some(rule) => (
                 kefu_core::hours::is_open_at(&rule.working_hours, now),
@@ -1153,8 +1675,17 @@ impl Hub {
     fn conversation_settings(&self, group: &str) -> kefu_core::conversation::ConversationSettings {
         self.config
             .conversation_settings(group)
-            .or_else(|| self.config.skill_groups.first().and_then(|first| self.config.conversation_settings(&first.name)))
-            .unwrap_or_else(|| crate::demo::service_config().conversation_settings("support").expect("the demo config is valid"))
+            .or_else(|| {
+                self.config
+                    .skill_groups
+                    .first()
+                    .and_then(|first| self.config.conversation_settings(&first.name))
+            })
+            .unwrap_or_else(|| {
+                crate::demo::service_config()
+                    .conversation_settings("support")
+                    .expect("the demo config is valid")
+            })
     }
 
     fn summary(&self, conversation_id: &str) -> Option<ConversationSummary> {
@@ -1166,7 +1697,10 @@ impl Hub {
                 .visitor_profiles
                 .get(&conversation.visitor_id)
                 .cloned()
-                .unwrap_or_else(|| VisitorProfile { visitor_id: conversation.visitor_id.clone(), ..VisitorProfile::default() }),
+                .unwrap_or_else(|| VisitorProfile {
+                    visitor_id: conversation.visitor_id.clone(),
+                    ..VisitorProfile::default()
+                }),
             group: state.group.clone(),
             phase: state.phase,
             agent_id: state.agent_id().map(str::to_owned),
@@ -1215,7 +1749,14 @@ fn send(outbox: &Outbox, frame: ServerFrame) {
 /// chat in one frame reached no agent. Found by the history checker's long run.
 fn snapshot_frames(conversation: ConversationSummary, events: Vec<Event>) -> Vec<ServerFrame> {
     // Room for the summary and the frame's own fields, and a margin.
-    let budget = MAX_FRAME_BYTES.saturating_sub(kefu_core::protocol::encode(&ServerFrame::Snapshot { conversation: conversation.clone(), events: Vec::new() }).len() + 1024);
+    let budget = MAX_FRAME_BYTES.saturating_sub(
+        kefu_core::protocol::encode(&ServerFrame::Snapshot {
+            conversation: conversation.clone(),
+            events: Vec::new(),
+        })
+        .len()
+            + 1024,
+    );
     let mut size = 0;
     let mut head = events.len();
     for (index, event) in events.iter().enumerate() {
@@ -1228,22 +1769,40 @@ fn snapshot_frames(conversation: ConversationSummary, events: Vec<Event>) -> Vec
     let mut events = events;
     let rest = events.split_off(head);
     let conversation_id = conversation.conversation_id.clone();
-    let mut frames = vec![ServerFrame::Snapshot { conversation, events }];
-    frames.extend(rest.into_iter().map(|event| ServerFrame::Event { conversation_id: conversation_id.clone(), event }));
+    let mut frames = vec![ServerFrame::Snapshot {
+        conversation,
+        events,
+    }];
+    frames.extend(rest.into_iter().map(|event| ServerFrame::Event {
+        conversation_id: conversation_id.clone(),
+        event,
+    }));
     frames
 }
 
 fn error_frame(code: ErrorCode, message: &str, client_msg_id: Option<String>) -> ServerFrame {
-    ServerFrame::Error { code, message: message.to_owned(), client_msg_id }
+    ServerFrame::Error {
+        code,
+        message: message.to_owned(),
+        client_msg_id,
+    }
 }
 
 fn rejection_frame(rejection: &Rejection, client_msg_id: Option<String>) -> ServerFrame {
-    ServerFrame::Error { code: rejection.error_code(), message: rejection.to_string(), client_msg_id }
+    ServerFrame::Error {
+        code: rejection.error_code(),
+        message: rejection.to_string(),
+        client_msg_id,
+    }
 }
 
 fn internal_frame(error: anyhow::Error, client_msg_id: Option<String>) -> ServerFrame {
     tracing::error!(error = format!("{error:#}"), "storage failed");
-    error_frame(ErrorCode::Internal, "the server could not store this; retry later", client_msg_id)
+    error_frame(
+        ErrorCode::Internal,
+        "the server could not store this; retry later",
+        client_msg_id,
+    )
 }
 
 fn internal(error: anyhow::Error) -> FrameError {
@@ -1256,7 +1815,10 @@ mod tests {
     use super::*;
 
     fn customer(visitor_id: &str) -> CustomerConn {
-        CustomerConn { visitor_id: visitor_id.to_owned(), outbox: Outbox::new().0 }
+        CustomerConn {
+            visitor_id: visitor_id.to_owned(),
+            outbox: Outbox::new().0,
+        }
     }
 
     #[test]
@@ -1270,7 +1832,10 @@ mod tests {
         assert!(conns.remove(&1).is_some());
         assert_eq!(conns.of("alice").count(), 1);
         conns.remove(&2);
-        assert!(!conns.has_owner("alice"), "no empty owner entries are left behind");
+        assert!(
+            !conns.has_owner("alice"),
+            "no empty owner entries are left behind"
+        );
         assert_eq!(conns.of("alice").count(), 0);
         // A connection id reused for another owner moves.
         conns.insert(3, customer("carol"));

@@ -47,14 +47,25 @@ pub struct FileErrors {
 
 /// Parses and validates a knowledge file's text; `file` is the name used in problems.
 pub fn parse(text: &str, format: Format, file: &str) -> Result<Vec<KnowledgeItem>, FileErrors> {
-    let Parsed { items, lines, mut problems } = match format {
+    let Parsed {
+        items,
+        lines,
+        mut problems,
+    } = match format {
         Format::Json => parse_json(text),
         Format::Csv => parse_csv(text),
     };
     // The items that were readable are checked too, so one run lists every problem.
     problems.extend(validate(&items, &lines));
     problems.sort_by_key(|problem| problem.line);
-    if problems.is_empty() { Ok(items) } else { Err(FileErrors { file: file.to_owned(), problems }) }
+    if problems.is_empty() {
+        Ok(items)
+    } else {
+        Err(FileErrors {
+            file: file.to_owned(),
+            problems,
+        })
+    }
 }
 
 /// The readable items of a file with their lines, and the problems of the others.
@@ -67,7 +78,10 @@ struct Parsed {
 
 impl Parsed {
     fn failed(line: u64, message: String) -> Parsed {
-        Parsed { problems: vec![FileProblem { line, message }], ..Parsed::default() }
+        Parsed {
+            problems: vec![FileProblem { line, message }],
+            ..Parsed::default()
+        }
     }
 }
 
@@ -84,8 +98,17 @@ struct RawItem {
     enabled: Option<bool>,
 }
 
-fn item_from_raw(raw: RawItem, line: u64, problems: &mut Vec<FileProblem>) -> Option<KnowledgeItem> {
-    let mut missing = |field: &str| problems.push(FileProblem { line, message: format!("missing {field}") });
+fn item_from_raw(
+    raw: RawItem,
+    line: u64,
+    problems: &mut Vec<FileProblem>,
+) -> Option<KnowledgeItem> {
+    let mut missing = |field: &str| {
+        problems.push(FileProblem {
+            line,
+            message: format!("missing {field}"),
+        })
+    };
     let id = raw.id.or_else(|| {
         missing("id");
         None
@@ -111,9 +134,18 @@ fn item_from_raw(raw: RawItem, line: u64, problems: &mut Vec<FileProblem>) -> Op
 fn parse_json(text: &str) -> Parsed {
     let elements: Vec<&serde_json::value::RawValue> = match serde_json::from_str(text) {
         Ok(elements) => elements,
-        Err(error) => return Parsed::failed(error.line().max(1) as u64, format!("not a JSON array of knowledge items: {error}")),
+        Err(error) => {
+            return Parsed::failed(
+                error.line().max(1) as u64,
+                format!("not a JSON array of knowledge items: {error}"),
+            );
+        }
     };
-    let Parsed { mut items, mut lines, mut problems } = Parsed::default();
+    let Parsed {
+        mut items,
+        mut lines,
+        mut problems,
+    } = Parsed::default();
     for element in elements {
         // The element borrows from `text`, so its offset gives its line.
         let offset = element.get().as_ptr() as usize - text.as_ptr() as usize;
@@ -125,34 +157,61 @@ fn parse_json(text: &str) -> Parsed {
                     lines.push(line);
                 }
             }
-            Err(error) => problems.push(FileProblem { line: line + error.line() as u64 - 1, message: error.to_string() }),
+            Err(error) => problems.push(FileProblem {
+                line: line + error.line() as u64 - 1,
+                message: error.to_string(),
+            }),
         }
     }
-    Parsed { items, lines, problems }
+    Parsed {
+        items,
+        lines,
+        problems,
+    }
 }
 
 /// The CSV columns, in the order they are written.
 const CSV_COLUMNS: [&str; 6] = ["id", "category", "question", "similar", "answer", "enabled"];
 
 fn parse_csv(text: &str) -> Parsed {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::Headers).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::Headers)
+        .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(headers) => headers.clone(),
         Err(error) => return Parsed::failed(1, format!("unreadable header: {error}")),
     };
-    let column = |name: &str| headers.iter().position(|header| header.eq_ignore_ascii_case(name));
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|header| header.eq_ignore_ascii_case(name))
+    };
     for required in ["id", "question", "answer"] {
         if column(required).is_none() {
-            return Parsed::failed(1, format!("the header has no \"{required}\" column (columns: {})", CSV_COLUMNS.join(",")));
+            return Parsed::failed(
+                1,
+                format!(
+                    "the header has no \"{required}\" column (columns: {})",
+                    CSV_COLUMNS.join(",")
+                ),
+            );
         }
     }
-    let Parsed { mut items, mut lines, mut problems } = Parsed::default();
+    let Parsed {
+        mut items,
+        mut lines,
+        mut problems,
+    } = Parsed::default();
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
             Err(error) => {
                 let line = error.position().map_or(0, |position| position.line());
-                problems.push(FileProblem { line, message: format!("unreadable row: {error}") });
+                problems.push(FileProblem {
+                    line,
+                    message: format!("unreadable row: {error}"),
+                });
                 continue;
             }
         };
@@ -160,13 +219,24 @@ fn parse_csv(text: &str) -> Parsed {
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
-        let field = |name: &str| column(name).and_then(|index| record.get(index)).map(str::to_owned);
+        let field = |name: &str| {
+            column(name)
+                .and_then(|index| record.get(index))
+                .map(str::to_owned)
+        };
         let enabled = match field("enabled").as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(value) if ["true", "1", "yes"].contains(&value.to_ascii_lowercase().as_str()) => Some(true),
-            Some(value) if ["false", "0", "no"].contains(&value.to_ascii_lowercase().as_str()) => Some(false),
+            Some(value) if ["true", "1", "yes"].contains(&value.to_ascii_lowercase().as_str()) => {
+                Some(true)
+            }
+            Some(value) if ["false", "0", "no"].contains(&value.to_ascii_lowercase().as_str()) => {
+                Some(false)
+            }
             Some(value) => {
-                problems.push(FileProblem { line, message: format!("enabled must be true or false, not {value:?}") });
+                problems.push(FileProblem {
+                    line,
+                    message: format!("enabled must be true or false, not {value:?}"),
+                });
                 continue;
             }
         };
@@ -175,7 +245,14 @@ fn parse_csv(text: &str) -> Parsed {
             category: field("category").unwrap_or_default(),
             question: field("question").filter(|question| !question.trim().is_empty()),
             similar: field("similar")
-                .map(|similar| similar.split('|').map(str::trim).filter(|text| !text.is_empty()).map(str::to_owned).collect())
+                .map(|similar| {
+                    similar
+                        .split('|')
+                        .map(str::trim)
+                        .filter(|text| !text.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default(),
             answer: field("answer").filter(|answer| !answer.trim().is_empty()),
             enabled,
@@ -185,14 +262,23 @@ fn parse_csv(text: &str) -> Parsed {
             lines.push(line);
         }
     }
-    Parsed { items, lines, problems }
+    Parsed {
+        items,
+        lines,
+        problems,
+    }
 }
 
 /// kefu-core's knowledge rules (ids, duplicates, lengths), with each problem put on the line
 /// of its item.
 fn validate(items: &[KnowledgeItem], lines: &[u64]) -> Vec<FileProblem> {
-    let config = Config { knowledge: items.to_vec(), ..Config::default() };
-    let Err(errors) = config.validate() else { return Vec::new() };
+    let config = Config {
+        knowledge: items.to_vec(),
+        ..Config::default()
+    };
+    let Err(errors) = config.validate() else {
+        return Vec::new();
+    };
     errors
         .problems
         .into_iter()
@@ -221,7 +307,14 @@ pub fn write(items: &[KnowledgeItem], format: Format) -> anyhow::Result<String> 
             for item in items {
                 let similar = item.similar.join("|");
                 let enabled = if item.enabled { "true" } else { "false" };
-                writer.write_record([&item.id, &item.category, &item.question, &similar, &item.answer, enabled])?;
+                writer.write_record([
+                    &item.id,
+                    &item.category,
+                    &item.question,
+                    &similar,
+                    &item.answer,
+                    enabled,
+                ])?;
             }
             Ok(String::from_utf8(writer.into_inner()?)?)
         }
@@ -253,13 +346,19 @@ impl SharedIndex {
 
     /// The current index.
     pub fn get(&self) -> Arc<KnowledgeIndex> {
-        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Rebuilds the index from `items` and makes it current.
     pub fn rebuild(&self, items: &[KnowledgeItem]) {
         let index = Arc::new(build_index(items));
-        *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = index;
+        *self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = index;
     }
 }
 
@@ -293,7 +392,10 @@ mod tests {
                     k2,,没有答案,,\n\
                     k1,,重复,,答案\n";
         let errors = parse(text, Format::Csv, "kb.csv").unwrap_err();
-        assert_eq!(errors.to_string(), "kb.csv:4: missing answer\nkb.csv:5: id: duplicate knowledge id \"k1\"");
+        assert_eq!(
+            errors.to_string(),
+            "kb.csv:4: missing answer\nkb.csv:5: id: duplicate knowledge id \"k1\""
+        );
     }
 
     #[test]

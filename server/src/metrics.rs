@@ -27,17 +27,55 @@ impl Metrics {
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let rows = [
-            ("kefu_customer_connections", "gauge", "Open customer WebSocket connections.", &self.customer_connections),
-            ("kefu_agent_connections", "gauge", "Open agent WebSocket connections.", &self.agent_connections),
-            ("kefu_frames_received_total", "counter", "Frames received from clients.", &self.frames_received),
-            ("kefu_frames_rejected_total", "counter", "Frames answered with an error frame.", &self.frames_rejected),
-            ("kefu_frames_rate_limited_total", "counter", "Frames refused by a rate limit (also counted as rejected).", &self.frames_rate_limited),
-            ("kefu_events_appended_total", "counter", "Conversation events durably appended.", &self.events_appended),
-            ("kefu_conversations_started_total", "counter", "Conversations started.", &self.conversations_started),
+            (
+                "kefu_customer_connections",
+                "gauge",
+                "Open customer WebSocket connections.",
+                &self.customer_connections,
+            ),
+            (
+                "kefu_agent_connections",
+                "gauge",
+                "Open agent WebSocket connections.",
+                &self.agent_connections,
+            ),
+            (
+                "kefu_frames_received_total",
+                "counter",
+                "Frames received from clients.",
+                &self.frames_received,
+            ),
+            (
+                "kefu_frames_rejected_total",
+                "counter",
+                "Frames answered with an error frame.",
+                &self.frames_rejected,
+            ),
+            (
+                "kefu_frames_rate_limited_total",
+                "counter",
+                "Frames refused by a rate limit (also counted as rejected).",
+                &self.frames_rate_limited,
+            ),
+            (
+                "kefu_events_appended_total",
+                "counter",
+                "Conversation events durably appended.",
+                &self.events_appended,
+            ),
+            (
+                "kefu_conversations_started_total",
+                "counter",
+                "Conversations started.",
+                &self.conversations_started,
+            ),
         ];
         let mut text = String::new();
         for (name, kind, help, value) in rows {
-            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n", value.load(Ordering::Relaxed)));
+            text.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
+                value.load(Ordering::Relaxed)
+            ));
         }
         text
     }

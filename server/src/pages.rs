@@ -33,8 +33,20 @@ pub fn app_page(page: AppPage, version: &str) -> String {
     // The Wasm is preloaded with the JS glue, instead of being asked for only once the glue
     // has run: the fetch starts with the page. Its URL is the one the boot script asks for.
     let (title, lang, glue, wasm, boot) = match page {
-        AppPage::Widget => ("Kefu", "zh-CN", "kefu-widget.js", "kefu-widget_bg.wasm", "boot.js"),
-        AppPage::Agent => ("Kefu 客服工作台 · Agent workspace", "zh-CN", "kefu-agent.js", "kefu-agent_bg.wasm", "boot-agent.js"),
+        AppPage::Widget => (
+            "Kefu",
+            "zh-CN",
+            "kefu-widget.js",
+            "kefu-widget_bg.wasm",
+            "boot.js",
+        ),
+        AppPage::Agent => (
+            "Kefu 客服工作台 · Agent workspace",
+            "zh-CN",
+            "kefu-agent.js",
+            "kefu-agent_bg.wasm",
+            "boot-agent.js",
+        ),
     };
     format!(
         r#"<!DOCTYPE html>
@@ -87,7 +99,9 @@ pub fn embed_snippet(public_url: &str) -> String {
 /// WebSocket only to this server, and framing only by the allowed origins.
 pub fn app_csp(page: AppPage, frame_ancestors: &[String]) -> String {
     let ancestors = match page {
-        AppPage::Widget if !frame_ancestors.is_empty() => format!("'self' {}", frame_ancestors.join(" ")),
+        AppPage::Widget if !frame_ancestors.is_empty() => {
+            format!("'self' {}", frame_ancestors.join(" "))
+        }
         _ => "'self'".to_owned(),
     };
     format!(
@@ -97,8 +111,7 @@ pub fn app_csp(page: AppPage, frame_ancestors: &[String]) -> String {
 }
 
 /// The CSP of the demo host page: what a strict site looks like, with the loader allowed.
-pub const DEMO_CSP: &str =
-    "default-src 'none'; script-src 'self'; style-src 'self'; frame-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
+pub const DEMO_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; frame-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
 
 /// Escapes text for an HTML text node or attribute value.
 pub fn escape_html(text: &str) -> String {
@@ -124,8 +137,11 @@ mod tests {
     #[test]
     fn the_served_loader_is_minified_from_the_current_source() {
         let source = include_bytes!("../../embed/embed.js");
-        let fingerprint = source.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3));
-        let header = format!("/*! Kefu loader: minified embed/embed.js, fnv1a64 {fingerprint:016x} */");
+        let fingerprint = source.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let header =
+            format!("/*! Kefu loader: minified embed/embed.js, fnv1a64 {fingerprint:016x} */");
         assert_eq!(
             EMBED_JS.lines().next(),
             Some(header.as_str()),
@@ -142,7 +158,10 @@ mod tests {
             assert!(!html.contains("<style"), "{html}");
             assert!(!html.contains(" style="), "{html}");
             for script in html.split("<script").skip(1) {
-                assert!(script.trim_start().starts_with("type=\"module\" src="), "inline script in {html}");
+                assert!(
+                    script.trim_start().starts_with("type=\"module\" src="),
+                    "inline script in {html}"
+                );
             }
         }
     }
@@ -150,7 +169,10 @@ mod tests {
     #[test]
     fn only_the_widget_may_be_framed_by_other_origins() {
         let origins = vec!["https://shop.example".to_owned()];
-        assert!(app_csp(AppPage::Widget, &origins).ends_with("frame-ancestors 'self' https://shop.example"));
+        assert!(
+            app_csp(AppPage::Widget, &origins)
+                .ends_with("frame-ancestors 'self' https://shop.example")
+        );
         assert!(app_csp(AppPage::Agent, &origins).ends_with("frame-ancestors 'self'"));
     }
 

@@ -132,8 +132,10 @@ impl Settings {
                 .with_context(|| format!("writing {}", path.display()))?;
             true
         };
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let settings: Settings = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let settings: Settings =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         Ok((settings, created))
     }
 }
@@ -200,13 +202,23 @@ mod tests {
         assert_eq!(settings.listen, default_listen());
         let uncommented: String = text
             .lines()
-            .map(|line| line.strip_prefix("# ").filter(|rest| rest.contains(" = ")).unwrap_or(line))
+            .map(|line| {
+                line.strip_prefix("# ")
+                    .filter(|rest| rest.contains(" = "))
+                    .unwrap_or(line)
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let all: Settings = toml::from_str(&uncommented).unwrap();
         assert_eq!(all.public_url(), "https://kefu.example.com");
-        assert_eq!(all.allowed_origins, vec!["https://www.example.com".to_owned()]);
-        assert_eq!(all.trusted_proxies, vec!["127.0.0.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            all.allowed_origins,
+            vec!["https://www.example.com".to_owned()]
+        );
+        assert_eq!(
+            all.trusted_proxies,
+            vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
+        );
     }
 
     #[test]
@@ -214,13 +226,24 @@ mod tests {
         let mut settings: Settings = toml::from_str(&default_file("secret")).unwrap();
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
         let visitor: IpAddr = "203.0.113.7".parse().unwrap();
-        assert_eq!(settings.client_ip(proxy, Some("203.0.113.7")), proxy, "no proxy trusted: the header is ignored");
+        assert_eq!(
+            settings.client_ip(proxy, Some("203.0.113.7")),
+            proxy,
+            "no proxy trusted: the header is ignored"
+        );
         settings.trusted_proxies = vec![proxy, "10.0.0.1".parse().unwrap()];
         assert_eq!(settings.client_ip(proxy, Some("203.0.113.7")), visitor);
         // A client-supplied first entry is skipped: the right-most untrusted one is the client.
-        assert_eq!(settings.client_ip(proxy, Some("1.2.3.4, 203.0.113.7, 10.0.0.1")), visitor);
+        assert_eq!(
+            settings.client_ip(proxy, Some("1.2.3.4, 203.0.113.7, 10.0.0.1")),
+            visitor
+        );
         assert_eq!(settings.client_ip(proxy, Some("garbage")), proxy);
         assert_eq!(settings.client_ip(proxy, None), proxy);
-        assert_eq!(settings.client_ip(visitor, Some("1.2.3.4")), visitor, "only proxies may speak for others");
+        assert_eq!(
+            settings.client_ip(visitor, Some("1.2.3.4")),
+            visitor,
+            "only proxies may speak for others"
+        );
     }
 }

@@ -96,7 +96,10 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("opening the database {}", path.display()))?;
-        sqlx::migrate!("./migrations").run(&pool).await.context("migrating the database")?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .context("migrating the database")?;
         Ok(Store { pool })
     }
 
@@ -104,15 +107,22 @@ impl Store {
 
     /// The stored service configuration, if one was saved.
     pub async fn service_config(&self) -> Result<Option<kefu_core::config::Config>> {
-        let row = sqlx::query("SELECT config_json FROM service_config WHERE id = 1").fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT config_json FROM service_config WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|row| {
             let json: &str = row.try_get("config_json")?;
-            kefu_core::config::Config::from_json(json).context("the stored service configuration does not parse")
+            kefu_core::config::Config::from_json(json)
+                .context("the stored service configuration does not parse")
         })
         .transpose()
     }
 
-    pub async fn save_service_config(&self, config: &kefu_core::config::Config, now: i64) -> Result<()> {
+    pub async fn save_service_config(
+        &self,
+        config: &kefu_core::config::Config,
+        now: i64,
+    ) -> Result<()> {
         let json = serde_json::to_string(config)?;
         sqlx::query(
             "INSERT INTO service_config (id, config_json, updated_at) VALUES (1, ?, ?)
@@ -136,7 +146,12 @@ impl Store {
     /// Adds an agent whose password hash (from [`auth::hash_password`]) is already known;
     /// `agent.password` is not used. Tests add many agents with one hash this way, because
     /// Argon2 is deliberately slow.
-    pub async fn add_agent_with_hash(&self, agent: NewAgent<'_>, hash: &str, now: i64) -> Result<AgentRecord> {
+    pub async fn add_agent_with_hash(
+        &self,
+        agent: NewAgent<'_>,
+        hash: &str,
+        now: i64,
+    ) -> Result<AgentRecord> {
         let id = auth::random_id();
         sqlx::query(
             "INSERT INTO agents (id, login, display_name, password_hash, max_chats, groups_json, is_admin, disabled, created_at)
@@ -153,13 +168,17 @@ impl Store {
         .execute(&self.pool)
         .await
         .with_context(|| format!("adding agent {:?} (is the login already taken?)", agent.login))?;
-        self.agent_by_id(&id).await?.context("the agent just added is missing")
+        self.agent_by_id(&id)
+            .await?
+            .context("the agent just added is missing")
     }
 
     pub async fn list_agents(&self) -> Result<Vec<AgentRecord>> {
-        let rows = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY login"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents ORDER BY login"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(agent_from_row).collect()
     }
 
@@ -172,11 +191,17 @@ impl Store {
     }
 
     /// The agent whose login and password match, unless disabled.
-    pub async fn check_agent_password(&self, login: &str, password: &str) -> Result<Option<AgentRecord>> {
-        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE login = ?"))
-            .bind(login)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn check_agent_password(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<Option<AgentRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE login = ?"
+        ))
+        .bind(login)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else {
             // Spend the same time as a real check, so logins cannot be probed by timing.
             let _ = auth::verify_password(password, DUMMY_HASH);
@@ -237,22 +262,33 @@ impl Store {
     }
 
     pub async fn agent_by_login(&self, login: &str) -> Result<Option<AgentRecord>> {
-        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE login = ?"))
-            .bind(login)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE login = ?"
+        ))
+        .bind(login)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(agent_from_row).transpose()
     }
 
     /// Revokes every session of an agent (disabled agents are logged out everywhere).
     pub async fn revoke_sessions_of(&self, agent_id: &str) -> Result<()> {
-        sqlx::query("UPDATE agent_sessions SET revoked = 1 WHERE agent_id = ?").bind(agent_id).execute(&self.pool).await?;
+        sqlx::query("UPDATE agent_sessions SET revoked = 1 WHERE agent_id = ?")
+            .bind(agent_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     // ---- the audit log ------------------------------------------------------------------
 
-    pub async fn add_audit(&self, agent: &AgentRecord, action: &str, summary: &str, now: i64) -> Result<()> {
+    pub async fn add_audit(
+        &self,
+        agent: &AgentRecord,
+        action: &str,
+        summary: &str,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO audit_log (at, agent_id, agent_login, action, summary) VALUES (?, ?, ?, ?, ?)")
             .bind(now)
             .bind(&agent.id)
@@ -266,10 +302,12 @@ impl Store {
 
     /// The latest entries of the audit log, newest first.
     pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query("SELECT at, agent_login, action, summary FROM audit_log ORDER BY seq DESC LIMIT ?")
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT at, agent_login, action, summary FROM audit_log ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(AuditEntry {
@@ -283,7 +321,12 @@ impl Store {
     }
 
     /// Starts a session for an agent and returns its token (shown once, stored as a digest).
-    pub async fn create_agent_session(&self, agent_id: &str, now: i64, lifetime_ms: i64) -> Result<String> {
+    pub async fn create_agent_session(
+        &self,
+        agent_id: &str,
+        now: i64,
+        lifetime_ms: i64,
+    ) -> Result<String> {
         let token = auth::random_token();
         sqlx::query("INSERT INTO agent_sessions (token_sha256, agent_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(auth::token_digest(&token))
@@ -320,7 +363,11 @@ impl Store {
     // ---- visitors -----------------------------------------------------------------------
 
     /// Creates a visitor and returns it with its token (shown once, stored as a digest).
-    pub async fn create_visitor(&self, profile: &serde_json::Value, now: i64) -> Result<(VisitorRecord, String)> {
+    pub async fn create_visitor(
+        &self,
+        profile: &serde_json::Value,
+        now: i64,
+    ) -> Result<(VisitorRecord, String)> {
         let id = auth::random_id();
         let token = auth::random_token();
         sqlx::query(
@@ -333,20 +380,33 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        let record = VisitorRecord { id, profile: profile.clone(), first_seen: now, visits: 1 };
+        let record = VisitorRecord {
+            id,
+            profile: profile.clone(),
+            first_seen: now,
+            visits: 1,
+        };
         Ok((record, token))
     }
 
     /// The visitor a token belongs to; stores the latest profile and counts a new visit when
     /// the visitor was away long enough (`kefu_core::presence::is_new_visit`), so reconnects
     /// and reloads do not inflate the count.
-    pub async fn visit(&self, token: &str, profile: &serde_json::Value, now: i64) -> Result<Option<VisitorRecord>> {
+    pub async fn visit(
+        &self,
+        token: &str,
+        profile: &serde_json::Value,
+        now: i64,
+    ) -> Result<Option<VisitorRecord>> {
         let digest = auth::token_digest(token);
-        let last_seen: Option<i64> = sqlx::query_scalar("SELECT last_seen FROM visitors WHERE token_sha256 = ?")
-            .bind(&digest)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(last_seen) = last_seen else { return Ok(None) };
+        let last_seen: Option<i64> =
+            sqlx::query_scalar("SELECT last_seen FROM visitors WHERE token_sha256 = ?")
+                .bind(&digest)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(last_seen) = last_seen else {
+            return Ok(None);
+        };
         let new_visit = kefu_core::presence::is_new_visit(last_seen, now);
         sqlx::query(
             "UPDATE visitors SET last_seen = ?, visits = visits + ?, profile_json = ? WHERE token_sha256 = ?",
@@ -357,10 +417,12 @@ impl Store {
         .bind(&digest)
         .execute(&self.pool)
         .await?;
-        let row = sqlx::query("SELECT id, profile_json, first_seen, visits FROM visitors WHERE token_sha256 = ?")
-            .bind(&digest)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, profile_json, first_seen, visits FROM visitors WHERE token_sha256 = ?",
+        )
+        .bind(&digest)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             Ok(VisitorRecord {
                 id: row.try_get("id")?,
@@ -374,7 +436,13 @@ impl Store {
 
     // ---- conversations and their event logs ---------------------------------------------
 
-    pub async fn create_conversation(&self, id: &str, visitor_id: &str, group: &str, now: i64) -> Result<()> {
+    pub async fn create_conversation(
+        &self,
+        id: &str,
+        visitor_id: &str,
+        group: &str,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO conversations (id, visitor_id, group_name, created_at) VALUES (?, ?, ?, ?)")
             .bind(id)
             .bind(visitor_id)
@@ -387,20 +455,30 @@ impl Store {
 
     /// The ids of a visitor's conversations, oldest first.
     pub async fn conversations_of_visitor(&self, visitor_id: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT id FROM conversations WHERE visitor_id = ? ORDER BY created_at, id")
-            .bind(visitor_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id FROM conversations WHERE visitor_id = ? ORDER BY created_at, id",
+        )
+        .bind(visitor_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
     }
 
     /// Every conversation with its visitor, for rebuilding live state at start-up.
     pub async fn all_conversations(&self) -> Result<Vec<(String, String, String)>> {
-        let rows = sqlx::query("SELECT id, visitor_id, group_name FROM conversations ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, visitor_id, group_name FROM conversations ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("visitor_id")?, row.try_get("group_name")?)))
+            .map(|row| {
+                Ok((
+                    row.try_get("id")?,
+                    row.try_get("visitor_id")?,
+                    row.try_get("group_name")?,
+                ))
+            })
             .collect()
     }
 
@@ -435,7 +513,11 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let body: EventBody = serde_json::from_str(row.try_get::<&str, _>("body_json")?)?;
-                Ok(Event { seq: row.try_get::<i64, _>("seq")? as u64, at: row.try_get("at")?, body })
+                Ok(Event {
+                    seq: row.try_get::<i64, _>("seq")? as u64,
+                    at: row.try_get("at")?,
+                    body,
+                })
             })
             .collect()
     }
@@ -446,19 +528,27 @@ impl Store {
     /// later runs keep whatever the operator made of it, even an empty knowledge base.
     pub async fn seed_knowledge_once(&self, items: &[KnowledgeItem], now: i64) -> Result<bool> {
         let mut transaction = self.pool.begin().await?;
-        let seeded = sqlx::query("SELECT value FROM meta WHERE key = 'knowledge_seeded'").fetch_optional(&mut *transaction).await?;
+        let seeded = sqlx::query("SELECT value FROM meta WHERE key = 'knowledge_seeded'")
+            .fetch_optional(&mut *transaction)
+            .await?;
         if seeded.is_some() {
             return Ok(false);
         }
         upsert_knowledge(&mut transaction, items, now).await?;
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('knowledge_seeded', 1)").execute(&mut *transaction).await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('knowledge_seeded', 1)")
+            .execute(&mut *transaction)
+            .await?;
         transaction.commit().await?;
         Ok(true)
     }
 
     /// Adds or replaces items by id, all in one transaction (nothing is written on an error).
     /// Replaced items keep their hit counts and place. Returns (added, replaced).
-    pub async fn import_knowledge(&self, items: &[KnowledgeItem], now: i64) -> Result<(usize, usize)> {
+    pub async fn import_knowledge(
+        &self,
+        items: &[KnowledgeItem],
+        now: i64,
+    ) -> Result<(usize, usize)> {
         let mut transaction = self.pool.begin().await?;
         let counts = upsert_knowledge(&mut transaction, items, now).await?;
         // An import before the first `kefu serve` means the operator brings their own
@@ -494,23 +584,37 @@ impl Store {
 
     /// Counts one robot answer from an item.
     pub async fn record_knowledge_hit(&self, id: &str) -> Result<()> {
-        sqlx::query("UPDATE knowledge SET hit_count = hit_count + 1 WHERE id = ?").bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE knowledge SET hit_count = hit_count + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Bumped on every change of the knowledge items (not on hits), so that a running server
     /// notices an import made by another process and rebuilds the robot's index.
     pub async fn knowledge_version(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT value FROM meta WHERE key = 'knowledge_version'").fetch_optional(&self.pool).await?;
-        Ok(row.map(|row| row.try_get::<i64, _>("value")).transpose()?.unwrap_or(0))
+        let row = sqlx::query("SELECT value FROM meta WHERE key = 'knowledge_version'")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|row| row.try_get::<i64, _>("value"))
+            .transpose()?
+            .unwrap_or(0))
     }
 
     // ---- canned phrases -----------------------------------------------------------------
 
     /// Copies shared phrases in once in the database's life (the first run).
-    pub async fn seed_canned_phrases_once(&self, phrases: &[(String, String)], now: i64) -> Result<()> {
+    pub async fn seed_canned_phrases_once(
+        &self,
+        phrases: &[(String, String)],
+        now: i64,
+    ) -> Result<()> {
         let mut transaction = self.pool.begin().await?;
-        let seeded = sqlx::query("SELECT value FROM meta WHERE key = 'canned_phrases_seeded'").fetch_optional(&mut *transaction).await?;
+        let seeded = sqlx::query("SELECT value FROM meta WHERE key = 'canned_phrases_seeded'")
+            .fetch_optional(&mut *transaction)
+            .await?;
         if seeded.is_some() {
             return Ok(());
         }
@@ -526,7 +630,9 @@ impl Store {
             .execute(&mut *transaction)
             .await?;
         }
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('canned_phrases_seeded', 1)").execute(&mut *transaction).await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('canned_phrases_seeded', 1)")
+            .execute(&mut *transaction)
+            .await?;
         transaction.commit().await?;
         Ok(())
     }
@@ -545,15 +651,23 @@ impl Store {
     }
 
     pub async fn canned_phrase(&self, id: &str) -> Result<Option<CannedPhraseRecord>> {
-        let row = sqlx::query("SELECT id, owner_agent_id, category, content FROM canned_phrases WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, owner_agent_id, category, content FROM canned_phrases WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(canned_phrase_from_row).transpose()
     }
 
     /// Adds a phrase; `owner_agent_id` None makes it shared.
-    pub async fn add_canned_phrase(&self, owner_agent_id: Option<&str>, category: &str, content: &str, now: i64) -> Result<CannedPhraseRecord> {
+    pub async fn add_canned_phrase(
+        &self,
+        owner_agent_id: Option<&str>,
+        category: &str,
+        content: &str,
+        now: i64,
+    ) -> Result<CannedPhraseRecord> {
         let id = auth::random_id();
         sqlx::query(
             "INSERT INTO canned_phrases (id, owner_agent_id, category, content, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -566,22 +680,38 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(CannedPhraseRecord { id, owner_agent_id: owner_agent_id.map(str::to_owned), category: category.to_owned(), content: content.to_owned() })
+        Ok(CannedPhraseRecord {
+            id,
+            owner_agent_id: owner_agent_id.map(str::to_owned),
+            category: category.to_owned(),
+            content: content.to_owned(),
+        })
     }
 
-    pub async fn update_canned_phrase(&self, id: &str, category: &str, content: &str, now: i64) -> Result<bool> {
-        let done = sqlx::query("UPDATE canned_phrases SET category = ?, content = ?, updated_at = ? WHERE id = ?")
-            .bind(category)
-            .bind(content)
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    pub async fn update_canned_phrase(
+        &self,
+        id: &str,
+        category: &str,
+        content: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE canned_phrases SET category = ?, content = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(category)
+        .bind(content)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn delete_canned_phrase(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM canned_phrases WHERE id = ?").bind(id).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM canned_phrases WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 }
@@ -597,7 +727,11 @@ pub struct CannedPhraseRecord {
 }
 
 /// The transaction of [`Store::append_events`], on one connection.
-async fn append_events_on(connection: &mut sqlx::SqliteConnection, conversation_id: &str, events: &[Event]) -> Result<()> {
+async fn append_events_on(
+    connection: &mut sqlx::SqliteConnection,
+    conversation_id: &str,
+    events: &[Event],
+) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -607,12 +741,19 @@ async fn append_events_on(connection: &mut sqlx::SqliteConnection, conversation_
     let sql = format!("INSERT INTO events (conversation_id, seq, at, body_json) VALUES {rows}");
     let mut insert = sqlx::query(&sql);
     for event in events {
-        insert = insert.bind(conversation_id).bind(event.seq as i64).bind(event.at).bind(serde_json::to_string(&event.body)?);
+        insert = insert
+            .bind(conversation_id)
+            .bind(event.seq as i64)
+            .bind(event.at)
+            .bind(serde_json::to_string(&event.body)?);
     }
     let hits: Vec<&str> = events
         .iter()
         .filter_map(|event| match &event.body {
-            EventBody::RobotAnswer { knowledge_id: Some(id), .. } => Some(id.as_str()),
+            EventBody::RobotAnswer {
+                knowledge_id: Some(id),
+                ..
+            } => Some(id.as_str()),
             _ => None,
         })
         .collect();
@@ -625,7 +766,10 @@ async fn append_events_on(connection: &mut sqlx::SqliteConnection, conversation_
     let mut transaction = sqlx::Connection::begin(connection).await?;
     insert.execute(&mut *transaction).await?;
     for id in hits {
-        sqlx::query("UPDATE knowledge SET hit_count = hit_count + 1 WHERE id = ?").bind(id).execute(&mut *transaction).await?;
+        sqlx::query("UPDATE knowledge SET hit_count = hit_count + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
     }
     transaction.commit().await?;
     Ok(())
@@ -648,7 +792,10 @@ async fn upsert_knowledge(
 ) -> Result<(usize, usize)> {
     let (mut added, mut replaced) = (0, 0);
     for item in items {
-        let exists = sqlx::query("SELECT 1 FROM knowledge WHERE id = ?").bind(&item.id).fetch_optional(&mut **transaction).await?;
+        let exists = sqlx::query("SELECT 1 FROM knowledge WHERE id = ?")
+            .bind(&item.id)
+            .fetch_optional(&mut **transaction)
+            .await?;
         if exists.is_some() {
             replaced += 1;
         } else {

@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
-use kefu_core::protocol::{self, AgentFrame, CustomerFrame, ErrorCode, FrameError, ServerFrame, MAX_FRAME_BYTES};
+use kefu_core::protocol::{
+    self, AgentFrame, CustomerFrame, ErrorCode, FrameError, MAX_FRAME_BYTES, ServerFrame,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::app::AppState;
@@ -53,16 +55,24 @@ pub async fn customer_upgrade(
         .max_message_size(MAX_TRANSPORT_BYTES)
         .max_frame_size(MAX_TRANSPORT_BYTES)
         .on_upgrade(move |socket| {
-            let forwarded_for = headers.get("x-forwarded-for").and_then(|value| value.to_str().ok());
+            let forwarded_for = headers
+                .get("x-forwarded-for")
+                .and_then(|value| value.to_str().ok());
             let ip = state.settings.client_ip(peer.ip(), forwarded_for);
             customer_connection(state, socket, ip, browser)
         })
 }
 
-pub async fn agent_upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+pub async fn agent_upgrade(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     // The agent workspace is served by this server only, so only its own origin may connect.
     let own = state.settings.public_url();
-    let origin = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok());
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok());
     if origin.is_some_and(|origin| origin != own && !is_loopback_alias(origin, &own)) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
@@ -76,14 +86,28 @@ pub async fn agent_upgrade(State(state): State<Arc<AppState>>, headers: HeaderMa
 /// must not open a socket with the visitor's credentials (cross-site WebSocket hijacking).
 /// Non-browser clients (no Origin) are allowed: they hold no visitor's ambient credentials.
 fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+    else {
         return true;
     };
     let own = state.settings.public_url();
     origin == own
         || is_loopback_alias(origin, &own)
-        || state.settings.allowed_origins.iter().any(|allowed| allowed.trim_end_matches('/') == origin)
-        || state.hub.config.get().widget.allowed_origins.iter().any(|allowed| allowed == origin)
+        || state
+            .settings
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed.trim_end_matches('/') == origin)
+        || state
+            .hub
+            .config
+            .get()
+            .widget
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed == origin)
 }
 
 /// `http://localhost:8080` and `http://127.0.0.1:8080` are the same server to its operator.
@@ -92,17 +116,39 @@ fn is_loopback_alias(origin: &str, own: &str) -> bool {
     swap(origin) == swap(own)
 }
 
-async fn customer_connection(state: Arc<AppState>, socket: WebSocket, ip: IpAddr, browser: Option<String>) {
+async fn customer_connection(
+    state: Arc<AppState>,
+    socket: WebSocket,
+    ip: IpAddr,
+    browser: Option<String>,
+) {
     Metrics::add(&state.metrics.customer_connections, 1);
     let conn = state.hub.next_conn_id();
     let (outbox, receiver) = Outbox::new();
     let (mut sink, mut stream) = socket.split();
     let hello = match first_frame(&mut stream, protocol::decode_customer_frame).await {
-        Ok(CustomerFrame::Hello { visitor_token, resume, locale, group, page, user }) => {
-            CustomerHello { visitor_token, resume, locale, group, page, user, browser }
-        }
+        Ok(CustomerFrame::Hello {
+            visitor_token,
+            resume,
+            locale,
+            group,
+            page,
+            user,
+        }) => CustomerHello {
+            visitor_token,
+            resume,
+            locale,
+            group,
+            page,
+            user,
+            browser,
+        },
         Ok(_) => {
-            close_with(&mut sink, FrameError::new(ErrorCode::BadFrame, "the first frame must be hello")).await;
+            close_with(
+                &mut sink,
+                FrameError::new(ErrorCode::BadFrame, "the first frame must be hello"),
+            )
+            .await;
             Metrics::sub(&state.metrics.customer_connections, 1);
             return;
         }
@@ -113,7 +159,15 @@ async fn customer_connection(state: Arc<AppState>, socket: WebSocket, ip: IpAddr
         }
     };
     let (reply, answer) = oneshot::channel();
-    state.hub.send(Request::CustomerHello { conn, hello, outbox: outbox.clone(), reply }).await;
+    state
+        .hub
+        .send(Request::CustomerHello {
+            conn,
+            hello,
+            outbox: outbox.clone(),
+            reply,
+        })
+        .await;
     match answer.await {
         Ok(Ok((visitor_id, first))) => {
             if !write_first(&mut sink, first).await {
@@ -129,15 +183,34 @@ async fn customer_connection(state: Arc<AppState>, socket: WebSocket, ip: IpAddr
                 let limit = RateKey { visitor_id, ip };
                 async move {
                     let request = |frame| Request::CustomerFrame { conn, frame };
-                    read_frames(&state, &mut stream, &replies, protocol::decode_customer_frame, Some(&limit), request).await
+                    read_frames(
+                        &state,
+                        &mut stream,
+                        &replies,
+                        protocol::decode_customer_frame,
+                        Some(&limit),
+                        request,
+                    )
+                    .await
                 }
             };
             drop(outbox);
-            run_connection(reader, write_frames(sink, receiver, replies_receiver, close_reason), close).await;
+            run_connection(
+                reader,
+                write_frames(sink, receiver, replies_receiver, close_reason),
+                close,
+            )
+            .await;
             state.hub.send(Request::CustomerGone { conn }).await;
         }
         Ok(Err(error)) => close_with(&mut sink, error).await,
-        Err(_) => close_with(&mut sink, FrameError::new(ErrorCode::Internal, "the server is shutting down")).await,
+        Err(_) => {
+            close_with(
+                &mut sink,
+                FrameError::new(ErrorCode::Internal, "the server is shutting down"),
+            )
+            .await
+        }
     }
     Metrics::sub(&state.metrics.customer_connections, 1);
 }
@@ -147,10 +220,18 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
     let conn = state.hub.next_conn_id();
     let (outbox, receiver) = Outbox::new();
     let (mut sink, mut stream) = socket.split();
-    let (session_token, resume) = match first_frame(&mut stream, protocol::decode_agent_frame).await {
-        Ok(AgentFrame::Hello { session_token, resume }) => (session_token, resume),
+    let (session_token, resume) = match first_frame(&mut stream, protocol::decode_agent_frame).await
+    {
+        Ok(AgentFrame::Hello {
+            session_token,
+            resume,
+        }) => (session_token, resume),
         Ok(_) => {
-            close_with(&mut sink, FrameError::new(ErrorCode::BadFrame, "the first frame must be hello")).await;
+            close_with(
+                &mut sink,
+                FrameError::new(ErrorCode::BadFrame, "the first frame must be hello"),
+            )
+            .await;
             Metrics::sub(&state.metrics.agent_connections, 1);
             return;
         }
@@ -162,7 +243,16 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
     };
     let (reply, answer) = oneshot::channel();
     let token = session_token.clone();
-    state.hub.send(Request::AgentHello { conn, session_token, resume, outbox: outbox.clone(), reply }).await;
+    state
+        .hub
+        .send(Request::AgentHello {
+            conn,
+            session_token,
+            resume,
+            outbox: outbox.clone(),
+            reply,
+        })
+        .await;
     match answer.await {
         Ok(Ok(first)) => {
             if !write_first(&mut sink, first).await {
@@ -184,11 +274,22 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
                 }
             };
             drop(outbox);
-            run_connection(reader, write_frames(sink, receiver, replies_receiver, close_reason), close).await;
+            run_connection(
+                reader,
+                write_frames(sink, receiver, replies_receiver, close_reason),
+                close,
+            )
+            .await;
             state.hub.send(Request::AgentGone { conn }).await;
         }
         Ok(Err(error)) => close_with(&mut sink, error).await,
-        Err(_) => close_with(&mut sink, FrameError::new(ErrorCode::Internal, "the server is shutting down")).await,
+        Err(_) => {
+            close_with(
+                &mut sink,
+                FrameError::new(ErrorCode::Internal, "the server is shutting down"),
+            )
+            .await
+        }
     }
     Metrics::sub(&state.metrics.agent_connections, 1);
 }
@@ -229,18 +330,34 @@ fn close_frame_for(error: &axum::Error) -> Option<CloseFrame> {
     } else {
         return None;
     };
-    Some(CloseFrame { code, reason: reason.into() })
+    Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    })
 }
 
 /// Waits for the first frame and decodes it.
-async fn first_frame<T>(stream: &mut Stream, decode: fn(&str) -> Result<T, FrameError>) -> Result<T, FrameError> {
+async fn first_frame<T>(
+    stream: &mut Stream,
+    decode: fn(&str) -> Result<T, FrameError>,
+) -> Result<T, FrameError> {
     let timeout = FrameError::new(ErrorCode::BadFrame, "no hello within 10 seconds");
     loop {
         match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
             Err(_) | Ok(None) => return Err(timeout),
-            Ok(Some(Err(_))) => return Err(FrameError::new(ErrorCode::TooLarge, "unreadable or oversized frame")),
+            Ok(Some(Err(_))) => {
+                return Err(FrameError::new(
+                    ErrorCode::TooLarge,
+                    "unreadable or oversized frame",
+                ));
+            }
             Ok(Some(Ok(Message::Text(text)))) => return decode(text.as_str()),
-            Ok(Some(Ok(Message::Binary(_)))) => return Err(FrameError::new(ErrorCode::BadFrame, "frames are JSON text, not binary")),
+            Ok(Some(Ok(Message::Binary(_)))) => {
+                return Err(FrameError::new(
+                    ErrorCode::BadFrame,
+                    "frames are JSON text, not binary",
+                ));
+            }
             Ok(Some(Ok(_))) => continue,
         }
     }
@@ -252,13 +369,27 @@ const SESSION_CHECK: Duration = Duration::from_secs(2);
 /// Returns once the agent's session has expired, or the agent was disabled (from the command
 /// line, another process) or logged out, after telling the client with `unauthorized`: an
 /// open connection must not outlive the session that opened it.
-async fn session_ended(state: &AppState, token: &str, replies: &mpsc::Sender<ServerFrame>) -> CloseFrame {
+async fn session_ended(
+    state: &AppState,
+    token: &str,
+    replies: &mpsc::Sender<ServerFrame>,
+) -> CloseFrame {
     loop {
         tokio::time::sleep(SESSION_CHECK).await;
-        if let Ok(None) = state.store.agent_for_session(token, state.clock.now_ms()).await {
-            let error = FrameError::new(ErrorCode::Unauthorized, "the session has ended; log in again");
+        if let Ok(None) = state
+            .store
+            .agent_for_session(token, state.clock.now_ms())
+            .await
+        {
+            let error = FrameError::new(
+                ErrorCode::Unauthorized,
+                "the session has ended; log in again",
+            );
             let _ = replies.send(error.to_server_frame(None)).await;
-            return CloseFrame { code: 1008, reason: "session ended".into() };
+            return CloseFrame {
+                code: 1008,
+                reason: "session ended".into(),
+            };
         }
     }
 }
@@ -284,7 +415,13 @@ async fn read_frames<T>(
         let text = match message {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
-                reject(state, replies, FrameError::new(ErrorCode::BadFrame, "frames are JSON text, not binary"), None).await;
+                reject(
+                    state,
+                    replies,
+                    FrameError::new(ErrorCode::BadFrame, "frames are JSON text, not binary"),
+                    None,
+                )
+                .await;
                 continue;
             }
             Ok(Message::Close(_)) => break,
@@ -293,12 +430,19 @@ async fn read_frames<T>(
         };
         Metrics::add(&state.metrics.frames_received, 1);
         if let Some(key) = limit
-            && !state.rate_limits.allow(&key.visitor_id, Some(key.ip), state.clock.now_ms())
+            && !state
+                .rate_limits
+                .allow(&key.visitor_id, Some(key.ip), state.clock.now_ms())
         {
             Metrics::add(&state.metrics.frames_rate_limited, 1);
             Metrics::add(&state.metrics.frames_rejected, 1);
-            let error = FrameError::new(ErrorCode::RateLimited, "too many frames; slow down and retry in a moment");
-            let _ = replies.send(error.to_server_frame(client_msg_id_of(text.as_str()))).await;
+            let error = FrameError::new(
+                ErrorCode::RateLimited,
+                "too many frames; slow down and retry in a moment",
+            );
+            let _ = replies
+                .send(error.to_server_frame(client_msg_id_of(text.as_str())))
+                .await;
             continue;
         }
         match decode(text.as_str()) {
@@ -323,7 +467,12 @@ fn client_msg_id_of(text: &str) -> Option<String> {
     value.get("client_msg_id")?.as_str().map(str::to_owned)
 }
 
-async fn reject(state: &AppState, replies: &mpsc::Sender<ServerFrame>, error: FrameError, client_msg_id: Option<String>) {
+async fn reject(
+    state: &AppState,
+    replies: &mpsc::Sender<ServerFrame>,
+    error: FrameError,
+    client_msg_id: Option<String>,
+) {
     Metrics::add(&state.metrics.frames_rejected, 1);
     let _ = replies.send(error.to_server_frame(client_msg_id)).await;
 }
@@ -332,7 +481,11 @@ async fn reject(state: &AppState, replies: &mpsc::Sender<ServerFrame>, error: Fr
 /// the socket's own backpressure; false when the client is gone.
 async fn write_first(sink: &mut Sink, frames: Vec<ServerFrame>) -> bool {
     for frame in frames {
-        if sink.send(Message::text(protocol::encode(&frame))).await.is_err() {
+        if sink
+            .send(Message::text(protocol::encode(&frame)))
+            .await
+            .is_err()
+        {
             return false;
         }
     }

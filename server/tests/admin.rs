@@ -4,19 +4,32 @@
 
 mod common;
 
-use common::{demo_config, http, TestServer};
+use common::{TestServer, demo_config, http};
 use kefu_core::conversation::{EventBody, NoticeKind};
 use kefu_server::admin_api::ADMIN_ROUTES;
 
 /// A session of the first-run admin (`demo`).
 async fn admin_token(server: &TestServer) -> String {
-    let admin = server.state.store.agent_by_login("demo").await.unwrap().unwrap();
+    let admin = server
+        .state
+        .store
+        .agent_by_login("demo")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(admin.is_admin);
-    server.state.store.create_agent_session(&admin.id, server.clock.now_ms(), 3_600_000).await.unwrap()
+    server
+        .state
+        .store
+        .create_agent_session(&admin.id, server.clock.now_ms(), 3_600_000)
+        .await
+        .unwrap()
 }
 
 fn concrete(path: &str) -> String {
-    path.replace("{section}", "rules").replace("{login}", "demo").replace("{id}", "faq-1")
+    path.replace("{section}", "rules")
+        .replace("{login}", "demo")
+        .replace("{id}", "faq-1")
 }
 
 #[tokio::test]
@@ -32,13 +45,21 @@ async fn every_admin_route_refuses_agents_who_are_not_admins_and_anonymous_calle
         let (status, _) = http(server.addr, method, &path, None, Some("{}")).await;
         assert_eq!(status, 401, "{method} {path} without a token");
         let (status, body) = http(server.addr, method, &path, Some(&admin), None).await;
-        assert!(status != 401 && status != 403 && status != 404 && status != 405, "{method} {path} for an admin: {status} {body}");
+        assert!(
+            status != 401 && status != 403 && status != 404 && status != 405,
+            "{method} {path} for an admin: {status} {body}"
+        );
     }
-    assert_eq!(server.state.store.service_config().await.unwrap(), before, "nothing changed");
+    assert_eq!(
+        server.state.store.service_config().await.unwrap(),
+        before,
+        "nothing changed"
+    );
 }
 
 #[tokio::test]
-async fn closing_the_hours_gives_the_next_transfer_the_off_hours_message_and_opening_them_queues_it() {
+async fn closing_the_hours_gives_the_next_transfer_the_off_hours_message_and_opening_them_queues_it()
+ {
     let server = TestServer::start(demo_config()).await;
     let admin = admin_token(&server).await;
     let token = server.agent_session("mei", &["support"], 5).await;
@@ -50,19 +71,43 @@ async fn closing_the_hours_gives_the_next_transfer_the_off_hours_message_and_ope
     let mut closed_rules = open_rules.clone();
     closed_rules[0]["working_hours"]["weekly"] = serde_json::json!([]);
     closed_rules[0]["off_hours_message"] = serde_json::json!("现在休息，明天见");
-    let (status, body) = http(server.addr, "PUT", "/api/admin/config/rules", Some(&admin), Some(&closed_rules.to_string())).await;
+    let (status, body) = http(
+        server.addr,
+        "PUT",
+        "/api/admin/config/rules",
+        Some(&admin),
+        Some(&closed_rules.to_string()),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 
     let mut customer = server.customer().await;
     customer.say("m1", "转人工").await;
-    let (_, notice) = customer.expect_event(|body| matches!(body, EventBody::Notice { .. })).await;
-    let EventBody::Notice { notice: NoticeKind::OffHours { .. }, text } = notice.body else { panic!("{notice:?}") };
+    let (_, notice) = customer
+        .expect_event(|body| matches!(body, EventBody::Notice { .. }))
+        .await;
+    let EventBody::Notice {
+        notice: NoticeKind::OffHours { .. },
+        text,
+    } = notice.body
+    else {
+        panic!("{notice:?}")
+    };
     assert_eq!(text, "现在休息，明天见");
 
-    let (status, body) = http(server.addr, "PUT", "/api/admin/config/rules", Some(&admin), Some(&open_rules.to_string())).await;
+    let (status, body) = http(
+        server.addr,
+        "PUT",
+        "/api/admin/config/rules",
+        Some(&admin),
+        Some(&open_rules.to_string()),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     customer.say("m2", "转人工").await;
-    customer.expect_event(|body| matches!(body, EventBody::Queued { .. })).await;
+    customer
+        .expect_event(|body| matches!(body, EventBody::Queued { .. }))
+        .await;
 
     let (_, audit) = http(server.addr, "GET", "/api/admin/audit", Some(&admin), None).await;
     let audit: serde_json::Value = serde_json::from_str(&audit).unwrap();
@@ -70,7 +115,13 @@ async fn closing_the_hours_gives_the_next_transfer_the_off_hours_message_and_ope
     assert_eq!(entries.len(), 2, "{audit}");
     assert_eq!(entries[1]["agent_login"], "demo");
     assert_eq!(entries[1]["action"], "config.rules");
-    assert!(entries[1]["summary"].as_str().unwrap().contains("working_hours.weekly"), "{audit}");
+    assert!(
+        entries[1]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("working_hours.weekly"),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
@@ -81,12 +132,30 @@ async fn an_invalid_section_is_refused_with_each_field_path_and_nothing_is_saved
     let mut rules = serde_json::to_value(&before.as_ref().unwrap().rules).unwrap();
     rules[0]["working_hours"]["weekly"][0]["from"] = serde_json::json!("9点");
     rules[0]["working_hours"]["time_zone"] = serde_json::json!("Mars/Olympus");
-    let (status, body) = http(server.addr, "PUT", "/api/admin/config/rules", Some(&admin), Some(&rules.to_string())).await;
+    let (status, body) = http(
+        server.addr,
+        "PUT",
+        "/api/admin/config/rules",
+        Some(&admin),
+        Some(&rules.to_string()),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let paths: Vec<&str> = answer["problems"].as_array().unwrap().iter().map(|problem| problem["path"].as_str().unwrap()).collect();
-    assert!(paths.contains(&"rules[0].working_hours.weekly[0].from"), "{body}");
-    assert!(paths.contains(&"rules[0].working_hours.time_zone"), "{body}");
+    let paths: Vec<&str> = answer["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|problem| problem["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"rules[0].working_hours.weekly[0].from"),
+        "{body}"
+    );
+    assert!(
+        paths.contains(&"rules[0].working_hours.time_zone"),
+        "{body}"
+    );
     assert_eq!(server.state.store.service_config().await.unwrap(), before);
     let (_, audit) = http(server.addr, "GET", "/api/admin/audit", Some(&admin), None).await;
     assert!(audit.contains("\"entries\":[]"), "{audit}");
@@ -98,22 +167,56 @@ async fn a_lowered_capacity_is_obeyed_by_the_next_assignment_and_a_raised_one_ta
     let admin = admin_token(&server).await;
     let token = server.agent_session("mei", &["support"], 2).await;
     let _mei = server.online_agent(&token).await;
-    let (status, body) = http(server.addr, "PUT", "/api/admin/agents/mei", Some(&admin), Some(r#"{"max_chats": 1}"#)).await;
+    let (status, body) = http(
+        server.addr,
+        "PUT",
+        "/api/admin/agents/mei",
+        Some(&admin),
+        Some(r#"{"max_chats": 1}"#),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let mut first = server.customer().await;
     first.say("a", "转人工").await;
-    first.expect_event(|body| matches!(body, EventBody::AgentAssigned { .. })).await;
+    first
+        .expect_event(|body| matches!(body, EventBody::AgentAssigned { .. }))
+        .await;
     let mut second = server.customer().await;
     second.say("b", "转人工").await;
-    second.expect_event(|body| matches!(body, EventBody::Queued { .. })).await;
-    second.expect(|frame| matches!(frame, kefu_core::protocol::ServerFrame::QueuePosition { position: 1, .. })).await;
+    second
+        .expect_event(|body| matches!(body, EventBody::Queued { .. }))
+        .await;
+    second
+        .expect(|frame| {
+            matches!(
+                frame,
+                kefu_core::protocol::ServerFrame::QueuePosition { position: 1, .. }
+            )
+        })
+        .await;
 
-    let (status, body) = http(server.addr, "PUT", "/api/admin/agents/mei", Some(&admin), Some(r#"{"max_chats": 0}"#)).await;
+    let (status, body) = http(
+        server.addr,
+        "PUT",
+        "/api/admin/agents/mei",
+        Some(&admin),
+        Some(r#"{"max_chats": 0}"#),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("\"path\":\"max_concurrent_chats\""), "{body}");
-    let (status, _) = http(server.addr, "PUT", "/api/admin/agents/mei", Some(&admin), Some(r#"{"max_chats": 2}"#)).await;
+    let (status, _) = http(
+        server.addr,
+        "PUT",
+        "/api/admin/agents/mei",
+        Some(&admin),
+        Some(r#"{"max_chats": 2}"#),
+    )
+    .await;
     assert_eq!(status, 200);
-    second.expect_event(|body| matches!(body, EventBody::AgentAssigned { .. })).await;
+    second
+        .expect_event(|body| matches!(body, EventBody::AgentAssigned { .. }))
+        .await;
 }
 
 #[tokio::test]
@@ -122,20 +225,50 @@ async fn a_bad_import_names_its_line_and_changes_nothing_and_an_added_item_answe
     let admin = admin_token(&server).await;
     let before = server.state.store.knowledge().await.unwrap();
     let csv = "id,category,question,similar,answer\nnew-1,售后,怎么开发票,,在订单页申请电子发票\nnew-2,售后,发票抬头能改吗,,\n";
-    let (status, body) = http(server.addr, "POST", "/api/admin/knowledge/import?format=csv", Some(&admin), Some(csv)).await;
+    let (status, body) = http(
+        server.addr,
+        "POST",
+        "/api/admin/knowledge/import?format=csv",
+        Some(&admin),
+        Some(csv),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("\"line\":3"), "{body}");
     assert_eq!(server.state.store.knowledge().await.unwrap(), before);
 
     let item = r#"{"category":"活动","question":"周年庆有什么优惠","similar":["周年庆活动"],"answer":"周年庆全场满300减50。"}"#;
-    let (status, body) = http(server.addr, "POST", "/api/admin/knowledge", Some(&admin), Some(item)).await;
+    let (status, body) = http(
+        server.addr,
+        "POST",
+        "/api/admin/knowledge",
+        Some(&admin),
+        Some(item),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
-    let (_, tried) = http(server.addr, "POST", "/api/admin/robot/ask", Some(&admin), Some(r#"{"question":"周年庆有什么优惠？"}"#)).await;
+    let (_, tried) = http(
+        server.addr,
+        "POST",
+        "/api/admin/robot/ask",
+        Some(&admin),
+        Some(r#"{"question":"周年庆有什么优惠？"}"#),
+    )
+    .await;
     assert!(tried.contains("周年庆全场满300减50。"), "{tried}");
     let mut customer = server.customer().await;
     customer.say("q", "周年庆有什么优惠？").await;
-    let (_, answer) = customer.expect_event(|body| matches!(body, EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. })).await;
-    let EventBody::RobotAnswer { text, .. } = answer.body else { panic!("{answer:?}") };
+    let (_, answer) = customer
+        .expect_event(|body| {
+            matches!(
+                body,
+                EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. }
+            )
+        })
+        .await;
+    let EventBody::RobotAnswer { text, .. } = answer.body else {
+        panic!("{answer:?}")
+    };
     assert_eq!(text, "周年庆全场满300减50。");
 }
 
@@ -145,9 +278,19 @@ async fn the_hours_preview_says_when_a_closed_rule_opens_in_its_own_zone() {
     let server = TestServer::start_at(demo_config(), 1_795_924_800_000).await;
     let admin = admin_token(&server).await;
     let office = r#"{"time_zone":"Asia/Shanghai","weekly":[{"days":["mon","tue","wed","thu","fri"],"from":"09:00","to":"18:00"}]}"#;
-    let (status, body) = http(server.addr, "POST", "/api/admin/hours/preview", Some(&admin), Some(office)).await;
+    let (status, body) = http(
+        server.addr,
+        "POST",
+        "/api/admin/hours/preview",
+        Some(&admin),
+        Some(office),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let preview: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(preview["open"], false);
-    assert_eq!(preview["next_opening_local"], serde_json::json!({ "weekday": "mon", "date": "2026-11-30", "time": "09:00" }));
+    assert_eq!(
+        preview["next_opening_local"],
+        serde_json::json!({ "weekday": "mon", "date": "2026-11-30", "time": "09:00" })
+    );
 }

@@ -25,7 +25,10 @@ fn exported_ids(data_dir: &Path) -> Vec<String> {
     let output = kefu(&["kb", "export", "--format", "json"], data_dir);
     assert!(output.status.success(), "{}", stderr(&output));
     let items: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
-    items.iter().map(|item| item["id"].as_str().unwrap().to_owned()).collect()
+    items
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 const GOOD_CSV: &str = "id,category,question,similar,answer\n\
@@ -42,9 +45,17 @@ fn kb_import_keeps_ids_and_export_gives_the_items_back() {
     std::fs::write(&file, GOOD_CSV).unwrap();
     let output = kefu(&["kb", "import", file.to_str().unwrap()], &data);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("2 added, 0 replaced"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("2 added, 0 replaced"),
+        "{}",
+        stdout(&output)
+    );
     let ids = exported_ids(&data);
-    assert_eq!(ids, vec!["SHOP-7", "SHOP-8"], "an import before the first run replaces the demo knowledge");
+    assert_eq!(
+        ids,
+        vec!["SHOP-7", "SHOP-8"],
+        "an import before the first run replaces the demo knowledge"
+    );
 
     let json = stdout(&kefu(&["kb", "export", "--format", "json"], &data));
     let items: Vec<kefu_core::config::KnowledgeItem> = serde_json::from_str(&json).unwrap();
@@ -52,13 +63,21 @@ fn kb_import_keeps_ids_and_export_gives_the_items_back() {
     assert_eq!(items[0].answer, "在订单页点“退换货”，\n填写原因即可。");
     assert_eq!(items[0].similar, vec!["怎么退货", "换货流程"]);
     let csv = stdout(&kefu(&["kb", "export", "--format", "csv"], &data));
-    assert!(csv.starts_with("id,category,question,similar,answer,enabled\n"), "{csv}");
+    assert!(
+        csv.starts_with("id,category,question,similar,answer,enabled\n"),
+        "{csv}"
+    );
     assert!(csv.contains("怎么退货|换货流程"), "{csv}");
 
     let again = dir.path().join("again.json");
     std::fs::write(&again, json.replace("支持花呗和信用卡分期。", "支持花呗。")).unwrap();
     let output = kefu(&["kb", "import", again.to_str().unwrap()], &data);
-    assert!(stdout(&output).contains("0 added, 2 replaced"), "{}{}", stdout(&output), stderr(&output));
+    assert!(
+        stdout(&output).contains("0 added, 2 replaced"),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
     assert!(stdout(&kefu(&["kb", "export"], &data)).contains("支持花呗。"));
 }
 
@@ -71,7 +90,11 @@ fn a_malformed_csv_names_the_bad_line_and_imports_nothing() {
     // Start from a known knowledge base.
     let good = dir.path().join("good.csv");
     std::fs::write(&good, GOOD_CSV).unwrap();
-    assert!(kefu(&["kb", "import", good.to_str().unwrap()], &data).status.success());
+    assert!(
+        kefu(&["kb", "import", good.to_str().unwrap()], &data)
+            .status
+            .success()
+    );
 
     let bad = dir.path().join("knowledge.csv");
     let text = "id,category,question,similar,answer\n\
@@ -82,8 +105,16 @@ NEW-4,a,no answer here,,\n";
     std::fs::write(&bad, text).unwrap();
     let output = kefu(&["kb", "import", bad.to_str().unwrap()], &data);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("knowledge.csv:7: missing answer"), "{}", stderr(&output));
-    assert!(stderr(&output).contains("nothing was imported"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("knowledge.csv:7: missing answer"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("nothing was imported"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(exported_ids(&data), vec!["SHOP-7", "SHOP-8"]);
 }
 
@@ -95,7 +126,17 @@ fn kb_ask_with_a_file_prints_one_json_line_and_writes_nothing() {
     let data = dir.path().join("never-created");
     let file = dir.path().join("shop.csv");
     std::fs::write(&file, GOOD_CSV).unwrap();
-    let output = kefu(&["kb", "ask", "--kb", file.to_str().unwrap(), "--json", "怎么退货"], &data);
+    let output = kefu(
+        &[
+            "kb",
+            "ask",
+            "--kb",
+            file.to_str().unwrap(),
+            "--json",
+            "怎么退货",
+        ],
+        &data,
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     assert_eq!(text.lines().count(), 1, "{text}");
@@ -105,7 +146,17 @@ fn kb_ask_with_a_file_prints_one_json_line_and_writes_nothing() {
     assert!(answer["score"].as_f64().unwrap() > 0.0);
     assert!(answer["suggestions"].is_array());
 
-    let output = kefu(&["kb", "ask", "--kb", file.to_str().unwrap(), "--json", "火星上有水吗"], &data);
+    let output = kefu(
+        &[
+            "kb",
+            "ask",
+            "--kb",
+            file.to_str().unwrap(),
+            "--json",
+            "火星上有水吗",
+        ],
+        &data,
+    );
     let miss: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
     assert_eq!(miss["hit"], false, "{miss}");
     assert_eq!(miss["id"], serde_json::Value::Null);
@@ -127,7 +178,12 @@ fn kb_ask_without_a_file_uses_the_stored_knowledge() {
 fn config_check_prints_every_problem_with_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let output = kefu(&["config", "check"], dir.path());
-    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
     assert!(stdout(&output).contains("ok"));
 
     let mut config = kefu_server::demo::service_config();
@@ -135,17 +191,39 @@ fn config_check_prints_every_problem_with_its_path() {
     config.knowledge[1].id = config.knowledge[0].id.clone();
     let file = dir.path().join("service.json");
     std::fs::write(&file, serde_json::to_string(&config).unwrap()).unwrap();
-    let output = kefu(&["config", "check", "--file", file.to_str().unwrap()], dir.path());
+    let output = kefu(
+        &["config", "check", "--file", file.to_str().unwrap()],
+        dir.path(),
+    );
     assert!(!output.status.success());
     let text = stdout(&output);
     assert!(text.contains("skill_groups[0].rule: "), "{text}");
-    assert!(text.contains("knowledge[1].id: duplicate knowledge id"), "{text}");
-    assert!(stderr(&output).contains("2 problem(s)"), "{}", stderr(&output));
+    assert!(
+        text.contains("knowledge[1].id: duplicate knowledge id"),
+        "{text}"
+    );
+    assert!(
+        stderr(&output).contains("2 problem(s)"),
+        "{}",
+        stderr(&output)
+    );
 
     let toml_file = dir.path().join("service.toml");
-    std::fs::write(&toml_file, toml::to_string(&kefu_server::demo::service_config()).unwrap()).unwrap();
-    let output = kefu(&["config", "check", "--file", toml_file.to_str().unwrap()], dir.path());
-    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+    std::fs::write(
+        &toml_file,
+        toml::to_string(&kefu_server::demo::service_config()).unwrap(),
+    )
+    .unwrap();
+    let output = kefu(
+        &["config", "check", "--file", toml_file.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
 }
 
 /// `agent disable` marks the agent disabled in the list (the sessions it revokes are
@@ -155,16 +233,36 @@ fn config_check_prints_every_problem_with_its_path() {
 fn agent_disable_and_enable_show_in_the_list() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let added = kefu(&["agent", "add", "--login", "mei", "--password", "pw-123456"], &data);
+    let added = kefu(
+        &["agent", "add", "--login", "mei", "--password", "pw-123456"],
+        &data,
+    );
     assert!(added.status.success(), "{}", stderr(&added));
     let disabled = kefu(&["agent", "disable", "--login", "mei"], &data);
     assert!(disabled.status.success(), "{}", stderr(&disabled));
-    let mei = |data: &Path| stdout(&kefu(&["agent", "list"], data)).lines().find(|line| line.starts_with("mei\t")).map(str::to_owned);
-    assert!(mei(&data).is_some_and(|line| line.ends_with("\tdisabled")), "{:?}", mei(&data));
+    let mei = |data: &Path| {
+        stdout(&kefu(&["agent", "list"], data))
+            .lines()
+            .find(|line| line.starts_with("mei\t"))
+            .map(str::to_owned)
+    };
+    assert!(
+        mei(&data).is_some_and(|line| line.ends_with("\tdisabled")),
+        "{:?}",
+        mei(&data)
+    );
     let enabled = kefu(&["agent", "enable", "--login", "mei"], &data);
     assert!(enabled.status.success(), "{}", stderr(&enabled));
-    assert!(mei(&data).is_some_and(|line| !line.contains("disabled")), "{:?}", mei(&data));
+    assert!(
+        mei(&data).is_some_and(|line| !line.contains("disabled")),
+        "{:?}",
+        mei(&data)
+    );
     let unknown = kefu(&["agent", "disable", "--login", "nobody"], &data);
     assert!(!unknown.status.success());
-    assert!(stderr(&unknown).contains("no agent with login \"nobody\""), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("no agent with login \"nobody\""),
+        "{}",
+        stderr(&unknown)
+    );
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{demo_config, hello, Client, TestServer};
+use common::{Client, TestServer, demo_config, hello};
 use kefu_core::conversation::{EndedBy, EventBody, NoticeKind};
 use kefu_core::protocol::{AgentFrame, CustomerFrame, ErrorCode, ServerFrame};
 
@@ -16,10 +16,27 @@ async fn the_robot_answers_a_hit_and_replies_to_a_miss() {
     let server = TestServer::start(demo_config()).await;
     let mut customer = server.customer().await;
     customer.say("m1", "忘记密码怎么办？").await;
-    let (_, answer) = customer.expect_event(|body| matches!(body, EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. })).await;
-    assert!(matches!(&answer.body, EventBody::RobotAnswer { knowledge_id: Some(id), .. } if id == "kb-001"), "{answer:?}");
+    let (_, answer) = customer
+        .expect_event(|body| {
+            matches!(
+                body,
+                EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. }
+            )
+        })
+        .await;
+    assert!(
+        matches!(&answer.body, EventBody::RobotAnswer { knowledge_id: Some(id), .. } if id == "kb-001"),
+        "{answer:?}"
+    );
     customer.say("m2", "今天天气怎么样").await;
-    let (_, miss) = customer.expect_event(|body| matches!(body, EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. })).await;
+    let (_, miss) = customer
+        .expect_event(|body| {
+            matches!(
+                body,
+                EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. }
+            )
+        })
+        .await;
     assert!(matches!(miss.body, EventBody::RobotMiss { .. }), "{miss:?}");
 }
 
@@ -32,25 +49,74 @@ async fn a_transfer_reaches_an_online_agent_and_messages_flow_both_ways() {
     let mut agent = server.online_agent(&token).await;
     let mut customer = server.customer().await;
     customer.say("m1", "你好").await;
-    customer.expect_event(|body| matches!(body, EventBody::RobotMiss { .. } | EventBody::RobotAnswer { .. })).await;
+    customer
+        .expect_event(|body| {
+            matches!(
+                body,
+                EventBody::RobotMiss { .. } | EventBody::RobotAnswer { .. }
+            )
+        })
+        .await;
     customer.say("m2", "转人工").await;
-    customer.expect_event(|body| matches!(body, EventBody::AgentAssigned { .. })).await;
+    customer
+        .expect_event(|body| matches!(body, EventBody::AgentAssigned { .. }))
+        .await;
 
-    let snapshot = agent.expect(|frame| matches!(frame, ServerFrame::Snapshot { .. })).await;
-    let ServerFrame::Snapshot { conversation, events } = snapshot else { unreachable!() };
-    assert!(events.iter().any(|event| matches!(&event.body, EventBody::CustomerMessage { text, .. } if text == "你好")));
+    let snapshot = agent
+        .expect(|frame| matches!(frame, ServerFrame::Snapshot { .. }))
+        .await;
+    let ServerFrame::Snapshot {
+        conversation,
+        events,
+    } = snapshot
+    else {
+        unreachable!()
+    };
+    assert!(events.iter().any(
+        |event| matches!(&event.body, EventBody::CustomerMessage { text, .. } if text == "你好")
+    ));
     let conversation_id = conversation.conversation_id;
 
-    agent.send_agent(&AgentFrame::Send { conversation_id: conversation_id.clone(), client_msg_id: "r1".into(), text: "您好".into() }).await;
+    agent
+        .send_agent(&AgentFrame::Send {
+            conversation_id: conversation_id.clone(),
+            client_msg_id: "r1".into(),
+            text: "您好".into(),
+        })
+        .await;
     agent.expect(|frame| matches!(frame, ServerFrame::Ack { client_msg_id, .. } if client_msg_id == "r1")).await;
-    customer.expect_event(|body| matches!(body, EventBody::AgentMessage { text, .. } if text == "您好")).await;
+    customer
+        .expect_event(|body| matches!(body, EventBody::AgentMessage { text, .. } if text == "您好"))
+        .await;
 
     customer.say("m3", "我要查订单").await;
-    agent.expect_event(|body| matches!(body, EventBody::CustomerMessage { text, .. } if text == "我要查订单")).await;
+    agent
+        .expect_event(
+            |body| matches!(body, EventBody::CustomerMessage { text, .. } if text == "我要查订单"),
+        )
+        .await;
 
     customer.say("m4", "　结束会话 ").await;
-    customer.expect_event(|body| matches!(body, EventBody::Ended { by: EndedBy::Customer })).await;
-    agent.expect_event(|body| matches!(body, EventBody::Ended { by: EndedBy::Customer })).await;
+    customer
+        .expect_event(|body| {
+            matches!(
+                body,
+                EventBody::Ended {
+                    by: EndedBy::Customer
+                }
+            )
+        })
+        .await;
+    agent
+        .expect_event(|body| {
+            matches!(
+                body,
+                EventBody::Ended {
+                    by: EndedBy::Customer
+                }
+            )
+        })
+        .await;
 }
 
 /// Asking for a person when no agent of the group is online gives the no-agent message and
@@ -59,9 +125,24 @@ async fn a_transfer_reaches_an_online_agent_and_messages_flow_both_ways() {
 async fn a_transfer_without_agents_gives_the_no_agent_message() {
     let server = TestServer::start(demo_config()).await;
     let mut customer = server.customer().await;
-    customer.send_customer(&CustomerFrame::Transfer { client_msg_id: None }).await;
-    let (_, notice) = customer.expect_event(|body| matches!(body, EventBody::Notice { .. })).await;
-    assert!(matches!(notice.body, EventBody::Notice { notice: NoticeKind::NoAgentOnline, .. }), "{notice:?}");
+    customer
+        .send_customer(&CustomerFrame::Transfer {
+            client_msg_id: None,
+        })
+        .await;
+    let (_, notice) = customer
+        .expect_event(|body| matches!(body, EventBody::Notice { .. }))
+        .await;
+    assert!(
+        matches!(
+            notice.body,
+            EventBody::Notice {
+                notice: NoticeKind::NoAgentOnline,
+                ..
+            }
+        ),
+        "{notice:?}"
+    );
 }
 
 /// The same client message id sent twice is stored once and acknowledged twice with one seq.
@@ -70,9 +151,13 @@ async fn a_repeated_send_is_stored_once() {
     let server = TestServer::start(demo_config()).await;
     let mut customer = server.customer().await;
     customer.say("same", "忘记密码怎么办？").await;
-    let first = customer.expect(|frame| matches!(frame, ServerFrame::Ack { .. })).await;
+    let first = customer
+        .expect(|frame| matches!(frame, ServerFrame::Ack { .. }))
+        .await;
     customer.say("same", "忘记密码怎么办？").await;
-    let second = customer.expect(|frame| matches!(frame, ServerFrame::Ack { .. })).await;
+    let second = customer
+        .expect(|frame| matches!(frame, ServerFrame::Ack { .. }))
+        .await;
     assert_eq!(first, second);
     customer.drain(Duration::from_millis(300)).await;
     let stored = customer
@@ -88,16 +173,27 @@ async fn a_repeated_send_is_stored_once() {
 async fn a_resuming_customer_gets_each_missing_event_once() {
     let server = TestServer::start(demo_config()).await;
     let mut customer = server.customer().await;
-    let ServerFrame::Welcome { visitor_token, .. } = customer.received[0].clone() else { panic!() };
+    let ServerFrame::Welcome { visitor_token, .. } = customer.received[0].clone() else {
+        panic!()
+    };
     customer.say("m1", "忘记密码怎么办？").await;
-    let (conversation_id, answer) = customer.expect_event(|body| matches!(body, EventBody::RobotAnswer { .. })).await;
+    let (conversation_id, answer) = customer
+        .expect_event(|body| matches!(body, EventBody::RobotAnswer { .. }))
+        .await;
     let seen = answer.seq - 1;
     drop(customer);
 
     let mut again = Client::connect(&server.ws_url("/ws/customer"), None).await;
-    let cursor = kefu_core::protocol::ResumeCursor { conversation_id: conversation_id.clone(), after_seq: seen };
-    again.send_customer(&hello(Some(visitor_token), vec![cursor])).await;
-    again.expect(|frame| matches!(frame, ServerFrame::Welcome { .. })).await;
+    let cursor = kefu_core::protocol::ResumeCursor {
+        conversation_id: conversation_id.clone(),
+        after_seq: seen,
+    };
+    again
+        .send_customer(&hello(Some(visitor_token), vec![cursor]))
+        .await;
+    again
+        .expect(|frame| matches!(frame, ServerFrame::Welcome { .. }))
+        .await;
     again.drain(Duration::from_millis(300)).await;
     let seqs: Vec<u64> = again.events().iter().map(|event| event.seq).collect();
     assert_eq!(seqs, vec![answer.seq]);
@@ -111,15 +207,31 @@ async fn bad_frames_get_error_frames_and_the_connection_survives() {
     for (text, code) in [
         ("not json".to_owned(), ErrorCode::BadFrame),
         (r#"{"v":1,"type":"fly"}"#.to_owned(), ErrorCode::UnknownType),
-        (r#"{"v":9,"type":"ping"}"#.to_owned(), ErrorCode::UnsupportedVersion),
-        (format!(r#"{{"v":1,"type":"send","client_msg_id":"x","text":"{}"}}"#, "长".repeat(5000)), ErrorCode::TooLarge),
+        (
+            r#"{"v":9,"type":"ping"}"#.to_owned(),
+            ErrorCode::UnsupportedVersion,
+        ),
+        (
+            format!(
+                r#"{{"v":1,"type":"send","client_msg_id":"x","text":"{}"}}"#,
+                "长".repeat(5000)
+            ),
+            ErrorCode::TooLarge,
+        ),
     ] {
         customer.send_text(text).await;
-        let frame = customer.expect(|frame| matches!(frame, ServerFrame::Error { .. })).await;
-        assert!(matches!(frame, ServerFrame::Error { code: got, .. } if got == code), "{frame:?}");
+        let frame = customer
+            .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
+            .await;
+        assert!(
+            matches!(frame, ServerFrame::Error { code: got, .. } if got == code),
+            "{frame:?}"
+        );
     }
     customer.send_customer(&CustomerFrame::Ping {}).await;
-    customer.expect(|frame| matches!(frame, ServerFrame::Pong {})).await;
+    customer
+        .expect(|frame| matches!(frame, ServerFrame::Pong {}))
+        .await;
 }
 
 /// An agent cannot send to or end a conversation that is not theirs, and learns nothing
@@ -131,28 +243,69 @@ async fn an_agent_cannot_touch_another_agents_conversation() {
     let mut mei = server.online_agent(&mei).await;
     let mut customer = server.customer().await;
     customer.say("m1", "转人工").await;
-    let ServerFrame::Snapshot { conversation, .. } = mei.expect(|frame| matches!(frame, ServerFrame::Snapshot { .. })).await else {
+    let ServerFrame::Snapshot { conversation, .. } = mei
+        .expect(|frame| matches!(frame, ServerFrame::Snapshot { .. }))
+        .await
+    else {
         unreachable!()
     };
     let other = server.agent_session("lei", &["sales"], 5).await;
     let mut lei = server.online_agent(&other).await;
-    lei.send_agent(&AgentFrame::Send { conversation_id: conversation.conversation_id.clone(), client_msg_id: "x".into(), text: "hi".into() }).await;
-    let denied = lei.expect(|frame| matches!(frame, ServerFrame::Error { .. })).await;
-    assert!(matches!(denied, ServerFrame::Error { code: ErrorCode::NotFound, .. }), "{denied:?}");
-    lei.send_agent(&AgentFrame::End { conversation_id: conversation.conversation_id.clone() }).await;
-    let denied = lei.expect(|frame| matches!(frame, ServerFrame::Error { .. })).await;
-    assert!(matches!(denied, ServerFrame::Error { code: ErrorCode::NotFound, .. }), "{denied:?}");
-    assert!(lei.events().is_empty(), "lei saw events of a conversation not theirs");
+    lei.send_agent(&AgentFrame::Send {
+        conversation_id: conversation.conversation_id.clone(),
+        client_msg_id: "x".into(),
+        text: "hi".into(),
+    })
+    .await;
+    let denied = lei
+        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
+        .await;
+    assert!(
+        matches!(
+            denied,
+            ServerFrame::Error {
+                code: ErrorCode::NotFound,
+                ..
+            }
+        ),
+        "{denied:?}"
+    );
+    lei.send_agent(&AgentFrame::End {
+        conversation_id: conversation.conversation_id.clone(),
+    })
+    .await;
+    let denied = lei
+        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
+        .await;
+    assert!(
+        matches!(
+            denied,
+            ServerFrame::Error {
+                code: ErrorCode::NotFound,
+                ..
+            }
+        ),
+        "{denied:?}"
+    );
+    assert!(
+        lei.events().is_empty(),
+        "lei saw events of a conversation not theirs"
+    );
 }
 
 /// A WebSocket upgrade from a page of an origin that is not allowed is refused.
 #[tokio::test]
 async fn an_upgrade_from_a_foreign_origin_is_refused() {
     let server = TestServer::start(demo_config()).await;
-    let refused = Client::try_connect(&server.ws_url("/ws/customer"), Some("https://evil.example")).await;
+    let refused =
+        Client::try_connect(&server.ws_url("/ws/customer"), Some("https://evil.example")).await;
     assert!(refused.is_err());
     let own = format!("http://{}", server.addr);
-    assert!(Client::try_connect(&server.ws_url("/ws/customer"), Some(&own)).await.is_ok());
+    assert!(
+        Client::try_connect(&server.ws_url("/ws/customer"), Some(&own))
+            .await
+            .is_ok()
+    );
 }
 
 /// A bad session token is refused with `unauthorized`.
@@ -160,9 +313,25 @@ async fn an_upgrade_from_a_foreign_origin_is_refused() {
 async fn an_agent_with_a_bad_token_is_refused() {
     let server = TestServer::start(demo_config()).await;
     let mut agent = Client::connect(&server.ws_url("/ws/agent"), None).await;
-    agent.send_agent(&AgentFrame::Hello { session_token: "forged".into(), resume: vec![] }).await;
-    let refused = agent.expect(|frame| matches!(frame, ServerFrame::Error { .. })).await;
-    assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::Unauthorized, .. }), "{refused:?}");
+    agent
+        .send_agent(&AgentFrame::Hello {
+            session_token: "forged".into(),
+            resume: vec![],
+        })
+        .await;
+    let refused = agent
+        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            ServerFrame::Error {
+                code: ErrorCode::Unauthorized,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
 }
 
 /// The welcome carries the operator's greeting from the widget settings.

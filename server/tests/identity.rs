@@ -3,12 +3,23 @@
 
 mod common;
 
-use common::{demo_config, Client, TestServer};
+use common::{Client, TestServer, demo_config};
 use kefu_core::protocol::{CustomerFrame, ErrorCode, ServerFrame, UserIdentity};
 
 fn hello_as(user_id: &str, user_hash: &str) -> CustomerFrame {
-    let user = UserIdentity { id: user_id.to_owned(), user_hash: Some(user_hash.to_owned()), ..UserIdentity::default() };
-    CustomerFrame::Hello { visitor_token: None, resume: vec![], locale: None, group: None, page: None, user: Some(user) }
+    let user = UserIdentity {
+        id: user_id.to_owned(),
+        user_hash: Some(user_hash.to_owned()),
+        ..UserIdentity::default()
+    };
+    CustomerFrame::Hello {
+        visitor_token: None,
+        resume: vec![],
+        locale: None,
+        group: None,
+        page: None,
+        user: Some(user),
+    }
 }
 
 /// The correct `user_hash` is welcomed; a forged one (another id's hash, another secret's,
@@ -20,9 +31,17 @@ async fn a_user_id_is_trusted_only_with_its_hmac() {
     let url = server.ws_url("/ws/customer");
 
     let mut genuine = Client::connect(&url, None).await;
-    genuine.send_customer(&hello_as("u_1001", &kefu_server::auth::user_hash(&secret, "u_1001"))).await;
+    genuine
+        .send_customer(&hello_as(
+            "u_1001",
+            &kefu_server::auth::user_hash(&secret, "u_1001"),
+        ))
+        .await;
     let welcome = genuine.next_frame().await.unwrap();
-    assert!(matches!(welcome, ServerFrame::Welcome { .. }), "{welcome:?}");
+    assert!(
+        matches!(welcome, ServerFrame::Welcome { .. }),
+        "{welcome:?}"
+    );
 
     for forged in [
         kefu_server::auth::user_hash(&secret, "u_1002"),
@@ -32,8 +51,21 @@ async fn a_user_id_is_trusted_only_with_its_hmac() {
         let mut client = Client::connect(&url, None).await;
         client.send_customer(&hello_as("u_1001", &forged)).await;
         let refused = client.next_frame().await.unwrap();
-        assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::Unauthorized, .. }), "{refused:?}");
-        assert_eq!(client.next_frame().await, None, "the socket stays open after a forged identity");
+        assert!(
+            matches!(
+                refused,
+                ServerFrame::Error {
+                    code: ErrorCode::Unauthorized,
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(
+            client.next_frame().await,
+            None,
+            "the socket stays open after a forged identity"
+        );
     }
 }
 
@@ -46,20 +78,49 @@ async fn agents_see_the_verdict_and_a_strict_site_refuses_unverified_ids() {
     let secret = server.state.settings.identity_secret.clone();
     let token = server.agent_session("mei", &["support"], 5).await;
     let mut agent = server.online_agent(&token).await;
-    for (user_id, user_hash, verified) in [("u_1", Some(kefu_server::auth::user_hash(&secret, "u_1")), true), ("u_2", None, false)] {
-        let user = UserIdentity { id: user_id.into(), name: Some(user_id.into()), user_hash, ..UserIdentity::default() };
+    for (user_id, user_hash, verified) in [
+        (
+            "u_1",
+            Some(kefu_server::auth::user_hash(&secret, "u_1")),
+            true,
+        ),
+        ("u_2", None, false),
+    ] {
+        let user = UserIdentity {
+            id: user_id.into(),
+            name: Some(user_id.into()),
+            user_hash,
+            ..UserIdentity::default()
+        };
         let mut customer = Client::connect(&server.ws_url("/ws/customer"), None).await;
         customer
-            .send_customer(&CustomerFrame::Hello { visitor_token: None, resume: vec![], locale: None, group: None, page: None, user: Some(user) })
+            .send_customer(&CustomerFrame::Hello {
+                visitor_token: None,
+                resume: vec![],
+                locale: None,
+                group: None,
+                page: None,
+                user: Some(user),
+            })
             .await;
-        customer.expect(|frame| matches!(frame, ServerFrame::Welcome { .. })).await;
+        customer
+            .expect(|frame| matches!(frame, ServerFrame::Welcome { .. }))
+            .await;
         customer.say("m", "转人工").await;
-        customer.expect_event(|body| matches!(body, EventBody::AgentAssigned { .. })).await;
-        let ServerFrame::Snapshot { conversation, .. } = agent.expect(|frame| matches!(frame, ServerFrame::Snapshot { .. })).await else {
+        customer
+            .expect_event(|body| matches!(body, EventBody::AgentAssigned { .. }))
+            .await;
+        let ServerFrame::Snapshot { conversation, .. } = agent
+            .expect(|frame| matches!(frame, ServerFrame::Snapshot { .. }))
+            .await
+        else {
             unreachable!()
         };
         assert_eq!(conversation.visitor.verified, verified, "{user_id}");
-        let shown = conversation.visitor.user.expect("the identity reaches the agent");
+        let shown = conversation
+            .visitor
+            .user
+            .expect("the identity reaches the agent");
         assert_eq!(shown.id, user_id);
         assert_eq!(shown.user_hash, None, "the hash is not passed on");
     }
@@ -71,12 +132,49 @@ async fn agents_see_the_verdict_and_a_strict_site_refuses_unverified_ids() {
     )
     .await;
     let mut unverified = Client::connect(&strict.ws_url("/ws/customer"), None).await;
-    let user = UserIdentity { id: "u_3".into(), ..UserIdentity::default() };
-    unverified.send_customer(&CustomerFrame::Hello { visitor_token: None, resume: vec![], locale: None, group: None, page: None, user: Some(user) }).await;
+    let user = UserIdentity {
+        id: "u_3".into(),
+        ..UserIdentity::default()
+    };
+    unverified
+        .send_customer(&CustomerFrame::Hello {
+            visitor_token: None,
+            resume: vec![],
+            locale: None,
+            group: None,
+            page: None,
+            user: Some(user),
+        })
+        .await;
     let refused = unverified.next_frame().await.unwrap();
-    assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::Unauthorized, .. }), "{refused:?}");
+    assert!(
+        matches!(
+            refused,
+            ServerFrame::Error {
+                code: ErrorCode::Unauthorized,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
     let mut verified = Client::connect(&strict.ws_url("/ws/customer"), None).await;
-    let user = UserIdentity { id: "u_3".into(), user_hash: Some(kefu_server::auth::user_hash("s3cret", "u_3")), ..UserIdentity::default() };
-    verified.send_customer(&CustomerFrame::Hello { visitor_token: None, resume: vec![], locale: None, group: None, page: None, user: Some(user) }).await;
-    assert!(matches!(verified.next_frame().await.unwrap(), ServerFrame::Welcome { .. }));
+    let user = UserIdentity {
+        id: "u_3".into(),
+        user_hash: Some(kefu_server::auth::user_hash("s3cret", "u_3")),
+        ..UserIdentity::default()
+    };
+    verified
+        .send_customer(&CustomerFrame::Hello {
+            visitor_token: None,
+            resume: vec![],
+            locale: None,
+            group: None,
+            page: None,
+            user: Some(user),
+        })
+        .await;
+    assert!(matches!(
+        verified.next_frame().await.unwrap(),
+        ServerFrame::Welcome { .. }
+    ));
 }

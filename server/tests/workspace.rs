@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{demo_config, hello, transfer_by_keyword, two_group_config, visitor_token, Client, TestServer};
+use common::{
+    Client, TestServer, demo_config, hello, transfer_by_keyword, two_group_config, visitor_token,
+};
 use kefu_core::conversation::{EventBody, RequeueReason};
 use kefu_core::presence::VISIT_GAP_MS;
 use kefu_core::protocol::{AgentFrame, ServerFrame, VisitorProfile};
@@ -15,8 +17,13 @@ use kefu_core::protocol::{AgentFrame, ServerFrame, VisitorProfile};
 const MONDAY_TEN_SHANGHAI: i64 = 1_796_004_000_000;
 
 async fn next_snapshot(agent: &mut Client) -> (String, VisitorProfile) {
-    match agent.expect(|frame| matches!(frame, ServerFrame::Snapshot { .. })).await {
-        ServerFrame::Snapshot { conversation, .. } => (conversation.conversation_id, conversation.visitor),
+    match agent
+        .expect(|frame| matches!(frame, ServerFrame::Snapshot { .. }))
+        .await
+    {
+        ServerFrame::Snapshot { conversation, .. } => {
+            (conversation.conversation_id, conversation.visitor)
+        }
         _ => unreachable!(),
     }
 }
@@ -34,9 +41,15 @@ async fn the_agent_is_told_every_skill_group_it_can_transfer_to() {
             _ => None,
         })
         .unwrap();
-    let names: Vec<(&str, &str)> = groups.iter().map(|group| (group.name.as_str(), group.display_name.as_str())).collect();
+    let names: Vec<(&str, &str)> = groups
+        .iter()
+        .map(|group| (group.name.as_str(), group.display_name.as_str()))
+        .collect();
     assert!(names.contains(&("sales", "售前咨询")), "{names:?}");
-    assert!(names.iter().any(|(name, _)| *name == "support"), "{names:?}");
+    assert!(
+        names.iter().any(|(name, _)| *name == "support"),
+        "{names:?}"
+    );
 }
 
 #[tokio::test]
@@ -51,22 +64,51 @@ async fn an_agent_transfers_a_chat_to_another_group_and_its_agent_gets_it_with_t
     let conversation_id = transfer_by_keyword(&mut customer, "m2").await;
     assert_eq!(next_snapshot(&mut support).await.0, conversation_id);
 
-    support.send_agent(&AgentFrame::TransferToGroup { conversation_id: conversation_id.clone(), group: "sales".into() }).await;
-    let (_, requeued) = customer
-        .expect_event(|body| matches!(body, EventBody::Requeued { reason: RequeueReason::TransferredToGroup { .. } }))
+    support
+        .send_agent(&AgentFrame::TransferToGroup {
+            conversation_id: conversation_id.clone(),
+            group: "sales".into(),
+        })
         .await;
-    assert!(matches!(requeued.body, EventBody::Requeued { reason: RequeueReason::TransferredToGroup { ref group, .. } } if group == "sales"));
+    let (_, requeued) = customer
+        .expect_event(|body| {
+            matches!(
+                body,
+                EventBody::Requeued {
+                    reason: RequeueReason::TransferredToGroup { .. }
+                }
+            )
+        })
+        .await;
+    assert!(
+        matches!(requeued.body, EventBody::Requeued { reason: RequeueReason::TransferredToGroup { ref group, .. } } if group == "sales")
+    );
     let (taken, _) = next_snapshot(&mut sales).await;
     assert_eq!(taken, conversation_id);
     // The sales agent holds the whole log, robot part included.
-    let ServerFrame::Snapshot { events, .. } = sales.received.iter().rev().find(|frame| matches!(frame, ServerFrame::Snapshot { .. })).unwrap().clone() else {
+    let ServerFrame::Snapshot { events, .. } = sales
+        .received
+        .iter()
+        .rev()
+        .find(|frame| matches!(frame, ServerFrame::Snapshot { .. }))
+        .unwrap()
+        .clone()
+    else {
         unreachable!()
     };
     assert!(events.iter().any(|event| matches!(&event.body, EventBody::CustomerMessage { text, .. } if text == "我想批量采购")));
 
     // The support agent can no longer write into it.
-    support.send_agent(&AgentFrame::Send { conversation_id: conversation_id.clone(), client_msg_id: "a1".into(), text: "还在吗".into() }).await;
-    support.expect(|frame| matches!(frame, ServerFrame::Error { .. })).await;
+    support
+        .send_agent(&AgentFrame::Send {
+            conversation_id: conversation_id.clone(),
+            client_msg_id: "a1".into(),
+            text: "还在吗".into(),
+        })
+        .await;
+    support
+        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
+        .await;
 }
 
 #[tokio::test]
@@ -78,12 +120,27 @@ async fn a_transfer_to_the_same_or_an_unknown_group_is_refused_and_changes_nothi
     let conversation_id = transfer_by_keyword(&mut customer, "m1").await;
     next_snapshot(&mut support).await;
     for group in ["support", "no-such-group"] {
-        support.send_agent(&AgentFrame::TransferToGroup { conversation_id: conversation_id.clone(), group: group.into() }).await;
-        let refused = support.expect(|frame| matches!(frame, ServerFrame::Error { .. })).await;
-        assert!(matches!(refused, ServerFrame::Error { .. }), "{group}: {refused:?}");
+        support
+            .send_agent(&AgentFrame::TransferToGroup {
+                conversation_id: conversation_id.clone(),
+                group: group.into(),
+            })
+            .await;
+        let refused = support
+            .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
+            .await;
+        assert!(
+            matches!(refused, ServerFrame::Error { .. }),
+            "{group}: {refused:?}"
+        );
     }
     customer.drain(Duration::from_millis(200)).await;
-    assert!(!customer.events().iter().any(|event| matches!(event.body, EventBody::Requeued { .. })));
+    assert!(
+        !customer
+            .events()
+            .iter()
+            .any(|event| matches!(event.body, EventBody::Requeued { .. }))
+    );
 }
 
 #[tokio::test]
@@ -101,20 +158,32 @@ async fn the_agent_sees_when_the_customer_first_came_their_visits_and_earlier_co
     assert_eq!(profile.visits, 1);
     assert_eq!(profile.first_seen, Some(MONDAY_TEN_SHANGHAI));
     assert!(profile.previous_conversations.is_empty(), "{profile:?}");
-    agent.send_agent(&AgentFrame::End { conversation_id: first.clone() }).await;
-    customer.expect_event(|body| matches!(body, EventBody::Ended { .. })).await;
+    agent
+        .send_agent(&AgentFrame::End {
+            conversation_id: first.clone(),
+        })
+        .await;
+    customer
+        .expect_event(|body| matches!(body, EventBody::Ended { .. }))
+        .await;
     drop(customer);
 
     // A reconnect a minute later is the same visit; an hour later it is a new one.
     server.advance(60_000).await;
     let mut again = Client::connect(&server.ws_url("/ws/customer"), None).await;
-    again.send_customer(&hello(Some(token_of_visitor.clone()), vec![])).await;
-    again.expect(|frame| matches!(frame, ServerFrame::Welcome { .. })).await;
+    again
+        .send_customer(&hello(Some(token_of_visitor.clone()), vec![]))
+        .await;
+    again
+        .expect(|frame| matches!(frame, ServerFrame::Welcome { .. }))
+        .await;
     drop(again);
     server.advance(VISIT_GAP_MS).await;
     let mut back = Client::connect(&server.ws_url("/ws/customer"), None).await;
-    back.send_customer(&hello(Some(token_of_visitor), vec![])).await;
-    back.expect(|frame| matches!(frame, ServerFrame::Welcome { .. })).await;
+    back.send_customer(&hello(Some(token_of_visitor), vec![]))
+        .await;
+    back.expect(|frame| matches!(frame, ServerFrame::Welcome { .. }))
+        .await;
     back.drain(Duration::from_millis(200)).await; // the first conversation's history
     let second = transfer_by_keyword(&mut back, "m3").await;
     assert_ne!(second, first);

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::admin::api::{self, AgentView};
-use crate::admin::{texts, CheckField, Problems, SaveBar, TextField};
-use crate::i18n::{fill, Lang};
+use crate::admin::{CheckField, Problems, SaveBar, TextField, texts};
+use crate::i18n::{Lang, fill};
 
 #[component]
 pub fn AgentsPage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
@@ -21,7 +21,13 @@ pub fn AgentsPage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
             spawn_local(async move {
                 match (api::agents(&token).await, api::config(&token).await) {
                     (Ok(list), Ok(config)) => {
-                        groups.set(config.skill_groups.into_iter().map(|group| group.name).collect());
+                        groups.set(
+                            config
+                                .skill_groups
+                                .into_iter()
+                                .map(|group| group.name)
+                                .collect(),
+                        );
                         agents.set(list);
                     }
                     (Err(error), _) | (_, Err(error)) => problems.set(error.problems()),
@@ -44,7 +50,12 @@ pub fn AgentsPage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
 
 /// One agent: capacity, groups, enabled, and a password reset.
 #[component]
-pub fn AgentRow(lang: RwSignal<Lang>, agent: AgentView, groups: RwSignal<Vec<String>>, token: String) -> impl IntoView {
+pub fn AgentRow(
+    lang: RwSignal<Lang>,
+    agent: AgentView,
+    groups: RwSignal<Vec<String>>,
+    token: String,
+) -> impl IntoView {
     let t = move || texts(lang);
     let problems: Problems = RwSignal::new(Vec::new());
     let saved = RwSignal::new(false);
@@ -85,8 +96,18 @@ pub fn AgentRow(lang: RwSignal<Lang>, agent: AgentView, groups: RwSignal<Vec<Str
             }
         });
     };
-    let role = if agent.is_admin { t().role_admin } else { t().role_agent };
-    let (who_max, who_groups, who_disabled, who_reset, who_save) = (who.clone(), who.clone(), who.clone(), who.clone(), who.clone());
+    let role = if agent.is_admin {
+        t().role_admin
+    } else {
+        t().role_agent
+    };
+    let (who_max, who_groups, who_disabled, who_reset, who_save) = (
+        who.clone(),
+        who.clone(),
+        who.clone(),
+        who.clone(),
+        who.clone(),
+    );
     view! {
         <fieldset class="kefu-agent-row">
             <legend>{who.clone()}" · "{role}</legend>

@@ -7,8 +7,8 @@ use leptos::task::spawn_local;
 use kefu_core::config::SkillGroup;
 
 use crate::admin::api;
-use crate::admin::{texts, CheckField, FieldError, Problems, SaveBar, TextField};
-use crate::i18n::{fill, Lang};
+use crate::admin::{CheckField, FieldError, Problems, SaveBar, TextField, texts};
+use crate::i18n::{Lang, fill};
 
 #[component]
 pub fn GroupsPage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
@@ -25,7 +25,11 @@ pub fn GroupsPage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
             match (api::config(&token).await, api::agents(&token).await) {
                 (Ok(config), Ok(list)) => {
                     rules.set(config.rules.iter().map(|rule| rule.name.clone()).collect());
-                    agents.set(list.into_iter().map(|agent| (agent.login, agent.display_name)).collect());
+                    agents.set(
+                        list.into_iter()
+                            .map(|agent| (agent.login, agent.display_name))
+                            .collect(),
+                    );
                     groups.set(config.skill_groups);
                     loaded.update(|count| *count += 1);
                 }
@@ -78,19 +82,30 @@ pub fn GroupEditor(
     loaded: RwSignal<u32>,
 ) -> impl IntoView {
     let t = move || texts(lang);
-    let group = groups.with_untracked(|groups| groups.get(index).cloned()).unwrap_or(SkillGroup {
-        name: String::new(),
-        display_name: String::new(),
-        rule: String::new(),
-        members: Vec::new(),
-    });
+    let group = groups
+        .with_untracked(|groups| groups.get(index).cloned())
+        .unwrap_or(SkillGroup {
+            name: String::new(),
+            display_name: String::new(),
+            rule: String::new(),
+            members: Vec::new(),
+        });
     let path = format!("skill_groups[{index}]");
-    let edit = move |change: Box<dyn Fn(&mut SkillGroup)>| groups.update(|groups| {
-        if let Some(group) = groups.get_mut(index) {
-            change(group);
-        }
-    });
-    let heading = move || groups.with(|groups| groups.get(index).map(|group| group.name.clone()).unwrap_or_default());
+    let edit = move |change: Box<dyn Fn(&mut SkillGroup)>| {
+        groups.update(|groups| {
+            if let Some(group) = groups.get_mut(index) {
+                change(group);
+            }
+        })
+    };
+    let heading = move || {
+        groups.with(|groups| {
+            groups
+                .get(index)
+                .map(|group| group.name.clone())
+                .unwrap_or_default()
+        })
+    };
     let n = (index + 1).to_string();
     let members = group.members.clone();
     let chosen_rule = group.rule.clone();

@@ -9,17 +9,25 @@ use wasm_bindgen::JsCast;
 use kefu_core::config::KnowledgeItem;
 
 use crate::admin::api::{self, KnowledgeView, Problem, RobotReply};
-use crate::admin::{texts, CheckField, Problems, SaveBar, TextField};
-use crate::i18n::{fill, Lang};
+use crate::admin::{CheckField, Problems, SaveBar, TextField, texts};
+use crate::i18n::{Lang, fill};
 
 /// Similar questions as typed: one per line.
 pub fn parse_similar(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned).collect()
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The import format of a file, by its name: `.csv` is CSV, everything else JSON.
 pub fn format_of_file(name: &str) -> &'static str {
-    if name.to_ascii_lowercase().ends_with(".csv") { "csv" } else { "json" }
+    if name.to_ascii_lowercase().ends_with(".csv") {
+        "csv"
+    } else {
+        "json"
+    }
 }
 
 #[component]
@@ -34,7 +42,11 @@ pub fn KnowledgePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
     let load = {
         let token = token.clone();
         move || {
-            let (token, q, c) = (token.clone(), query.get_untracked(), category.get_untracked());
+            let (token, q, c) = (
+                token.clone(),
+                query.get_untracked(),
+                category.get_untracked(),
+            );
             spawn_local(async move {
                 if let Ok(list) = api::knowledge(&token, &q, &c).await {
                     items.set(list.items);
@@ -45,7 +57,14 @@ pub fn KnowledgePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
     };
     load();
     let reload = Callback::new(move |()| load());
-    let blank = || KnowledgeItem { id: String::new(), category: String::new(), question: String::new(), similar: Vec::new(), answer: String::new(), enabled: true };
+    let blank = || KnowledgeItem {
+        id: String::new(),
+        category: String::new(),
+        question: String::new(),
+        similar: Vec::new(),
+        answer: String::new(),
+        enabled: true,
+    };
     view! {
         <section class="kefu-admin-page" aria-labelledby="kefu-admin-knowledge">
             <h2 id="kefu-admin-knowledge">{move || t().page_knowledge}</h2>
@@ -112,7 +131,14 @@ pub fn KnowledgePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
 
 /// The form of a new or an edited item.
 #[component]
-pub fn ItemEditor(lang: RwSignal<Lang>, item: KnowledgeItem, is_new: bool, token: String, editing: RwSignal<Option<KnowledgeItem>>, reload: Callback<()>) -> impl IntoView {
+pub fn ItemEditor(
+    lang: RwSignal<Lang>,
+    item: KnowledgeItem,
+    is_new: bool,
+    token: String,
+    editing: RwSignal<Option<KnowledgeItem>>,
+    reload: Callback<()>,
+) -> impl IntoView {
     let t = move || texts(lang);
     let problems: Problems = RwSignal::new(Vec::new());
     let saved = RwSignal::new(false);
@@ -122,7 +148,11 @@ pub fn ItemEditor(lang: RwSignal<Lang>, item: KnowledgeItem, is_new: bool, token
         let token = token.clone();
         let item = draft.get_untracked();
         spawn_local(async move {
-            let result = if is_new { api::add_knowledge(&token, &item).await } else { api::update_knowledge(&token, &item).await };
+            let result = if is_new {
+                api::add_knowledge(&token, &item).await
+            } else {
+                api::update_knowledge(&token, &item).await
+            };
             match result {
                 Ok(_) => {
                     problems.set(Vec::new());
@@ -155,7 +185,10 @@ pub fn ItemEditor(lang: RwSignal<Lang>, item: KnowledgeItem, is_new: bool, token
 /// Reads a file the admin picked, as text.
 async fn read_file(input: &web_sys::HtmlInputElement) -> Option<(String, String)> {
     let file = input.files()?.get(0)?;
-    let text = wasm_bindgen_futures::JsFuture::from(file.text()).await.ok()?.as_string()?;
+    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .ok()?
+        .as_string()?;
     Some((file.name(), text))
 }
 
@@ -164,8 +197,12 @@ fn download(name: &str, text: &str, content_type: &str) {
     let parts = js_sys::Array::of1(&text.into());
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(content_type);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
     if let Some(document) = web_sys::window().and_then(|window| window.document())
         && let Ok(link) = document.create_element("a")
     {
@@ -186,16 +223,31 @@ pub fn ImportExport(lang: RwSignal<Lang>, token: String, reload: Callback<()>) -
     let on_file = {
         let token = token.clone();
         move |event: web_sys::Event| {
-            let Some(input) = event.target().and_then(|target| target.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+            let Some(input) = event
+                .target()
+                .and_then(|target| target.dyn_into::<web_sys::HtmlInputElement>().ok())
+            else {
+                return;
+            };
             let token = token.clone();
             spawn_local(async move {
-                let Some((name, text)) = read_file(&input).await else { return };
+                let Some((name, text)) = read_file(&input).await else {
+                    return;
+                };
                 input.set_value("");
                 result.set(None);
                 match api::import_knowledge(&token, format_of_file(&name), text).await {
                     Ok(imported) => {
                         problems.set(Vec::new());
-                        let message = fill(&fill(texts_static(lang).imported, "added", &imported.added.to_string()), "replaced", &imported.replaced.to_string());
+                        let message = fill(
+                            &fill(
+                                texts_static(lang).imported,
+                                "added",
+                                &imported.added.to_string(),
+                            ),
+                            "replaced",
+                            &imported.replaced.to_string(),
+                        );
                         result.set(Some(message));
                         reload.run(());
                     }
@@ -208,7 +260,11 @@ pub fn ImportExport(lang: RwSignal<Lang>, token: String, reload: Callback<()>) -
         let token = token.clone();
         spawn_local(async move {
             if let Ok(text) = api::export_knowledge(&token, format).await {
-                let content_type = if format == "csv" { "text/csv" } else { "application/json" };
+                let content_type = if format == "csv" {
+                    "text/csv"
+                } else {
+                    "application/json"
+                };
                 download(&format!("knowledge.{format}"), &text, content_type);
             }
         });

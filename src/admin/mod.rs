@@ -34,7 +34,11 @@ pub type Problems = RwSignal<Vec<Problem>>;
 
 /// The messages of the problems at exactly `path`.
 pub fn problem_at(problems: &[Problem], path: &str) -> Option<String> {
-    let messages: Vec<&str> = problems.iter().filter(|problem| problem.path == path).map(|problem| problem.message.as_str()).collect();
+    let messages: Vec<&str> = problems
+        .iter()
+        .filter(|problem| problem.path == path)
+        .map(|problem| problem.message.as_str())
+        .collect();
     (!messages.is_empty()).then(|| messages.join("; "))
 }
 
@@ -64,7 +68,11 @@ pub fn SaveBar(
     label: Option<Signal<String>>,
 ) -> impl IntoView {
     let t = move || texts(lang);
-    let button_text = move || label.map(|label| label.get()).unwrap_or_else(|| t().save.to_owned());
+    let button_text = move || {
+        label
+            .map(|label| label.get())
+            .unwrap_or_else(|| t().save.to_owned())
+    };
     view! {
         <div class="kefu-save-bar">
             <button type="button" class="kefu-primary" on:click=move |_| on_save.run(())>{button_text}</button>
@@ -103,7 +111,15 @@ pub enum Page {
 }
 
 impl Page {
-    pub const ALL: [Page; 7] = [Page::Groups, Page::Rules, Page::Mode, Page::Agents, Page::Knowledge, Page::Widget, Page::Audit];
+    pub const ALL: [Page; 7] = [
+        Page::Groups,
+        Page::Rules,
+        Page::Mode,
+        Page::Agents,
+        Page::Knowledge,
+        Page::Widget,
+        Page::Audit,
+    ];
 
     pub fn title(self, texts: &AdminTexts) -> &'static str {
         match self {
@@ -187,7 +203,11 @@ pub fn TextField(
 
 /// A checkbox with its label.
 #[component]
-pub fn CheckField(#[prop(into)] label: Signal<String>, checked: bool, on_change: Callback<bool>) -> impl IntoView {
+pub fn CheckField(
+    #[prop(into)] label: Signal<String>,
+    checked: bool,
+    on_change: Callback<bool>,
+) -> impl IntoView {
     view! {
         <label class="kefu-check">
             <input type="checkbox" prop:checked=checked on:change:target=move |event| on_change.run(event.target().checked())/>

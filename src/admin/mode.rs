@@ -7,12 +7,16 @@ use leptos::task::spawn_local;
 use kefu_core::config::{ServiceMode, ServiceSettings};
 
 use crate::admin::api;
-use crate::admin::{texts, CheckField, FieldError, Problems, SaveBar, TextField};
+use crate::admin::{CheckField, FieldError, Problems, SaveBar, TextField, texts};
 use crate::i18n::Lang;
 
 /// Transfer keywords as typed: separated by commas (`,` or `，`) or line breaks.
 pub fn parse_keywords(text: &str) -> Vec<String> {
-    text.split([',', '，', '\n']).map(str::trim).filter(|keyword| !keyword.is_empty()).map(str::to_owned).collect()
+    text.split([',', '，', '\n'])
+        .map(str::trim)
+        .filter(|keyword| !keyword.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[component]
@@ -26,7 +30,13 @@ pub fn ModePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
         spawn_local(async move {
             match api::config(&token).await {
                 Ok(config) => {
-                    groups.set(config.skill_groups.iter().map(|group| group.name.clone()).collect());
+                    groups.set(
+                        config
+                            .skill_groups
+                            .iter()
+                            .map(|group| group.name.clone())
+                            .collect(),
+                    );
                     service.set(Some(config.service));
                 }
                 Err(error) => problems.set(error.problems()),
@@ -34,7 +44,9 @@ pub fn ModePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
         });
     }
     let on_save = Callback::new(move |()| {
-        let Some(body) = service.get_untracked() else { return };
+        let Some(body) = service.get_untracked() else {
+            return;
+        };
         let token = token.clone();
         saved.set(false);
         spawn_local(async move {
@@ -59,14 +71,21 @@ pub fn ModePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
 
 /// The fields of the service mode; `service` must hold the settings when mounted.
 #[component]
-pub fn ModeEditor(lang: RwSignal<Lang>, service: RwSignal<Option<ServiceSettings>>, groups: RwSignal<Vec<String>>, problems: Problems) -> impl IntoView {
+pub fn ModeEditor(
+    lang: RwSignal<Lang>,
+    service: RwSignal<Option<ServiceSettings>>,
+    groups: RwSignal<Vec<String>>,
+    problems: Problems,
+) -> impl IntoView {
     let t = move || texts(lang);
     let start = service.get_untracked().unwrap_or_default();
-    let edit = move |change: Box<dyn Fn(&mut ServiceSettings)>| service.update(|service| {
-        if let Some(service) = service {
-            change(service);
-        }
-    });
+    let edit = move |change: Box<dyn Fn(&mut ServiceSettings)>| {
+        service.update(|service| {
+            if let Some(service) = service {
+                change(service);
+            }
+        })
+    };
     let mode = move || service.with(|service| service.as_ref().map(|service| service.mode));
     let robot = start.robot.clone();
     let chosen_group = robot.skill_group.clone();

@@ -5,12 +5,12 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use kefu_core::config::{HoursException, ServiceRule, TimeRange, WeeklyHours, Weekday};
+use kefu_core::config::{HoursException, ServiceRule, TimeRange, Weekday, WeeklyHours};
 use kefu_core::hours::OpeningPreview;
 
 use crate::admin::api;
-use crate::admin::{texts, CheckField, FieldError, Problems, SaveBar, TextField};
-use crate::i18n::{fill, AdminTexts, Lang};
+use crate::admin::{CheckField, FieldError, Problems, SaveBar, TextField, texts};
+use crate::i18n::{AdminTexts, Lang, fill};
 
 /// What the preview says, in words.
 pub fn preview_text(texts: &AdminTexts, preview: &OpeningPreview) -> String {
@@ -18,13 +18,20 @@ pub fn preview_text(texts: &AdminTexts, preview: &OpeningPreview) -> String {
         return texts.open_now.to_owned();
     }
     match &preview.next_opening_local {
-        Some(local) => fill(&fill(texts.opens_at, "day", weekday_name(texts, local.weekday)), "time", &local.time),
+        Some(local) => fill(
+            &fill(texts.opens_at, "day", weekday_name(texts, local.weekday)),
+            "time",
+            &local.time,
+        ),
         None => texts.closed_for_now.to_owned(),
     }
 }
 
 pub fn weekday_name(texts: &AdminTexts, day: Weekday) -> &'static str {
-    let index = Weekday::ALL.iter().position(|each| *each == day).unwrap_or(0);
+    let index = Weekday::ALL
+        .iter()
+        .position(|each| *each == day)
+        .unwrap_or(0);
     texts.weekdays[index]
 }
 
@@ -35,7 +42,11 @@ fn new_rule(number: usize) -> ServiceRule {
         "working_hours": { "time_zone": "Asia/Shanghai" }
     }))
     .expect("a rule with defaults");
-    rule.working_hours.weekly.push(WeeklyHours { days: Weekday::WORKDAYS.to_vec(), from: "09:00".into(), to: "18:00".into() });
+    rule.working_hours.weekly.push(WeeklyHours {
+        days: Weekday::WORKDAYS.to_vec(),
+        from: "09:00".into(),
+        to: "18:00".into(),
+    });
     rule
 }
 
@@ -91,9 +102,17 @@ pub fn RulesPage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
 
 /// One rule's fields.
 #[component]
-pub fn RuleEditor(lang: RwSignal<Lang>, rules: RwSignal<Vec<ServiceRule>>, index: usize, problems: Problems, token: String) -> impl IntoView {
+pub fn RuleEditor(
+    lang: RwSignal<Lang>,
+    rules: RwSignal<Vec<ServiceRule>>,
+    index: usize,
+    problems: Problems,
+    token: String,
+) -> impl IntoView {
     let t = move || texts(lang);
-    let rule = rules.with_untracked(|rules| rules.get(index).cloned()).unwrap_or_else(|| new_rule(index + 1));
+    let rule = rules
+        .with_untracked(|rules| rules.get(index).cloned())
+        .unwrap_or_else(|| new_rule(index + 1));
     let path = format!("rules[{index}]");
     let edit = move |change: Box<dyn Fn(&mut ServiceRule)>| {
         rules.update(|rules| {
@@ -102,7 +121,9 @@ pub fn RuleEditor(lang: RwSignal<Lang>, rules: RwSignal<Vec<ServiceRule>>, index
             }
         })
     };
-    let hours = Memo::new(move |_| rules.with(|rules| rules.get(index).map(|rule| rule.working_hours.clone())));
+    let hours = Memo::new(move |_| {
+        rules.with(|rules| rules.get(index).map(|rule| rule.working_hours.clone()))
+    });
     let weekly_count = Memo::new(move |_| hours.get().map_or(0, |hours| hours.weekly.len()));
     let exception_count = Memo::new(move |_| hours.get().map_or(0, |hours| hours.exceptions.len()));
     // Ranges are redrawn when one is added or removed (their values move up).
@@ -124,7 +145,14 @@ pub fn RuleEditor(lang: RwSignal<Lang>, rules: RwSignal<Vec<ServiceRule>>, index
         });
     });
     let name_label = Signal::derive(move || fill(t().rule_name, "n", &(index + 1).to_string()));
-    let rule_heading = move || rules.with(|rules| rules.get(index).map(|rule| rule.name.clone()).unwrap_or_default());
+    let rule_heading = move || {
+        rules.with(|rules| {
+            rules
+                .get(index)
+                .map(|rule| rule.name.clone())
+                .unwrap_or_default()
+        })
+    };
 
     view! {
         <fieldset class="kefu-rule">

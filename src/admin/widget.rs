@@ -4,16 +4,20 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use kefu_core::config::{WidgetSettings, WIDGET_LANGUAGES};
+use kefu_core::config::{WIDGET_LANGUAGES, WidgetSettings};
 
 use crate::admin::api;
-use crate::admin::{texts, CheckField, FieldError, Problems, SaveBar, TextField};
+use crate::admin::{CheckField, FieldError, Problems, SaveBar, TextField, texts};
 use crate::i18n::Lang;
 
 /// Origins as typed: one per line, blanks dropped, trailing slashes kept (kefu-core says
 /// what is wrong with them).
 pub fn parse_origins(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned).collect()
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[component]
@@ -35,7 +39,9 @@ pub fn WidgetPage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
         });
     }
     let on_save = Callback::new(move |()| {
-        let Some(body) = widget.get_untracked() else { return };
+        let Some(body) = widget.get_untracked() else {
+            return;
+        };
         let token = token.clone();
         saved.set(false);
         spawn_local(async move {
@@ -62,14 +68,20 @@ pub fn WidgetPage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
 
 /// The widget settings' fields; `widget` must hold the settings when mounted.
 #[component]
-pub fn WidgetEditor(lang: RwSignal<Lang>, widget: RwSignal<Option<WidgetSettings>>, problems: Problems) -> impl IntoView {
+pub fn WidgetEditor(
+    lang: RwSignal<Lang>,
+    widget: RwSignal<Option<WidgetSettings>>,
+    problems: Problems,
+) -> impl IntoView {
     let t = move || texts(lang);
     let start = widget.get_untracked().unwrap_or_default();
-    let edit = move |change: Box<dyn Fn(&mut WidgetSettings)>| widget.update(|widget| {
-        if let Some(widget) = widget {
-            change(widget);
-        }
-    });
+    let edit = move |change: Box<dyn Fn(&mut WidgetSettings)>| {
+        widget.update(|widget| {
+            if let Some(widget) = widget {
+                change(widget);
+            }
+        })
+    };
     view! {
         <TextField label=Signal::derive(move || t().allowed_origins.to_owned()) multiline=true value=start.allowed_origins.join("\n")
             problems path="widget.allowed_origins"

@@ -8,16 +8,24 @@ use wasm_bindgen::JsCast;
 pub fn page_visible() -> bool {
     web_sys::window()
         .and_then(|window| window.document())
-        .is_some_and(|document| document.visibility_state() == web_sys::VisibilityState::Visible && document.has_focus().unwrap_or(true))
+        .is_some_and(|document| {
+            document.visibility_state() == web_sys::VisibilityState::Visible
+                && document.has_focus().unwrap_or(true)
+        })
 }
 
 /// A short two-note tone through Web Audio (no audio file, so no extra request and nothing
 /// for the CSP to allow). Browsers may keep audio muted until the first click; that is fine.
 pub fn play_tone() {
-    let Ok(context) = web_sys::AudioContext::new() else { return };
+    let Ok(context) = web_sys::AudioContext::new() else {
+        return;
+    };
     let now = context.current_time();
     for (index, frequency) in [880.0_f32, 1175.0].into_iter().enumerate() {
-        let (Ok(oscillator), Ok(gain)) = (context.create_oscillator(), context.create_gain()) else { return };
+        let (Ok(oscillator), Ok(gain)) = (context.create_oscillator(), context.create_gain())
+        else {
+            return;
+        };
         oscillator.frequency().set_value(frequency);
         let start = now + index as f64 * 0.15;
         gain.gain().set_value(0.0);
@@ -48,8 +56,9 @@ pub fn request_notification_permission() {
 
 /// Whether notifications can still be enabled (not yet granted nor denied).
 pub fn can_ask_for_notifications() -> bool {
-    web_sys::window().is_some_and(|window| js_sys::Reflect::has(&window, &"Notification".into()).unwrap_or(false))
-        && web_sys::Notification::permission() == web_sys::NotificationPermission::Default
+    web_sys::window().is_some_and(|window| {
+        js_sys::Reflect::has(&window, &"Notification".into()).unwrap_or(false)
+    }) && web_sys::Notification::permission() == web_sys::NotificationPermission::Default
 }
 
 /// Sets the tab title.
@@ -61,7 +70,9 @@ pub fn set_title(title: &str) {
 
 /// Runs `callback` when the page becomes visible or focused again.
 pub fn on_return(callback: impl Fn() + 'static) {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let closure = wasm_bindgen::closure::Closure::<dyn Fn()>::new(callback);
     let function: &js_sys::Function = closure.as_ref().unchecked_ref();
     let _ = window.add_event_listener_with_callback("focus", function);

@@ -54,7 +54,9 @@ fn authorized(builder: RequestBuilder, token: &str) -> RequestBuilder {
     builder.header("Authorization", &format!("Bearer {token}"))
 }
 
-async fn answer<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
+async fn answer<T: DeserializeOwned>(
+    response: Result<Response, gloo_net::Error>,
+) -> Result<T, ApiError> {
     let response = response.map_err(|error| ApiError(error.to_string()))?;
     if !response.ok() {
         let message = response
@@ -65,45 +67,80 @@ async fn answer<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>
             .unwrap_or_else(|| format!("HTTP {}", response.status()));
         return Err(ApiError(message));
     }
-    response.json::<T>().await.map_err(|error| ApiError(error.to_string()))
+    response
+        .json::<T>()
+        .await
+        .map_err(|error| ApiError(error.to_string()))
 }
 
 fn query_escape(text: &str) -> String {
-    js_sys::encode_uri_component(text).as_string().unwrap_or_default()
+    js_sys::encode_uri_component(text)
+        .as_string()
+        .unwrap_or_default()
 }
 
 /// The robot's best items for `question`, best first.
 pub async fn search(token: &str, question: &str) -> Result<Vec<KnowledgeItem>, ApiError> {
     let url = format!("/api/agent/knowledge/search?q={}", query_escape(question));
-    answer::<SearchAnswer>(authorized(Request::get(&url), token).send().await).await.map(|answer| answer.results)
+    answer::<SearchAnswer>(authorized(Request::get(&url), token).send().await)
+        .await
+        .map(|answer| answer.results)
 }
 
 /// The items the robot answered with most.
 pub async fn recommended(token: &str) -> Result<Vec<KnowledgeItem>, ApiError> {
-    answer::<RecommendedAnswer>(authorized(Request::get("/api/agent/knowledge/recommended?limit=10"), token).send().await)
-        .await
-        .map(|answer| answer.items)
+    answer::<RecommendedAnswer>(
+        authorized(
+            Request::get("/api/agent/knowledge/recommended?limit=10"),
+            token,
+        )
+        .send()
+        .await,
+    )
+    .await
+    .map(|answer| answer.items)
 }
 
 pub async fn phrases(token: &str) -> Result<Vec<CannedPhrase>, ApiError> {
-    answer::<PhrasesAnswer>(authorized(Request::get("/api/agent/canned-phrases"), token).send().await).await.map(|answer| answer.phrases)
+    answer::<PhrasesAnswer>(
+        authorized(Request::get("/api/agent/canned-phrases"), token)
+            .send()
+            .await,
+    )
+    .await
+    .map(|answer| answer.phrases)
 }
 
 pub async fn create_phrase(token: &str, input: &PhraseInput) -> Result<CannedPhrase, ApiError> {
-    let request = authorized(Request::post("/api/agent/canned-phrases"), token).json(input).map_err(|error| ApiError(error.to_string()))?;
+    let request = authorized(Request::post("/api/agent/canned-phrases"), token)
+        .json(input)
+        .map_err(|error| ApiError(error.to_string()))?;
     answer(request.send().await).await
 }
 
-pub async fn update_phrase(token: &str, id: &str, input: &PhraseInput) -> Result<CannedPhrase, ApiError> {
+pub async fn update_phrase(
+    token: &str,
+    id: &str,
+    input: &PhraseInput,
+) -> Result<CannedPhrase, ApiError> {
     let url = format!("/api/agent/canned-phrases/{}", query_escape(id));
-    let request = authorized(Request::put(&url), token).json(input).map_err(|error| ApiError(error.to_string()))?;
+    let request = authorized(Request::put(&url), token)
+        .json(input)
+        .map_err(|error| ApiError(error.to_string()))?;
     answer(request.send().await).await
 }
 
 pub async fn delete_phrase(token: &str, id: &str) -> Result<(), ApiError> {
     let url = format!("/api/agent/canned-phrases/{}", query_escape(id));
-    let response = authorized(Request::delete(&url), token).send().await.map_err(|error| ApiError(error.to_string()))?;
-    if response.ok() { Ok(()) } else { Err(ApiError(format!("HTTP {}", response.status()))) }
+    let response = authorized(Request::delete(&url), token)
+        .send()
+        .await
+        .map_err(|error| ApiError(error.to_string()))?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(ApiError(format!("HTTP {}", response.status())))
+    }
 }
 
 /// The phrases matching what follows `/` in the composer (category or content, folded like
@@ -114,8 +151,12 @@ pub fn phrases_matching<'a>(phrases: &'a [CannedPhrase], typed: &str) -> Vec<&'a
         .iter()
         .filter(|phrase| {
             wanted.is_empty()
-                || kefu_core::text::normalize(&phrase.content).to_lowercase().contains(&wanted)
-                || kefu_core::text::normalize(&phrase.category).to_lowercase().contains(&wanted)
+                || kefu_core::text::normalize(&phrase.content)
+                    .to_lowercase()
+                    .contains(&wanted)
+                || kefu_core::text::normalize(&phrase.category)
+                    .to_lowercase()
+                    .contains(&wanted)
         })
         .take(8)
         .collect()
@@ -123,7 +164,9 @@ pub fn phrases_matching<'a>(phrases: &'a [CannedPhrase], typed: &str) -> Vec<&'a
 
 /// What follows a leading `/` in the composer, if the agent is asking for a phrase.
 pub fn slash_query(draft: &str) -> Option<&str> {
-    draft.strip_prefix('/').filter(|rest| !rest.contains('\n') && rest.chars().count() <= 20)
+    draft
+        .strip_prefix('/')
+        .filter(|rest| !rest.contains('\n') && rest.chars().count() <= 20)
 }
 
 #[cfg(test)]
@@ -132,7 +175,12 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn phrase(category: &str, content: &str) -> CannedPhrase {
-        CannedPhrase { id: content.into(), category: category.into(), content: content.into(), shared: true }
+        CannedPhrase {
+            id: content.into(),
+            category: category.into(),
+            content: content.into(),
+            shared: true,
+        }
     }
 
     #[test]
@@ -141,10 +189,18 @@ mod tests {
         assert_eq!(slash_query("/"), Some(""));
         assert_eq!(slash_query("好的 /x"), None);
         assert_eq!(slash_query("/a\nb"), None);
-        let phrases = [phrase("问候", "您好，很高兴为您服务"), phrase("结束", "请问还有其他问题吗？"), phrase("Greeting", "Hello!")];
+        let phrases = [
+            phrase("问候", "您好，很高兴为您服务"),
+            phrase("结束", "请问还有其他问题吗？"),
+            phrase("Greeting", "Hello!"),
+        ];
         assert_eq!(phrases_matching(&phrases, "问候").len(), 1);
         assert_eq!(phrases_matching(&phrases, "其他").len(), 1);
-        assert_eq!(phrases_matching(&phrases, "ＨＥＬＬＯ").len(), 1, "full-width and case fold");
+        assert_eq!(
+            phrases_matching(&phrases, "ＨＥＬＬＯ").len(),
+            1,
+            "full-width and case fold"
+        );
         assert_eq!(phrases_matching(&phrases, "").len(), 3);
     }
 }

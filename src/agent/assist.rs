@@ -16,7 +16,12 @@ fn use_in_composer(draft: Draft, text: &str) {
     draft.set(text.to_owned());
     if let Some(composer) = web_sys::window()
         .and_then(|window| window.document())
-        .and_then(|document| document.query_selector(".kefu-conversation textarea").ok().flatten())
+        .and_then(|document| {
+            document
+                .query_selector(".kefu-conversation textarea")
+                .ok()
+                .flatten()
+        })
     {
         use wasm_bindgen::JsCast;
         let _ = composer.unchecked_into::<web_sys::HtmlElement>().focus();
@@ -25,7 +30,11 @@ fn use_in_composer(draft: Draft, text: &str) {
 
 /// A list of knowledge items, each a button that puts its answer in the composer.
 #[component]
-fn KnowledgeList(items: Signal<Vec<KnowledgeItem>>, draft: Draft, lang: RwSignal<Lang>) -> impl IntoView {
+fn KnowledgeList(
+    items: Signal<Vec<KnowledgeItem>>,
+    draft: Draft,
+    lang: RwSignal<Lang>,
+) -> impl IntoView {
     view! {
         <ul class="kefu-knowledge-list">
             <For each=move || items.get() key=|item| item.id.clone() children=move |item| {
@@ -47,7 +56,11 @@ fn KnowledgeList(items: Signal<Vec<KnowledgeItem>>, draft: Draft, lang: RwSignal
 /// 搜索框 + 推荐知识: search the knowledge base, the best matches for the customer's latest
 /// question, and the high-frequency items.
 #[component]
-pub fn KnowledgePanel(lang: RwSignal<Lang>, session: RwSignal<AgentSession>, draft: Draft) -> impl IntoView {
+pub fn KnowledgePanel(
+    lang: RwSignal<Lang>,
+    session: RwSignal<AgentSession>,
+    draft: Draft,
+) -> impl IntoView {
     let texts = move || lang.get().texts();
     let token = session.with_untracked(|session| session.session_token.clone());
     let query = RwSignal::new(String::new());
@@ -79,10 +92,17 @@ pub fn KnowledgePanel(lang: RwSignal<Lang>, session: RwSignal<AgentSession>, dra
     let latest_question = Memo::new(move |_| {
         session.with(|session| {
             session.selected().and_then(|conversation| {
-                conversation.log.events.iter().rev().find_map(|event| match &event.body {
-                    kefu_core::conversation::EventBody::CustomerMessage { text, .. } => Some(text.clone()),
-                    _ => None,
-                })
+                conversation
+                    .log
+                    .events
+                    .iter()
+                    .rev()
+                    .find_map(|event| match &event.body {
+                        kefu_core::conversation::EventBody::CustomerMessage { text, .. } => {
+                            Some(text.clone())
+                        }
+                        _ => None,
+                    })
             })
         })
     });
@@ -149,7 +169,10 @@ pub struct Phrases {
 
 impl Phrases {
     pub fn load(token: String) -> Phrases {
-        let phrases = Phrases { list: RwSignal::new(Vec::new()), error: RwSignal::new(None) };
+        let phrases = Phrases {
+            list: RwSignal::new(Vec::new()),
+            error: RwSignal::new(None),
+        };
         phrases.reload(token);
         phrases
     }
@@ -171,8 +194,15 @@ pub fn SlashSuggestions(lang: RwSignal<Lang>, phrases: Phrases, draft: Draft) ->
     let texts = move || lang.get().texts();
     let matches = move || {
         let draft = draft.get();
-        let Some(typed) = api::slash_query(&draft) else { return Vec::new() };
-        phrases.list.with(|list| api::phrases_matching(list, typed).into_iter().cloned().collect::<Vec<_>>())
+        let Some(typed) = api::slash_query(&draft) else {
+            return Vec::new();
+        };
+        phrases.list.with(|list| {
+            api::phrases_matching(list, typed)
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>()
+        })
     };
     view! {
         <Show when=move || !matches().is_empty()>
@@ -193,7 +223,11 @@ pub fn SlashSuggestions(lang: RwSignal<Lang>, phrases: Phrases, draft: Draft) ->
 /// The first phrase the `/` shortcut offers for `draft`, for Enter.
 pub fn first_slash_match(phrases: Phrases, draft: &str) -> Option<String> {
     let typed = api::slash_query(draft)?;
-    phrases.list.with_untracked(|list| api::phrases_matching(list, typed).first().map(|phrase| phrase.content.clone()))
+    phrases.list.with_untracked(|list| {
+        api::phrases_matching(list, typed)
+            .first()
+            .map(|phrase| phrase.content.clone())
+    })
 }
 
 /// 常用语 in the composer: every phrase by category, a click puts it in the draft.
@@ -225,7 +259,12 @@ pub fn PhrasePicker(lang: RwSignal<Lang>, phrases: Phrases, draft: Draft) -> imp
 
 /// 常用语设置 (behind the gear): add, edit and delete phrases in categories.
 #[component]
-pub fn PhraseSettings(lang: RwSignal<Lang>, session: RwSignal<AgentSession>, phrases: Phrases, open: RwSignal<bool>) -> impl IntoView {
+pub fn PhraseSettings(
+    lang: RwSignal<Lang>,
+    session: RwSignal<AgentSession>,
+    phrases: Phrases,
+    open: RwSignal<bool>,
+) -> impl IntoView {
     let texts = move || lang.get().texts();
     let token = session.with_untracked(|session| session.session_token.clone());
     let category = RwSignal::new(String::new());
@@ -236,7 +275,11 @@ pub fn PhraseSettings(lang: RwSignal<Lang>, session: RwSignal<AgentSession>, phr
         let token = token.clone();
         move |event: web_sys::SubmitEvent| {
             event.prevent_default();
-            let input = PhraseInput { category: category.get_untracked().trim().to_owned(), content: content.get_untracked(), shared: None };
+            let input = PhraseInput {
+                category: category.get_untracked().trim().to_owned(),
+                content: content.get_untracked(),
+                shared: None,
+            };
             let token = token.clone();
             let editing_id = editing.get_untracked();
             spawn_local(async move {

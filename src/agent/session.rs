@@ -3,7 +3,8 @@
 
 use kefu_core::conversation::{EventBody, Phase};
 use kefu_core::protocol::{
-    AgentFrame, AgentProfile, AgentStatus, ConversationSummary, ErrorCode, GroupChoice, ResumeCursor, ServerFrame, TypingParty,
+    AgentFrame, AgentProfile, AgentStatus, ConversationSummary, ErrorCode, GroupChoice,
+    ResumeCursor, ServerFrame, TypingParty,
 };
 
 use crate::transcript::ConversationLog;
@@ -35,7 +36,12 @@ impl AgentConversation {
             .user
             .as_ref()
             .and_then(|user| user.name.clone())
-            .unwrap_or_else(|| format!("#{}", visitor.visitor_id.chars().take(6).collect::<String>()))
+            .unwrap_or_else(|| {
+                format!(
+                    "#{}",
+                    visitor.visitor_id.chars().take(6).collect::<String>()
+                )
+            })
     }
 
     /// When the customer started waiting for an answer: their first message after the last
@@ -59,10 +65,16 @@ impl AgentConversation {
         if query.is_empty() {
             return true;
         }
-        let found = |text: &str| kefu_core::text::normalize(text).to_lowercase().contains(&query);
+        let found = |text: &str| {
+            kefu_core::text::normalize(text)
+                .to_lowercase()
+                .contains(&query)
+        };
         found(&self.customer_name())
             || self.log.events.iter().any(|event| match &event.body {
-                EventBody::CustomerMessage { text, .. } | EventBody::AgentMessage { text, .. } => found(text),
+                EventBody::CustomerMessage { text, .. } | EventBody::AgentMessage { text, .. } => {
+                    found(text)
+                }
                 _ => false,
             })
     }
@@ -74,7 +86,9 @@ impl AgentConversation {
             .iter()
             .rev()
             .find_map(|event| match &event.body {
-                EventBody::CustomerMessage { text, .. } | EventBody::AgentMessage { text, .. } => Some(text.clone()),
+                EventBody::CustomerMessage { text, .. } | EventBody::AgentMessage { text, .. } => {
+                    Some(text.clone())
+                }
                 _ => None,
             })
             .unwrap_or_default()
@@ -112,7 +126,10 @@ pub struct AgentSession {
 
 impl AgentSession {
     pub fn new(session_token: String) -> AgentSession {
-        AgentSession { session_token, ..AgentSession::default() }
+        AgentSession {
+            session_token,
+            ..AgentSession::default()
+        }
     }
 
     pub fn hello(&self) -> AgentFrame {
@@ -130,23 +147,35 @@ impl AgentSession {
     }
 
     pub fn agent_id(&self) -> String {
-        self.profile.as_ref().map(|profile| profile.agent_id.clone()).unwrap_or_default()
+        self.profile
+            .as_ref()
+            .map(|profile| profile.agent_id.clone())
+            .unwrap_or_default()
     }
 
     pub fn status(&self) -> AgentStatus {
-        self.profile.as_ref().map(|profile| profile.status).unwrap_or_default()
+        self.profile
+            .as_ref()
+            .map(|profile| profile.status)
+            .unwrap_or_default()
     }
 
     /// Chats served now.
     pub fn active_count(&self) -> usize {
         let agent_id = self.agent_id();
-        self.conversations.iter().filter(|conversation| conversation.is_active(&agent_id)).count()
+        self.conversations
+            .iter()
+            .filter(|conversation| conversation.is_active(&agent_id))
+            .count()
     }
 
     /// Conversations this agent serves now, newest assignment first.
     pub fn active(&self) -> Vec<&AgentConversation> {
         let agent_id = self.agent_id();
-        self.conversations.iter().filter(|conversation| conversation.is_active(&agent_id)).collect()
+        self.conversations
+            .iter()
+            .filter(|conversation| conversation.is_active(&agent_id))
+            .collect()
     }
 
     /// Conversations that ended or left this agent (已结束), matching `query`.
@@ -154,18 +183,27 @@ impl AgentSession {
         let agent_id = self.agent_id();
         self.conversations
             .iter()
-            .filter(|conversation| !conversation.is_active(&agent_id) && conversation.matches(query))
+            .filter(|conversation| {
+                !conversation.is_active(&agent_id) && conversation.matches(query)
+            })
             .collect()
     }
 
     /// Selects the next (`step` = 1) or previous (`step` = -1) active conversation, wrapping
     /// around; the keyboard shortcut for moving between chats.
     pub fn select_step(&mut self, step: isize) {
-        let ids: Vec<String> = self.active().iter().map(|c| c.summary.conversation_id.clone()).collect();
+        let ids: Vec<String> = self
+            .active()
+            .iter()
+            .map(|c| c.summary.conversation_id.clone())
+            .collect();
         if ids.is_empty() {
             return;
         }
-        let current = self.selected.as_ref().and_then(|selected| ids.iter().position(|id| id == selected));
+        let current = self
+            .selected
+            .as_ref()
+            .and_then(|selected| ids.iter().position(|id| id == selected));
         let next = match current {
             Some(index) => (index as isize + step).rem_euclid(ids.len() as isize) as usize,
             None => 0,
@@ -176,23 +214,42 @@ impl AgentSession {
 
     pub fn selected(&self) -> Option<&AgentConversation> {
         let selected = self.selected.as_ref()?;
-        self.conversations.iter().find(|conversation| &conversation.summary.conversation_id == selected)
+        self.conversations
+            .iter()
+            .find(|conversation| &conversation.summary.conversation_id == selected)
     }
 
     pub fn select(&mut self, conversation_id: &str) {
         self.selected = Some(conversation_id.to_owned());
-        if let Some(conversation) = self.conversations.iter_mut().find(|c| c.summary.conversation_id == conversation_id) {
+        if let Some(conversation) = self
+            .conversations
+            .iter_mut()
+            .find(|c| c.summary.conversation_id == conversation_id)
+        {
             conversation.unread = 0;
         }
     }
 
     /// Queues a reply; returns the frame to send now if connected.
-    pub fn reply(&mut self, conversation_id: &str, client_msg_id: String, text: &str) -> Option<AgentFrame> {
+    pub fn reply(
+        &mut self,
+        conversation_id: &str,
+        client_msg_id: String,
+        text: &str,
+    ) -> Option<AgentFrame> {
         if text.trim().is_empty() {
             return None;
         }
-        self.pending.push(PendingReply { conversation_id: conversation_id.to_owned(), client_msg_id: client_msg_id.clone(), text: text.to_owned() });
-        self.connected.then(|| AgentFrame::Send { conversation_id: conversation_id.to_owned(), client_msg_id, text: text.to_owned() })
+        self.pending.push(PendingReply {
+            conversation_id: conversation_id.to_owned(),
+            client_msg_id: client_msg_id.clone(),
+            text: text.to_owned(),
+        });
+        self.connected.then(|| AgentFrame::Send {
+            conversation_id: conversation_id.to_owned(),
+            client_msg_id,
+            text: text.to_owned(),
+        })
     }
 
     /// Unacknowledged replies, to send again after `agent_welcome`.
@@ -214,13 +271,23 @@ impl AgentSession {
         }
         self.transfer_pending = Some((conversation_id.to_owned(), group.to_owned()));
         self.transfer_refused = None;
-        Some(AgentFrame::TransferToGroup { conversation_id: conversation_id.to_owned(), group: group.to_owned() })
+        Some(AgentFrame::TransferToGroup {
+            conversation_id: conversation_id.to_owned(),
+            group: group.to_owned(),
+        })
     }
 
     /// The groups the selected conversation can go to: all but its own.
     pub fn transfer_targets(&self) -> Vec<GroupChoice> {
-        let current = self.selected().map(|conversation| conversation.log.state.group.clone()).unwrap_or_default();
-        self.groups.iter().filter(|group| group.name != current).cloned().collect()
+        let current = self
+            .selected()
+            .map(|conversation| conversation.log.state.group.clone())
+            .unwrap_or_default();
+        self.groups
+            .iter()
+            .filter(|group| group.name != current)
+            .cloned()
+            .collect()
     }
 
     pub fn disconnected(&mut self) {
@@ -245,7 +312,10 @@ impl AgentSession {
                 }
                 false
             }
-            ServerFrame::Snapshot { conversation, events } => {
+            ServerFrame::Snapshot {
+                conversation,
+                events,
+            } => {
                 let id = conversation.conversation_id.clone();
                 let mut log = ConversationLog::new(&id);
                 for event in events {
@@ -259,7 +329,11 @@ impl AgentSession {
                     customer_typing_count: 0,
                     assigned_at: now,
                 };
-                let is_new = match self.conversations.iter_mut().find(|c| c.summary.conversation_id == id) {
+                let is_new = match self
+                    .conversations
+                    .iter_mut()
+                    .find(|c| c.summary.conversation_id == id)
+                {
                     Some(existing) => {
                         *existing = entry;
                         false
@@ -269,7 +343,9 @@ impl AgentSession {
                         true
                     }
                 };
-                let selected_is_active = self.selected().is_some_and(|selected| selected.is_active(&self.agent_id()));
+                let selected_is_active = self
+                    .selected()
+                    .is_some_and(|selected| selected.is_active(&self.agent_id()));
                 if !selected_is_active {
                     self.select(&id);
                 }
@@ -278,18 +354,28 @@ impl AgentSession {
                 }
                 is_new
             }
-            ServerFrame::Event { conversation_id, event } => {
+            ServerFrame::Event {
+                conversation_id,
+                event,
+            } => {
                 if let EventBody::AgentMessage { client_msg_id, .. } = &event.body {
-                    self.pending.retain(|reply| &reply.client_msg_id != client_msg_id);
+                    self.pending
+                        .retain(|reply| &reply.client_msg_id != client_msg_id);
                 }
                 let from_customer = matches!(event.body, EventBody::CustomerMessage { .. });
                 if matches!(event.body, EventBody::Requeued { .. })
-                    && self.transfer_pending.as_ref().is_some_and(|(id, _)| *id == conversation_id)
+                    && self
+                        .transfer_pending
+                        .as_ref()
+                        .is_some_and(|(id, _)| *id == conversation_id)
                 {
                     self.transfer_pending = None;
                 }
                 let selected = self.selected.as_deref() == Some(conversation_id.as_str());
-                if let Some(conversation) = self.conversations.iter_mut().find(|c| c.summary.conversation_id == conversation_id)
+                if let Some(conversation) = self
+                    .conversations
+                    .iter_mut()
+                    .find(|c| c.summary.conversation_id == conversation_id)
                     && conversation.log.push(event)
                 {
                     conversation.summary.phase = conversation.log.state.phase;
@@ -304,23 +390,39 @@ impl AgentSession {
                 false
             }
             ServerFrame::Ack { client_msg_id, .. } => {
-                self.pending.retain(|reply| reply.client_msg_id != client_msg_id);
+                self.pending
+                    .retain(|reply| reply.client_msg_id != client_msg_id);
                 false
             }
-            ServerFrame::Typing { conversation_id, from: TypingParty::Customer, typing } => {
-                if let Some(conversation) = self.conversations.iter_mut().find(|c| c.summary.conversation_id == conversation_id) {
+            ServerFrame::Typing {
+                conversation_id,
+                from: TypingParty::Customer,
+                typing,
+            } => {
+                if let Some(conversation) = self
+                    .conversations
+                    .iter_mut()
+                    .find(|c| c.summary.conversation_id == conversation_id)
+                {
                     conversation.customer_typing = typing;
                     conversation.customer_typing_count += u64::from(typing);
                 }
                 false
             }
-            ServerFrame::Error { code: ErrorCode::Unauthorized, .. } => {
+            ServerFrame::Error {
+                code: ErrorCode::Unauthorized,
+                ..
+            } => {
                 self.unauthorized = true;
                 false
             }
             // Errors without a client message id answer the one frame that has none and
             // waits for an answer: the transfer.
-            ServerFrame::Error { code, client_msg_id: None, .. } if self.transfer_pending.is_some() => {
+            ServerFrame::Error {
+                code,
+                client_msg_id: None,
+                ..
+            } if self.transfer_pending.is_some() => {
                 self.transfer_pending = None;
                 self.transfer_refused = Some(code);
                 false
@@ -350,25 +452,73 @@ mod tests {
             conversations: vec![],
             server_time: 0,
             groups: vec![
-                GroupChoice { name: "support".into(), display_name: "在线客服".into() },
-                GroupChoice { name: "billing".into(), display_name: "账单与退款".into() },
+                GroupChoice {
+                    name: "support".into(),
+                    display_name: "在线客服".into(),
+                },
+                GroupChoice {
+                    name: "billing".into(),
+                    display_name: "账单与退款".into(),
+                },
             ],
         }
     }
 
     fn snapshot(id: &str, name: &str, text: &str) -> ServerFrame {
         let events = vec![
-            Event { seq: 1, at: 1, body: EventBody::Started { conversation_id: id.into(), visitor_id: "v".into(), group: "support".into() } },
-            Event { seq: 2, at: 2, body: EventBody::CustomerMessage { client_msg_id: "m".into(), text: text.into() } },
-            Event { seq: 3, at: 3, body: EventBody::TransferRequested { reason: kefu_core::conversation::TransferReason::Keyword } },
-            Event { seq: 4, at: 4, body: EventBody::Queued { group: "support".into() } },
-            Event { seq: 5, at: 5, body: EventBody::AgentAssigned { agent_id: "a1".into(), agent_name: "小美".into() } },
+            Event {
+                seq: 1,
+                at: 1,
+                body: EventBody::Started {
+                    conversation_id: id.into(),
+                    visitor_id: "v".into(),
+                    group: "support".into(),
+                },
+            },
+            Event {
+                seq: 2,
+                at: 2,
+                body: EventBody::CustomerMessage {
+                    client_msg_id: "m".into(),
+                    text: text.into(),
+                },
+            },
+            Event {
+                seq: 3,
+                at: 3,
+                body: EventBody::TransferRequested {
+                    reason: kefu_core::conversation::TransferReason::Keyword,
+                },
+            },
+            Event {
+                seq: 4,
+                at: 4,
+                body: EventBody::Queued {
+                    group: "support".into(),
+                },
+            },
+            Event {
+                seq: 5,
+                at: 5,
+                body: EventBody::AgentAssigned {
+                    agent_id: "a1".into(),
+                    agent_name: "小美".into(),
+                },
+            },
         ];
-        let user = kefu_core::protocol::UserIdentity { id: name.into(), name: Some(name.into()), ..Default::default() };
+        let user = kefu_core::protocol::UserIdentity {
+            id: name.into(),
+            name: Some(name.into()),
+            ..Default::default()
+        };
         ServerFrame::Snapshot {
             conversation: ConversationSummary {
                 conversation_id: id.into(),
-                visitor: VisitorProfile { visitor_id: "v".into(), user: Some(user), ..VisitorProfile::default() },
+                visitor: VisitorProfile {
+                    visitor_id: "v".into(),
+                    user: Some(user),
+                    ..VisitorProfile::default()
+                },
                 group: "support".into(),
                 phase: Phase::Human,
                 agent_id: Some("a1".into()),
@@ -382,7 +532,13 @@ mod tests {
     fn ended(id: &str) -> ServerFrame {
         ServerFrame::Event {
             conversation_id: id.into(),
-            event: Event { seq: 6, at: 6, body: EventBody::Ended { by: kefu_core::conversation::EndedBy::Customer } },
+            event: Event {
+                seq: 6,
+                at: 6,
+                body: EventBody::Ended {
+                    by: kefu_core::conversation::EndedBy::Customer,
+                },
+            },
         }
     }
 
@@ -391,23 +547,52 @@ mod tests {
         let mut session = AgentSession::new("t".into());
         session.on_frame(welcome(), 0.0);
         session.on_frame(snapshot("c1", "王小明", "发票"), 0.0);
-        let targets: Vec<String> = session.transfer_targets().into_iter().map(|group| group.name).collect();
+        let targets: Vec<String> = session
+            .transfer_targets()
+            .into_iter()
+            .map(|group| group.name)
+            .collect();
         assert_eq!(targets, vec!["billing".to_owned()]);
         let frame = session.transfer("c1", "billing");
-        assert_eq!(frame, Some(AgentFrame::TransferToGroup { conversation_id: "c1".into(), group: "billing".into() }));
-        session.on_frame(ServerFrame::Error { code: ErrorCode::InvalidState, message: "closed".into(), client_msg_id: None }, 0.0);
+        assert_eq!(
+            frame,
+            Some(AgentFrame::TransferToGroup {
+                conversation_id: "c1".into(),
+                group: "billing".into()
+            })
+        );
+        session.on_frame(
+            ServerFrame::Error {
+                code: ErrorCode::InvalidState,
+                message: "closed".into(),
+                client_msg_id: None,
+            },
+            0.0,
+        );
         assert_eq!(session.transfer_refused, Some(ErrorCode::InvalidState));
         assert!(session.transfer_pending.is_none());
         session.transfer("c1", "billing");
-        assert_eq!(session.transfer_refused, None, "a new try clears the old refusal");
+        assert_eq!(
+            session.transfer_refused, None,
+            "a new try clears the old refusal"
+        );
         let requeued = Event {
             seq: 6,
             at: 6,
             body: EventBody::Requeued {
-                reason: kefu_core::conversation::RequeueReason::TransferredToGroup { agent_id: "a1".into(), group: "billing".into() },
+                reason: kefu_core::conversation::RequeueReason::TransferredToGroup {
+                    agent_id: "a1".into(),
+                    group: "billing".into(),
+                },
             },
         };
-        session.on_frame(ServerFrame::Event { conversation_id: "c1".into(), event: requeued }, 0.0);
+        session.on_frame(
+            ServerFrame::Event {
+                conversation_id: "c1".into(),
+                event: requeued,
+            },
+            0.0,
+        );
         assert!(session.transfer_pending.is_none());
         assert!(session.active().is_empty(), "the chat left this agent");
         assert_eq!(session.ended("").len(), 1);
@@ -427,7 +612,11 @@ mod tests {
         assert_eq!(session.ended("王小明").len(), 1, "search by customer");
         assert_eq!(session.ended("ｏｒｄｅｒ").len(), 0, "c2 is not ended");
         session.on_frame(ended("c2"), 0.0);
-        assert_eq!(session.ended("ｏｒｄｅｒ").len(), 1, "full-width and case are folded");
+        assert_eq!(
+            session.ended("ｏｒｄｅｒ").len(),
+            1,
+            "full-width and case are folded"
+        );
         assert_eq!(session.active_count(), 0);
     }
 
@@ -441,10 +630,18 @@ mod tests {
         // The first assignment was selected; newer ones do not steal the focus.
         assert_eq!(session.selected.as_deref(), Some("c1"));
         assert_eq!(session.unseen_assignments, 3);
-        let order: Vec<String> = session.active().iter().map(|c| c.summary.conversation_id.clone()).collect();
+        let order: Vec<String> = session
+            .active()
+            .iter()
+            .map(|c| c.summary.conversation_id.clone())
+            .collect();
         assert_eq!(order, ["c3", "c2", "c1"]);
         session.select_step(1);
-        assert_eq!(session.selected.as_deref(), Some("c3"), "wraps from the last to the first");
+        assert_eq!(
+            session.selected.as_deref(),
+            Some("c3"),
+            "wraps from the last to the first"
+        );
         session.select_step(-1);
         assert_eq!(session.selected.as_deref(), Some("c1"));
     }
@@ -455,8 +652,22 @@ mod tests {
         session.on_frame(welcome(), 0.0);
         session.on_frame(snapshot("c1", "x", "hi"), 0.0);
         assert_eq!(session.selected().unwrap().waiting_since(), Some(2));
-        let reply = Event { seq: 6, at: 10, body: EventBody::AgentMessage { agent_id: "a1".into(), client_msg_id: "r".into(), text: "hello".into() } };
-        session.on_frame(ServerFrame::Event { conversation_id: "c1".into(), event: reply }, 0.0);
+        let reply = Event {
+            seq: 6,
+            at: 10,
+            body: EventBody::AgentMessage {
+                agent_id: "a1".into(),
+                client_msg_id: "r".into(),
+                text: "hello".into(),
+            },
+        };
+        session.on_frame(
+            ServerFrame::Event {
+                conversation_id: "c1".into(),
+                event: reply,
+            },
+            0.0,
+        );
         assert_eq!(session.selected().unwrap().waiting_since(), None);
     }
 }

@@ -10,13 +10,15 @@ use web_sys::KeyboardEvent;
 use kefu_core::protocol::{self, AgentFrame, AgentStatus, ErrorCode, ServerFrame, TypingParty};
 
 use crate::agent::alerts;
-use crate::agent::assist::{first_slash_match, KnowledgePanel, PhrasePicker, PhraseSettings, Phrases, SlashSuggestions};
+use crate::agent::assist::{
+    KnowledgePanel, PhrasePicker, PhraseSettings, Phrases, SlashSuggestions, first_slash_match,
+};
 use crate::agent::session::{AgentConversation, AgentSession};
 use crate::customer::panel::new_client_msg_id;
-use crate::i18n::{fill, format_datetime, Lang};
-use crate::socket::{same_origin_url, Handlers, Socket};
+use crate::i18n::{Lang, fill, format_datetime};
+use crate::socket::{Handlers, Socket, same_origin_url};
 use crate::storage;
-use crate::transcript::{lines, Side, Viewer};
+use crate::transcript::{Side, Viewer, lines};
 use crate::typing::TypingSender;
 
 #[derive(Serialize)]
@@ -64,7 +66,10 @@ fn LoginForm(lang: RwSignal<Lang>, token: RwSignal<Option<String>>) -> impl Into
         event.prevent_default();
         let (login, password) = (login.get_untracked(), password.get_untracked());
         spawn_local(async move {
-            let request = gloo_net::http::Request::post("/api/agent/login").json(&LoginRequest { login: &login, password: &password });
+            let request = gloo_net::http::Request::post("/api/agent/login").json(&LoginRequest {
+                login: &login,
+                password: &password,
+            });
             let response = match request {
                 Ok(request) => request.send().await.ok(),
                 Err(_) => None,
@@ -113,17 +118,32 @@ fn announce_assignment(session: RwSignal<AgentSession>) {
         session.update(|session| session.unseen_assignments = 0);
         return;
     }
-    let name = session.with_untracked(|session| session.conversations.first().map(|c| c.customer_name()).unwrap_or_default());
+    let name = session.with_untracked(|session| {
+        session
+            .conversations
+            .first()
+            .map(|c| c.customer_name())
+            .unwrap_or_default()
+    });
     let lang = Lang::from_tag(&crate::browser_language());
-    alerts::notify(&fill(lang.texts().new_conversation_notification, "name", &name), "");
+    alerts::notify(
+        &fill(lang.texts().new_conversation_notification, "name", &name),
+        "",
+    );
 }
 
 /// Hides the customer's "typing…" unless they repeat it in time (a lost `typing: false` must
 /// not leave it on).
 fn forget_customer_typing(session: RwSignal<AgentSession>, conversation_id: String) {
-    let find = |session: &AgentSession, id: &str| session.conversations.iter().position(|c| c.summary.conversation_id == id);
-    let Some(count) = session.with_untracked(|session| find(session, &conversation_id).map(|i| session.conversations[i].customer_typing_count))
-    else {
+    let find = |session: &AgentSession, id: &str| {
+        session
+            .conversations
+            .iter()
+            .position(|c| c.summary.conversation_id == id)
+    };
+    let Some(count) = session.with_untracked(|session| {
+        find(session, &conversation_id).map(|i| session.conversations[i].customer_typing_count)
+    }) else {
         return;
     };
     crate::typing::forget_later(move || {
@@ -153,10 +173,16 @@ fn connect(session: RwSignal<AgentSession>) -> Socket {
     let on_text = {
         let socket_cell = socket_cell.clone();
         move |text: String| {
-            let Ok(frame) = protocol::decode_server_frame(&text) else { return };
+            let Ok(frame) = protocol::decode_server_frame(&text) else {
+                return;
+            };
             let is_welcome = matches!(frame, ServerFrame::AgentWelcome { .. });
             let typing_in = match &frame {
-                ServerFrame::Typing { conversation_id, from: TypingParty::Customer, typing: true } => Some(conversation_id.clone()),
+                ServerFrame::Typing {
+                    conversation_id,
+                    from: TypingParty::Customer,
+                    typing: true,
+                } => Some(conversation_id.clone()),
                 _ => None,
             };
             let mut newly_assigned = false;
@@ -180,14 +206,22 @@ fn connect(session: RwSignal<AgentSession>) -> Socket {
     let on_close = move || session.update(AgentSession::disconnected);
     let socket = Socket::connect(
         same_origin_url("/ws/agent"),
-        Handlers { on_open: Box::new(on_open), on_text: Box::new(on_text), on_close: Box::new(on_close) },
+        Handlers {
+            on_open: Box::new(on_open),
+            on_text: Box::new(on_text),
+            on_close: Box::new(on_close),
+        },
     );
     *socket_cell.borrow_mut() = Some(socket.clone());
     socket
 }
 
 #[component]
-fn Workspace(lang: RwSignal<Lang>, token: RwSignal<Option<String>>, session_token: String) -> impl IntoView {
+fn Workspace(
+    lang: RwSignal<Lang>,
+    token: RwSignal<Option<String>>,
+    session_token: String,
+) -> impl IntoView {
     let session = RwSignal::new(AgentSession::new(session_token.clone()));
     let socket = StoredValue::new_local(connect(session));
     on_cleanup(move || socket.with_value(Socket::stop));
@@ -224,11 +258,22 @@ fn Workspace(lang: RwSignal<Lang>, token: RwSignal<Option<String>>, session_toke
     };
     let load = move || {
         session.with(|session| {
-            let max = session.profile.as_ref().map_or(0, |profile| profile.max_concurrent_chats);
+            let max = session
+                .profile
+                .as_ref()
+                .map_or(0, |profile| profile.max_concurrent_chats);
             format!("{} / {}", session.active_count(), max)
         })
     };
-    let name = move || session.with(|session| session.profile.as_ref().map(|profile| profile.display_name.clone()).unwrap_or_default());
+    let name = move || {
+        session.with(|session| {
+            session
+                .profile
+                .as_ref()
+                .map(|profile| profile.display_name.clone())
+                .unwrap_or_default()
+        })
+    };
 
     // The tab title flashes while chats assigned in the agent's absence are unseen.
     let flash_on = RwSignal::new(false);
@@ -249,7 +294,11 @@ fn Workspace(lang: RwSignal<Lang>, token: RwSignal<Option<String>>, session_toke
     });
     Effect::new(move |_| {
         let texts = texts();
-        let prefix = if flash_on.get() { texts.new_conversation_title } else { "" };
+        let prefix = if flash_on.get() {
+            texts.new_conversation_title
+        } else {
+            ""
+        };
         alerts::set_title(&format!("{prefix}Kefu · {}", texts.workspace_title));
     });
     alerts::on_return(move || {
@@ -321,14 +370,21 @@ struct ListRow {
     selected: bool,
 }
 
-fn list_row(conversation: &AgentConversation, selected: Option<&str>, now: f64, lang: &'static str) -> ListRow {
+fn list_row(
+    conversation: &AgentConversation,
+    selected: Option<&str>,
+    now: f64,
+    lang: &'static str,
+) -> ListRow {
     ListRow {
         lang,
         id: conversation.summary.conversation_id.clone(),
         customer: conversation.customer_name(),
         last: conversation.last_message(),
         unread: conversation.unread,
-        waiting_minutes: conversation.waiting_since().map(|since| ((now as i64 - since) / 60_000).max(0)),
+        waiting_minutes: conversation
+            .waiting_since()
+            .map(|since| ((now as i64 - since) / 60_000).max(0)),
         selected: selected == Some(conversation.summary.conversation_id.as_str()),
     }
 }
@@ -341,7 +397,10 @@ pub fn ConversationList(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -
     let query = RwSignal::new(String::new());
     // Waiting times advance without any frame arriving.
     let now = RwSignal::new(js_sys::Date::now());
-    let ticker = set_interval_with_handle(move || now.set(js_sys::Date::now()), std::time::Duration::from_secs(30));
+    let ticker = set_interval_with_handle(
+        move || now.set(js_sys::Date::now()),
+        std::time::Duration::from_secs(30),
+    );
     on_cleanup(move || {
         if let Ok(ticker) = ticker {
             ticker.clear();
@@ -354,11 +413,24 @@ pub fn ConversationList(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -
         let lang = texts().tag;
         session.with(|session| {
             let selected = session.selected.as_deref();
-            let conversations = if ended { session.ended(&query) } else { session.active() };
-            conversations.into_iter().map(|conversation| list_row(conversation, selected, now, lang)).collect::<Vec<_>>()
+            let conversations = if ended {
+                session.ended(&query)
+            } else {
+                session.active()
+            };
+            conversations
+                .into_iter()
+                .map(|conversation| list_row(conversation, selected, now, lang))
+                .collect::<Vec<_>>()
         })
     };
-    let empty_text = move || if showing_ended.get() { texts().no_ended } else { texts().no_conversations };
+    let empty_text = move || {
+        if showing_ended.get() {
+            texts().no_ended
+        } else {
+            texts().no_conversations
+        }
+    };
     // Alt+ArrowDown / Alt+ArrowUp: next / previous chat, from anywhere in the workspace
     // (the list is always on screen, so it owns the shortcut).
     let keys = window_event_listener(leptos::ev::keydown, move |event| {
@@ -422,31 +494,65 @@ pub fn CustomerInfo(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> im
     let rows = move || {
         let texts = texts();
         session.with(|session| {
-            let Some(conversation) = session.selected() else { return Vec::new() };
+            let Some(conversation) = session.selected() else {
+                return Vec::new();
+            };
             let visitor = &conversation.summary.visitor;
             let mut rows: Vec<(String, String)> = Vec::new();
             match &visitor.user {
                 Some(user) => {
-                    rows.push((texts.info_name.to_owned(), user.name.clone().unwrap_or_default()));
-                    let verdict = if visitor.verified { texts.info_verified } else { texts.info_unverified };
-                    rows.push((texts.info_user_id.to_owned(), format!("{} ({verdict})", isolate(&user.id))));
-                    rows.push((texts.info_email.to_owned(), user.email.clone().unwrap_or_default()));
-                    rows.push((texts.info_phone.to_owned(), user.phone.clone().unwrap_or_default()));
+                    rows.push((
+                        texts.info_name.to_owned(),
+                        user.name.clone().unwrap_or_default(),
+                    ));
+                    let verdict = if visitor.verified {
+                        texts.info_verified
+                    } else {
+                        texts.info_unverified
+                    };
+                    rows.push((
+                        texts.info_user_id.to_owned(),
+                        format!("{} ({verdict})", isolate(&user.id)),
+                    ));
+                    rows.push((
+                        texts.info_email.to_owned(),
+                        user.email.clone().unwrap_or_default(),
+                    ));
+                    rows.push((
+                        texts.info_phone.to_owned(),
+                        user.phone.clone().unwrap_or_default(),
+                    ));
                     for (key, value) in &user.attributes {
-                        rows.push((format!("{} · {}", texts.info_attributes, isolate(key)), value.clone()));
+                        rows.push((
+                            format!("{} · {}", texts.info_attributes, isolate(key)),
+                            value.clone(),
+                        ));
                     }
                 }
                 None => rows.push((texts.info_name.to_owned(), texts.info_anonymous.to_owned())),
             }
             if let Some(page) = &visitor.page {
-                let page_text = if page.title.is_empty() { page.url.clone() } else { format!("{} — {}", isolate(&page.title), page.url) };
+                let page_text = if page.title.is_empty() {
+                    page.url.clone()
+                } else {
+                    format!("{} — {}", isolate(&page.title), page.url)
+                };
                 rows.push((texts.info_page.to_owned(), page_text));
                 rows.push((texts.info_referrer.to_owned(), page.referrer.clone()));
             }
-            rows.push((texts.info_language.to_owned(), visitor.locale.clone().unwrap_or_default()));
-            rows.push((texts.info_browser.to_owned(), visitor.browser.clone().unwrap_or_default()));
+            rows.push((
+                texts.info_language.to_owned(),
+                visitor.locale.clone().unwrap_or_default(),
+            ));
+            rows.push((
+                texts.info_browser.to_owned(),
+                visitor.browser.clone().unwrap_or_default(),
+            ));
             if let Some(first_seen) = visitor.first_seen {
-                rows.push((texts.info_first_seen.to_owned(), format_datetime(first_seen, lang.get())));
+                rows.push((
+                    texts.info_first_seen.to_owned(),
+                    format_datetime(first_seen, lang.get()),
+                ));
             }
             if visitor.visits > 0 {
                 rows.push((texts.info_visits.to_owned(), visitor.visits.to_string()));
@@ -459,15 +565,25 @@ pub fn CustomerInfo(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -> im
     let previous = move || {
         let lang = lang.get();
         session.with(|session| {
-            let Some(conversation) = session.selected() else { return Vec::new() };
+            let Some(conversation) = session.selected() else {
+                return Vec::new();
+            };
             conversation
                 .summary
                 .visitor
                 .previous_conversations
                 .iter()
                 .map(|past| {
-                    let question = if past.first_message.is_empty() { "—".to_owned() } else { past.first_message.clone() };
-                    (past.conversation_id.clone(), format_datetime(past.started_at, lang), question)
+                    let question = if past.first_message.is_empty() {
+                        "—".to_owned()
+                    } else {
+                        past.first_message.clone()
+                    };
+                    (
+                        past.conversation_id.clone(),
+                        format_datetime(past.started_at, lang),
+                        question,
+                    )
                 })
                 .collect::<Vec<_>>()
         })
@@ -510,7 +626,12 @@ fn ConversationPane(
     let selected_id = move || session.with(|session| session.selected.clone());
     let transcript = move || {
         let texts = texts();
-        session.with(|session| session.selected().map(|conversation| lines(&conversation.log, Viewer::Agent, texts)).unwrap_or_default())
+        session.with(|session| {
+            session
+                .selected()
+                .map(|conversation| lines(&conversation.log, Viewer::Agent, texts))
+                .unwrap_or_default()
+        })
     };
     // "typing…" goes to the conversation the agent started typing in, even if they switch.
     let typing_in: StoredValue<Option<String>> = StoredValue::new(None);
@@ -523,29 +644,46 @@ fn ConversationPane(
             typing_in.try_update_value(Option::take).flatten()
         };
         if let Some(conversation_id) = conversation_id {
-            send_frame(AgentFrame::Typing { conversation_id, typing });
+            send_frame(AgentFrame::Typing {
+                conversation_id,
+                typing,
+            });
         }
     });
     Effect::new(move |_| {
         selected_id();
         typing.stop();
     });
-    let active = move || session.with(|session| session.selected().is_some_and(|conversation| conversation.is_active(&session.agent_id())));
+    let active = move || {
+        session.with(|session| {
+            session
+                .selected()
+                .is_some_and(|conversation| conversation.is_active(&session.agent_id()))
+        })
+    };
     let submit = move || {
-        let Some(conversation_id) = selected_id() else { return };
+        let Some(conversation_id) = selected_id() else {
+            return;
+        };
         let text = draft.get_untracked();
         if text.trim().is_empty() {
             return;
         }
         draft.set(String::new());
         typing.stop();
-        let frame = session.try_update(|session| session.reply(&conversation_id, new_client_msg_id(), &text)).flatten();
+        let frame = session
+            .try_update(|session| session.reply(&conversation_id, new_client_msg_id(), &text))
+            .flatten();
         if let Some(frame) = frame {
             send_frame(frame);
         }
     };
     let on_keydown = move |event: KeyboardEvent| {
-        if event.key() == "Enter" && !event.shift_key() && !event.is_composing() && event.key_code() != 229 {
+        if event.key() == "Enter"
+            && !event.shift_key()
+            && !event.is_composing()
+            && event.key_code() != 229
+        {
             event.prevent_default();
             // While `/` offers phrases, Enter takes the first one instead of sending "/…".
             match first_slash_match(phrases, &draft.get_untracked()) {
@@ -559,7 +697,13 @@ fn ConversationPane(
             send_frame(AgentFrame::End { conversation_id });
         }
     };
-    let customer_typing = move || session.with(|session| session.selected().is_some_and(|conversation| conversation.customer_typing));
+    let customer_typing = move || {
+        session.with(|session| {
+            session
+                .selected()
+                .is_some_and(|conversation| conversation.customer_typing)
+        })
+    };
     view! {
         <section class="kefu-conversation" aria-label=move || texts().transcript>
             <Show when=move || selected_id().is_some() fallback=move || view! { <p class="kefu-empty">{move || texts().pick_conversation}</p> }>
@@ -616,22 +760,38 @@ fn TransferControl(
     // The first other group is preselected; a stale choice (another chat's group) is replaced.
     Effect::new(move |_| {
         let targets = targets();
-        if !targets.iter().any(|group| group.name == choice.get_untracked()) {
-            choice.set(targets.first().map(|group| group.name.clone()).unwrap_or_default());
+        if !targets
+            .iter()
+            .any(|group| group.name == choice.get_untracked())
+        {
+            choice.set(
+                targets
+                    .first()
+                    .map(|group| group.name.clone())
+                    .unwrap_or_default(),
+            );
         }
     });
     let transfer = move |_| {
-        let Some(conversation_id) = session.with_untracked(|session| session.selected.clone()) else { return };
+        let Some(conversation_id) = session.with_untracked(|session| session.selected.clone())
+        else {
+            return;
+        };
         let group = choice.get_untracked();
-        if let Some(frame) = session.try_update(|session| session.transfer(&conversation_id, &group)).flatten() {
+        if let Some(frame) = session
+            .try_update(|session| session.transfer(&conversation_id, &group))
+            .flatten()
+        {
             send_frame(frame);
         }
     };
     let refusal = move || {
-        session.with(|session| session.transfer_refused).map(|code| match code {
-            ErrorCode::InvalidState => texts().transfer_refused_unavailable,
-            _ => texts().transfer_refused_other,
-        })
+        session
+            .with(|session| session.transfer_refused)
+            .map(|code| match code {
+                ErrorCode::InvalidState => texts().transfer_refused_unavailable,
+                _ => texts().transfer_refused_other,
+            })
     };
     view! {
         <Show when=move || !targets().is_empty()>

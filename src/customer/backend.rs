@@ -16,7 +16,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use kefu_core::config::{Config, ServiceMode};
-use kefu_core::conversation::{self, Availability, Command, ConversationSettings, Ctx, Event, Phase, Rejection, State};
+use kefu_core::conversation::{
+    self, Availability, Command, ConversationSettings, Ctx, Event, Phase, Rejection, State,
+};
 use kefu_core::protocol::{self, CustomerFrame, ErrorCode, ServerFrame};
 use kefu_core::robot::KnowledgeIndex;
 
@@ -52,7 +54,9 @@ pub trait Backend {
 pub fn from_name(name: Option<&str>) -> Rc<dyn Backend> {
     match name {
         Some("local") => Rc::new(LocalBackend::demo()),
-        _ => Rc::new(WebSocketBackend::new(crate::socket::same_origin_url("/ws/customer"))),
+        _ => Rc::new(WebSocketBackend::new(crate::socket::same_origin_url(
+            "/ws/customer",
+        ))),
     }
 }
 
@@ -66,13 +70,20 @@ pub struct WebSocketBackend {
 
 impl WebSocketBackend {
     pub fn new(url: String) -> WebSocketBackend {
-        WebSocketBackend { url, socket: RefCell::new(None) }
+        WebSocketBackend {
+            url,
+            socket: RefCell::new(None),
+        }
     }
 }
 
 impl Backend for WebSocketBackend {
     fn start(&self, listener: Listener) {
-        let Listener { on_open, on_frame, on_close } = listener;
+        let Listener {
+            on_open,
+            on_frame,
+            on_close,
+        } = listener;
         let on_text = move |text: String| {
             // A frame this client cannot read is dropped; the protocol's rules make every
             // later frame still meaningful (events carry their seq, resume fills gaps).
@@ -80,12 +91,19 @@ impl Backend for WebSocketBackend {
                 on_frame(frame);
             }
         };
-        let handlers = Handlers { on_open, on_text: Box::new(on_text), on_close };
+        let handlers = Handlers {
+            on_open,
+            on_text: Box::new(on_text),
+            on_close,
+        };
         *self.socket.borrow_mut() = Some(Socket::connect(self.url.clone(), handlers));
     }
 
     fn send(&self, frame: &CustomerFrame) -> bool {
-        self.socket.borrow().as_ref().is_some_and(|socket| socket.send(&protocol::encode_customer_frame(frame)))
+        self.socket
+            .borrow()
+            .as_ref()
+            .is_some_and(|socket| socket.send(&protocol::encode_customer_frame(frame)))
     }
 
     fn reconnect(&self) {
@@ -140,7 +158,9 @@ impl LocalBackend {
             conversations: Vec::new(),
             next_conversation: 1,
         };
-        LocalBackend { world: Rc::new(RefCell::new(world)) }
+        LocalBackend {
+            world: Rc::new(RefCell::new(world)),
+        }
     }
 
     /// Takes "the network" down (the panel sees a dropped connection) or brings it back (the
@@ -183,7 +203,11 @@ impl LocalBackend {
     /// The panel listening, unless the simulated connection is down (then nothing arrives).
     fn listener_if_online(&self) -> Option<Rc<Listener>> {
         let world = self.world.borrow();
-        if world.online { world.listener.clone() } else { None }
+        if world.online {
+            world.listener.clone()
+        } else {
+            None
+        }
     }
 
     /// Calls `on_open` after the current task, as a network would.
@@ -242,19 +266,25 @@ impl Backend for LocalBackend {
 
 impl World {
     fn settings(&self) -> ConversationSettings {
-        let group = self.config.resolve_group(None).map(|group| group.name.clone()).unwrap_or_default();
-        self.config.conversation_settings(&group).unwrap_or_else(|| ConversationSettings {
-            mode: ServiceMode::RobotOnly,
-            no_answer_reply: String::new(),
-            robot_only_reply: String::new(),
-            transfer_keywords: Vec::new(),
-            transfer_button: false,
-            misses_before_transfer: 0,
-            off_hours_message: String::new(),
-            no_agent_message: String::new(),
-            idle_timeout_ms: 0,
-            idle_timeout_message: String::new(),
-        })
+        let group = self
+            .config
+            .resolve_group(None)
+            .map(|group| group.name.clone())
+            .unwrap_or_default();
+        self.config
+            .conversation_settings(&group)
+            .unwrap_or_else(|| ConversationSettings {
+                mode: ServiceMode::RobotOnly,
+                no_answer_reply: String::new(),
+                robot_only_reply: String::new(),
+                transfer_keywords: Vec::new(),
+                transfer_button: false,
+                misses_before_transfer: 0,
+                off_hours_message: String::new(),
+                no_agent_message: String::new(),
+                idle_timeout_ms: 0,
+                idle_timeout_message: String::new(),
+            })
     }
 
     /// The frames a server would answer `frame` with.
@@ -268,29 +298,43 @@ impl World {
                     visitor_token: "local".to_owned(),
                     visitor_id: LOCAL_VISITOR_ID.to_owned(),
                     conversation_id: self.conversations.last().map(|(id, _, _)| id.clone()),
-                    group_display_name: group.map(|group| group.display_name.clone()).unwrap_or_default(),
+                    group_display_name: group
+                        .map(|group| group.display_name.clone())
+                        .unwrap_or_default(),
                     service_mode: mode,
-                    transfer_button: self.config.service.robot.transfer_button && mode == ServiceMode::RobotFirst,
+                    transfer_button: self.config.service.robot.transfer_button
+                        && mode == ServiceMode::RobotFirst,
                     server_time: now,
                     greeting: self.config.widget.greeting.clone(),
                 }];
                 for (id, _, events) in &self.conversations {
-                    let after_seq = resume.iter().find(|cursor| &cursor.conversation_id == id).map_or(0, |cursor| cursor.after_seq);
-                    frames.extend(
-                        events
-                            .iter()
-                            .filter(|event| event.seq > after_seq)
-                            .map(|event| ServerFrame::Event { conversation_id: id.clone(), event: event.clone() }),
-                    );
+                    let after_seq = resume
+                        .iter()
+                        .find(|cursor| &cursor.conversation_id == id)
+                        .map_or(0, |cursor| cursor.after_seq);
+                    frames.extend(events.iter().filter(|event| event.seq > after_seq).map(
+                        |event| ServerFrame::Event {
+                            conversation_id: id.clone(),
+                            event: event.clone(),
+                        },
+                    ));
                 }
                 frames
             }
             _ if !self.connected => vec![error(ErrorCode::InvalidState, "hello first", None)],
-            CustomerFrame::Send { client_msg_id, text } => {
-                let command = Command::CustomerMessage { client_msg_id: client_msg_id.clone(), text };
+            CustomerFrame::Send {
+                client_msg_id,
+                text,
+            } => {
+                let command = Command::CustomerMessage {
+                    client_msg_id: client_msg_id.clone(),
+                    text,
+                };
                 self.command(command, Some(client_msg_id), true, now)
             }
-            CustomerFrame::Transfer { client_msg_id } => self.command(Command::RequestTransfer, client_msg_id, true, now),
+            CustomerFrame::Transfer { client_msg_id } => {
+                self.command(Command::RequestTransfer, client_msg_id, true, now)
+            }
             CustomerFrame::End {} => self.command(Command::EndByCustomer, None, false, now),
             CustomerFrame::Ping {} => vec![ServerFrame::Pong {}],
             CustomerFrame::Typing { .. } => Vec::new(),
@@ -299,50 +343,105 @@ impl World {
 
     /// The customer side of the server's hub, over kefu-core: dedupe by client message id,
     /// start a conversation when needed, ask the robot, `decide`, append, ack.
-    fn command(&mut self, command: Command, client_msg_id: Option<String>, may_start: bool, now: i64) -> Vec<ServerFrame> {
+    fn command(
+        &mut self,
+        command: Command,
+        client_msg_id: Option<String>,
+        may_start: bool,
+        now: i64,
+    ) -> Vec<ServerFrame> {
         if let (Some(id), Command::CustomerMessage { .. }) = (&client_msg_id, &command) {
             for (conversation_id, state, _) in self.conversations.iter().rev().take(2) {
                 if let Some(seq) = state.customer_client_msg_ids.get(id) {
-                    return vec![ServerFrame::Ack { client_msg_id: id.clone(), conversation_id: conversation_id.clone(), seq: *seq }];
+                    return vec![ServerFrame::Ack {
+                        client_msg_id: id.clone(),
+                        conversation_id: conversation_id.clone(),
+                        seq: *seq,
+                    }];
                 }
             }
         }
         let settings = self.settings();
         let mut frames = Vec::new();
-        let open = self.conversations.last().is_some_and(|(_, state, _)| !state.is_ended());
+        let open = self
+            .conversations
+            .last()
+            .is_some_and(|(_, state, _)| !state.is_ended());
         if !open {
             if !may_start {
-                return vec![error(ErrorCode::InvalidState, "there is no conversation in progress", client_msg_id)];
+                return vec![error(
+                    ErrorCode::InvalidState,
+                    "there is no conversation in progress",
+                    client_msg_id,
+                )];
             }
             let conversation_id = format!("local-{}", self.next_conversation);
             self.next_conversation += 1;
-            let group = self.config.resolve_group(None).map(|group| group.name.clone()).unwrap_or_else(|| "local".to_owned());
-            let start = Command::Start { conversation_id: conversation_id.clone(), visitor_id: LOCAL_VISITOR_ID.to_owned(), group };
-            let ctx = Ctx { now, settings: &settings, availability: Availability::default(), robot: None };
+            let group = self
+                .config
+                .resolve_group(None)
+                .map(|group| group.name.clone())
+                .unwrap_or_else(|| "local".to_owned());
+            let start = Command::Start {
+                conversation_id: conversation_id.clone(),
+                visitor_id: LOCAL_VISITOR_ID.to_owned(),
+                group,
+            };
+            let ctx = Ctx {
+                now,
+                settings: &settings,
+                availability: Availability::default(),
+                robot: None,
+            };
             match conversation::decide(&State::default(), &start, &ctx) {
                 Ok(events) => {
-                    self.conversations.push((conversation_id.clone(), State::default(), Vec::new()));
+                    self.conversations.push((
+                        conversation_id.clone(),
+                        State::default(),
+                        Vec::new(),
+                    ));
                     frames.extend(self.append(events));
                 }
                 Err(rejection) => return vec![rejection_frame(&rejection, client_msg_id)],
             }
         }
-        let robot_result = match (&command, self.conversations.last().map(|(_, state, _)| state.phase)) {
-            (Command::CustomerMessage { text, .. }, Some(Phase::Robot)) if settings.mode != ServiceMode::HumanOnly => {
+        let robot_result = match (
+            &command,
+            self.conversations.last().map(|(_, state, _)| state.phase),
+        ) {
+            (Command::CustomerMessage { text, .. }, Some(Phase::Robot))
+                if settings.mode != ServiceMode::HumanOnly =>
+            {
                 Some(self.robot().ask(text))
             }
             _ => None,
         };
         // Nobody staffs the in-browser backend: a transfer meets "no agent online".
-        let availability = Availability { open: true, next_opening: None, agents_online: 0, free_capacity: 0 };
-        let ctx = Ctx { now, settings: &settings, availability, robot: robot_result.as_ref() };
-        let Some((conversation_id, state, _)) = self.conversations.last() else { return frames };
+        let availability = Availability {
+            open: true,
+            next_opening: None,
+            agents_online: 0,
+            free_capacity: 0,
+        };
+        let ctx = Ctx {
+            now,
+            settings: &settings,
+            availability,
+            robot: robot_result.as_ref(),
+        };
+        let Some((conversation_id, state, _)) = self.conversations.last() else {
+            return frames;
+        };
         let conversation_id = conversation_id.clone();
         match conversation::decide(state, &command, &ctx) {
             Ok(events) => frames.extend(self.append(events)),
             Err(Rejection::Duplicate { seq }) => {
                 if let Some(id) = client_msg_id {
-                    frames.push(ServerFrame::Ack { client_msg_id: id, conversation_id, seq });
+                    frames.push(ServerFrame::Ack {
+                        client_msg_id: id,
+                        conversation_id,
+                        seq,
+                    });
                 }
                 return frames;
             }
@@ -352,8 +451,18 @@ impl World {
             }
         }
         let acked = client_msg_id.and_then(|id| {
-            let seq = self.conversations.last()?.1.customer_client_msg_ids.get(&id).copied()?;
-            Some(ServerFrame::Ack { client_msg_id: id, conversation_id, seq })
+            let seq = self
+                .conversations
+                .last()?
+                .1
+                .customer_client_msg_ids
+                .get(&id)
+                .copied()?;
+            Some(ServerFrame::Ack {
+                client_msg_id: id,
+                conversation_id,
+                seq,
+            })
         });
         frames.extend(acked);
         frames
@@ -361,29 +470,44 @@ impl World {
 
     /// Appends events to the current conversation and returns their `event` frames.
     fn append(&mut self, events: Vec<Event>) -> Vec<ServerFrame> {
-        let Some((conversation_id, state, log)) = self.conversations.last_mut() else { return Vec::new() };
+        let Some((conversation_id, state, log)) = self.conversations.last_mut() else {
+            return Vec::new();
+        };
         events
             .into_iter()
             .map(|event| {
                 state.apply(&event);
                 log.push(event.clone());
-                ServerFrame::Event { conversation_id: conversation_id.clone(), event }
+                ServerFrame::Event {
+                    conversation_id: conversation_id.clone(),
+                    event,
+                }
             })
             .collect()
     }
 
     /// The robot's index, built on first use (a few milliseconds for the demo knowledge).
     fn robot(&mut self) -> Rc<KnowledgeIndex> {
-        self.robot.get_or_insert_with(|| Rc::new(KnowledgeIndex::new(&self.config.knowledge))).clone()
+        self.robot
+            .get_or_insert_with(|| Rc::new(KnowledgeIndex::new(&self.config.knowledge)))
+            .clone()
     }
 }
 
 fn error(code: ErrorCode, message: &str, client_msg_id: Option<String>) -> ServerFrame {
-    ServerFrame::Error { code, message: message.to_owned(), client_msg_id }
+    ServerFrame::Error {
+        code,
+        message: message.to_owned(),
+        client_msg_id,
+    }
 }
 
 fn rejection_frame(rejection: &Rejection, client_msg_id: Option<String>) -> ServerFrame {
-    error(rejection.error_code(), &rejection.to_string(), client_msg_id)
+    error(
+        rejection.error_code(),
+        &rejection.to_string(),
+        client_msg_id,
+    )
 }
 
 #[cfg(test)]
@@ -395,13 +519,26 @@ mod tests {
     fn connected_world() -> World {
         let LocalBackend { world } = LocalBackend::demo();
         let mut world = Rc::try_unwrap(world).ok().expect("one owner").into_inner();
-        let hello = CustomerFrame::Hello { visitor_token: None, resume: Vec::new(), locale: None, group: None, page: None, user: None };
+        let hello = CustomerFrame::Hello {
+            visitor_token: None,
+            resume: Vec::new(),
+            locale: None,
+            group: None,
+            page: None,
+            user: None,
+        };
         world.handle(hello, 0);
         world
     }
 
     fn send(world: &mut World, id: &str, text: &str) -> Vec<ServerFrame> {
-        world.handle(CustomerFrame::Send { client_msg_id: id.into(), text: text.into() }, 1)
+        world.handle(
+            CustomerFrame::Send {
+                client_msg_id: id.into(),
+                text: text.into(),
+            },
+            1,
+        )
     }
 
     fn bodies(frames: &[ServerFrame]) -> Vec<&EventBody> {
@@ -420,9 +557,18 @@ mod tests {
         let frames = send(&mut world, "m1", "退款多久到账？");
         let bodies = bodies(&frames);
         assert!(matches!(bodies[0], EventBody::Started { .. }), "{bodies:?}");
-        assert!(matches!(bodies[1], EventBody::CustomerMessage { .. }), "{bodies:?}");
-        assert!(matches!(bodies[2], EventBody::RobotAnswer { text, .. } if text.contains("银行卡")), "{bodies:?}");
-        assert!(matches!(frames.last(), Some(ServerFrame::Ack { client_msg_id, seq: 2, .. }) if client_msg_id == "m1"), "{frames:?}");
+        assert!(
+            matches!(bodies[1], EventBody::CustomerMessage { .. }),
+            "{bodies:?}"
+        );
+        assert!(
+            matches!(bodies[2], EventBody::RobotAnswer { text, .. } if text.contains("银行卡")),
+            "{bodies:?}"
+        );
+        assert!(
+            matches!(frames.last(), Some(ServerFrame::Ack { client_msg_id, seq: 2, .. }) if client_msg_id == "m1"),
+            "{frames:?}"
+        );
     }
 
     #[test]
@@ -430,15 +576,28 @@ mod tests {
         let mut world = connected_world();
         send(&mut world, "m1", "退款多久到账？");
         let again = send(&mut world, "m1", "退款多久到账？");
-        assert!(matches!(again.as_slice(), [ServerFrame::Ack { seq: 2, .. }]), "{again:?}");
+        assert!(
+            matches!(again.as_slice(), [ServerFrame::Ack { seq: 2, .. }]),
+            "{again:?}"
+        );
     }
 
     #[test]
     fn a_transfer_without_agents_gets_the_no_agent_notice_and_stays_with_the_robot() {
         let mut world = connected_world();
         send(&mut world, "m1", "你好");
-        let frames = world.handle(CustomerFrame::Transfer { client_msg_id: Some("t1".into()) }, 2);
-        assert!(bodies(&frames).iter().any(|body| matches!(body, EventBody::Notice { .. })), "{frames:?}");
+        let frames = world.handle(
+            CustomerFrame::Transfer {
+                client_msg_id: Some("t1".into()),
+            },
+            2,
+        );
+        assert!(
+            bodies(&frames)
+                .iter()
+                .any(|body| matches!(body, EventBody::Notice { .. })),
+            "{frames:?}"
+        );
         assert_eq!(world.conversations[0].1.phase, Phase::Robot);
     }
 
@@ -446,8 +605,18 @@ mod tests {
     fn a_hello_resumes_after_the_cursor() {
         let mut world = connected_world();
         send(&mut world, "m1", "退款多久到账？");
-        let resume = vec![kefu_core::protocol::ResumeCursor { conversation_id: "local-1".into(), after_seq: 2 }];
-        let hello = CustomerFrame::Hello { visitor_token: None, resume, locale: None, group: None, page: None, user: None };
+        let resume = vec![kefu_core::protocol::ResumeCursor {
+            conversation_id: "local-1".into(),
+            after_seq: 2,
+        }];
+        let hello = CustomerFrame::Hello {
+            visitor_token: None,
+            resume,
+            locale: None,
+            group: None,
+            page: None,
+            user: None,
+        };
         let frames = world.handle(hello, 3);
         let seqs: Vec<u64> = frames
             .iter()

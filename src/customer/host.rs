@@ -26,10 +26,15 @@ thread_local! {
 pub enum HostMessage {
     Ready,
     Close,
-    Unread { count: u32 },
+    Unread {
+        count: u32,
+    },
     /// A message from the robot or an agent, for `Kefu.on('message', fn)`: `from` is
     /// `robot` or `agent`.
-    Message { from: &'static str, text: String },
+    Message {
+        from: &'static str,
+        text: String,
+    },
 }
 
 /// What the loader tells the panel.
@@ -79,7 +84,9 @@ fn read_command(data: &JsValue) -> Option<HostCommand> {
 /// attribute that is not a string is kept as its JSON text.
 fn read_user(user: &JsValue) -> Option<UserIdentity> {
     let id = get(user, "id");
-    let id = id.as_string().or_else(|| id.as_f64().map(|number| number.to_string()))?;
+    let id = id
+        .as_string()
+        .or_else(|| id.as_f64().map(|number| number.to_string()))?;
     let attributes = get(user, "attributes");
     let attributes = if attributes.is_object() {
         js_sys::Object::entries(attributes.unchecked_ref())
@@ -88,7 +95,9 @@ fn read_user(user: &JsValue) -> Option<UserIdentity> {
                 let entry: js_sys::Array = entry.unchecked_into();
                 let key = entry.get(0).as_string()?;
                 let value = entry.get(1);
-                let value = value.as_string().or_else(|| js_sys::JSON::stringify(&value).ok()?.as_string())?;
+                let value = value
+                    .as_string()
+                    .or_else(|| js_sys::JSON::stringify(&value).ok()?.as_string())?;
                 Some((key, value))
             })
             .collect()
@@ -107,9 +116,15 @@ fn read_user(user: &JsValue) -> Option<UserIdentity> {
 
 /// Sends a message to the host page, if there is one (the panel may also run standalone).
 pub fn post_to_host(message: &HostMessage) {
-    let Some(origin) = HOST_ORIGIN.with(|host| host.borrow().clone()) else { return };
-    let Some(window) = web_sys::window() else { return };
-    let Ok(Some(parent)) = window.parent() else { return };
+    let Some(origin) = HOST_ORIGIN.with(|host| host.borrow().clone()) else {
+        return;
+    };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(Some(parent)) = window.parent() else {
+        return;
+    };
     let object = js_sys::Object::new();
     let set = |key: &str, value: JsValue| {
         let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &value);
@@ -137,11 +152,16 @@ pub fn post_to_host(message: &HostMessage) {
 /// Also tells the page about the message (`Kefu.on('message', fn)`).
 pub fn notify_new_message(session: RwSignal<CustomerSession>) {
     let last = session.with_untracked(|session| {
-        session.current().and_then(|log| log.events.last()).and_then(|event| match &event.body {
-            EventBody::RobotAnswer { text, .. } | EventBody::RobotMiss { text, .. } => Some(("robot", text.clone())),
-            EventBody::AgentMessage { text, .. } => Some(("agent", text.clone())),
-            _ => None,
-        })
+        session
+            .current()
+            .and_then(|log| log.events.last())
+            .and_then(|event| match &event.body {
+                EventBody::RobotAnswer { text, .. } | EventBody::RobotMiss { text, .. } => {
+                    Some(("robot", text.clone()))
+                }
+                EventBody::AgentMessage { text, .. } => Some(("agent", text.clone())),
+                _ => None,
+            })
     });
     if let Some((from, text)) = last {
         post_to_host(&HostMessage::Message { from, text });
@@ -166,51 +186,60 @@ pub fn listen(
     backend: StoredValue<std::rc::Rc<dyn Backend>, LocalStorage>,
     on_open: impl Fn() + 'static,
 ) {
-    let Some(host) = host.filter(|host| host.starts_with("http://") || host.starts_with("https://")) else {
+    let Some(host) =
+        host.filter(|host| host.starts_with("http://") || host.starts_with("https://"))
+    else {
         // Opened directly, not through embed.js: behave as an open panel.
         PANEL_OPEN.with(|open| open.set(true));
         on_open();
         return;
     };
     HOST_ORIGIN.with(|origin| *origin.borrow_mut() = Some(host.clone()));
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let parent = window.parent().ok().flatten();
-    let handler = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-        let from_parent = match (&parent, event.source()) {
-            (Some(parent), Some(source)) => js_sys::Object::is(parent.as_ref(), source.as_ref()),
-            _ => false,
-        };
-        if event.origin() != host || !from_parent {
-            return;
-        }
-        let Some(command) = read_command(&event.data()) else { return };
-        match command {
-            HostCommand::Open { page } => {
-                PANEL_OPEN.with(|open| open.set(true));
-                let mut tell_server = false;
-                session.update(|session| {
-                    session.unread = 0;
-                    tell_server = session.set_page(page);
-                });
-                if tell_server {
-                    // The page travels in `hello`, which went before the loader's message.
+    let handler =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let from_parent = match (&parent, event.source()) {
+                (Some(parent), Some(source)) => {
+                    js_sys::Object::is(parent.as_ref(), source.as_ref())
+                }
+                _ => false,
+            };
+            if event.origin() != host || !from_parent {
+                return;
+            }
+            let Some(command) = read_command(&event.data()) else {
+                return;
+            };
+            match command {
+                HostCommand::Open { page } => {
+                    PANEL_OPEN.with(|open| open.set(true));
+                    let mut tell_server = false;
+                    session.update(|session| {
+                        session.unread = 0;
+                        tell_server = session.set_page(page);
+                    });
+                    if tell_server {
+                        // The page travels in `hello`, which went before the loader's message.
+                        backend.with_value(|backend| backend.reconnect());
+                    }
+                    on_open();
+                }
+                HostCommand::Close => PANEL_OPEN.with(|open| open.set(false)),
+                HostCommand::SetUser { user } => {
+                    session.update(|session| session.user = Some(user));
+                    // The identity travels in `hello`: reconnect so the server learns it now.
                     backend.with_value(|backend| backend.reconnect());
                 }
-                on_open();
+                HostCommand::SetLocale { locale } => {
+                    let new_lang = Lang::from_tag(&locale);
+                    lang.set(new_lang);
+                    session.update(|session| session.locale = new_lang.tag().to_owned());
+                }
             }
-            HostCommand::Close => PANEL_OPEN.with(|open| open.set(false)),
-            HostCommand::SetUser { user } => {
-                session.update(|session| session.user = Some(user));
-                // The identity travels in `hello`: reconnect so the server learns it now.
-                backend.with_value(|backend| backend.reconnect());
-            }
-            HostCommand::SetLocale { locale } => {
-                let new_lang = Lang::from_tag(&locale);
-                lang.set(new_lang);
-                session.update(|session| session.locale = new_lang.tag().to_owned());
-            }
-        }
-    });
+        });
     let _ = window.add_event_listener_with_callback("message", handler.as_ref().unchecked_ref());
     handler.forget();
     post_to_host(&HostMessage::Ready);
@@ -227,29 +256,51 @@ mod tests {
 
     #[test]
     fn reads_the_loaders_messages_and_nothing_else() {
-        assert_eq!(command(r#"{"kefu":1,"type":"close"}"#), Some(HostCommand::Close));
-        assert_eq!(command(r#"{"kefu":1,"type":"setLocale","locale":"en"}"#), Some(HostCommand::SetLocale { locale: "en".into() }));
-        let open = command(r#"{"kefu":1,"type":"open","page":{"url":"https://shop.example/a","title":"商品"}}"#);
+        assert_eq!(
+            command(r#"{"kefu":1,"type":"close"}"#),
+            Some(HostCommand::Close)
+        );
+        assert_eq!(
+            command(r#"{"kefu":1,"type":"setLocale","locale":"en"}"#),
+            Some(HostCommand::SetLocale {
+                locale: "en".into()
+            })
+        );
+        let open = command(
+            r#"{"kefu":1,"type":"open","page":{"url":"https://shop.example/a","title":"商品"}}"#,
+        );
         assert_eq!(
             open,
-            Some(HostCommand::Open { page: Some(PageInfo { url: "https://shop.example/a".into(), title: "商品".into(), referrer: String::new() }) })
+            Some(HostCommand::Open {
+                page: Some(PageInfo {
+                    url: "https://shop.example/a".into(),
+                    title: "商品".into(),
+                    referrer: String::new()
+                })
+            })
         );
         assert_eq!(command(r#"{"type":"close"}"#), None, "not from embed.js");
         assert_eq!(command(r#"{"kefu":1,"type":"eval"}"#), None);
-        assert_eq!(command(r#"{"kefu":1,"type":"setUser","user":{"name":"no id"}}"#), None);
+        assert_eq!(
+            command(r#"{"kefu":1,"type":"setUser","user":{"name":"no id"}}"#),
+            None
+        );
     }
 
     #[test]
     fn reads_a_user_with_attributes_as_text() {
-        let Some(HostCommand::SetUser { user }) =
-            command(r#"{"kefu":1,"type":"setUser","user":{"id":42,"name":"王小明","userHash":"ab","attributes":{"plan":"gold","orders":3}}}"#)
-        else {
+        let Some(HostCommand::SetUser { user }) = command(
+            r#"{"kefu":1,"type":"setUser","user":{"id":42,"name":"王小明","userHash":"ab","attributes":{"plan":"gold","orders":3}}}"#,
+        ) else {
             panic!("a setUser command");
         };
         assert_eq!(user.id, "42");
         assert_eq!(user.name.as_deref(), Some("王小明"));
         assert_eq!(user.user_hash.as_deref(), Some("ab"));
-        assert_eq!(user.attributes.get("plan").map(String::as_str), Some("gold"));
+        assert_eq!(
+            user.attributes.get("plan").map(String::as_str),
+            Some("gold")
+        );
         assert_eq!(user.attributes.get("orders").map(String::as_str), Some("3"));
     }
 }

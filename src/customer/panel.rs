@@ -14,9 +14,9 @@ use kefu_core::protocol::{CustomerFrame, ServerFrame, TypingParty};
 use crate::customer::backend::{self, Backend, Listener};
 use crate::customer::host::{self, HostMessage};
 use crate::customer::session::CustomerSession;
-use crate::i18n::{fill, Lang};
+use crate::i18n::{Lang, fill};
 use crate::richtext::{self, Block, Inline};
-use crate::transcript::{lines, Side, Viewer};
+use crate::transcript::{Side, Viewer, lines};
 use crate::typing::TypingSender;
 
 /// Starts `backend` and wires its frames into `session`: `hello` on every (re)connection,
@@ -34,7 +34,14 @@ fn connect(session: RwSignal<CustomerSession>, backend: Rc<dyn Backend>) {
         let backend = backend.clone();
         move |frame: ServerFrame| {
             let is_welcome = matches!(frame, ServerFrame::Welcome { .. });
-            let agent_typing = matches!(frame, ServerFrame::Typing { from: TypingParty::Agent, typing: true, .. });
+            let agent_typing = matches!(
+                frame,
+                ServerFrame::Typing {
+                    from: TypingParty::Agent,
+                    typing: true,
+                    ..
+                }
+            );
             let mut news = false;
             session.update(|session| news = session.on_frame(frame));
             if agent_typing {
@@ -62,7 +69,11 @@ fn connect(session: RwSignal<CustomerSession>, backend: Rc<dyn Backend>) {
         }
     };
     let on_close = move || session.update(CustomerSession::disconnected);
-    backend.start(Listener { on_open: Box::new(on_open), on_frame: Box::new(on_frame), on_close: Box::new(on_close) });
+    backend.start(Listener {
+        on_open: Box::new(on_open),
+        on_frame: Box::new(on_frame),
+        on_close: Box::new(on_close),
+    });
 }
 
 /// A client message id: random enough that two tabs of one visitor never collide.
@@ -77,9 +88,14 @@ pub fn new_client_msg_id() -> String {
 pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl IntoView {
     let params = crate::page_params();
     let backend = backend.unwrap_or_else(|| backend::from_name(params.backend.as_deref()));
-    let lang = RwSignal::new(Lang::from_tag(&params.lang.clone().unwrap_or_else(crate::browser_language)));
+    let lang = RwSignal::new(Lang::from_tag(
+        &params.lang.clone().unwrap_or_else(crate::browser_language),
+    ));
     let session = RwSignal::new(CustomerSession {
-        visitor_token: backend.remembers_visitor().then(|| crate::storage::get_local(crate::storage::VISITOR_TOKEN)).flatten(),
+        visitor_token: backend
+            .remembers_visitor()
+            .then(|| crate::storage::get_local(crate::storage::VISITOR_TOKEN))
+            .flatten(),
         group: params.group.clone(),
         locale: lang.get_untracked().tag().to_owned(),
         ..CustomerSession::default()
@@ -90,7 +106,10 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
     // own dialog label.
     let title_id = {
         static PANELS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        format!("kefu-title-{}", PANELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        format!(
+            "kefu-title-{}",
+            PANELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        )
     };
     let draft = RwSignal::new(String::new());
     let composer = NodeRef::<leptos::html::Textarea>::new();
@@ -112,7 +131,9 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
     });
 
     let send_text = move |text: String| {
-        let frame = session.try_update(|session| session.type_message(new_client_msg_id(), &text)).flatten();
+        let frame = session
+            .try_update(|session| session.type_message(new_client_msg_id(), &text))
+            .flatten();
         if let Some(frame) = frame {
             backend.with_value(|backend| backend.send(&frame));
         }
@@ -136,13 +157,19 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
     };
     let on_keydown = move |event: KeyboardEvent| {
         // While an IME is composing (Chinese input), Enter picks a candidate: never send then.
-        if event.key() == "Enter" && !event.shift_key() && !event.is_composing() && event.key_code() != 229 {
+        if event.key() == "Enter"
+            && !event.shift_key()
+            && !event.is_composing()
+            && event.key_code() != 229
+        {
             event.prevent_default();
             submit();
         }
     };
     let transfer = move |_| {
-        let frame = CustomerFrame::Transfer { client_msg_id: Some(new_client_msg_id()) };
+        let frame = CustomerFrame::Transfer {
+            client_msg_id: Some(new_client_msg_id()),
+        };
         backend.with_value(|backend| backend.send(&frame));
     };
     // Escape anywhere in the panel closes it, as it would close any dialog.
@@ -155,7 +182,11 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
     let texts = move || lang.get().texts();
     let title = move || {
         session.with(|session| {
-            if session.group_display_name.is_empty() { texts().chat_title_fallback.to_owned() } else { session.group_display_name.clone() }
+            if session.group_display_name.is_empty() {
+                texts().chat_title_fallback.to_owned()
+            } else {
+                session.group_display_name.clone()
+            }
         })
     };
     let status = move || {
@@ -171,7 +202,10 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                     None => texts.state_waiting.to_owned(),
                 },
                 Phase::Human => {
-                    let name = session.current().and_then(|log| log.state.agent.as_ref()).map(|agent| agent.agent_name.clone());
+                    let name = session
+                        .current()
+                        .and_then(|log| log.state.agent.as_ref())
+                        .map(|agent| agent.agent_name.clone());
                     fill(texts.state_with_agent, "name", &name.unwrap_or_default())
                 }
                 Phase::Ended => texts.state_ended.to_owned(),
@@ -179,11 +213,23 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
         })
     };
     let show_transfer = move || {
-        session.with(|session| session.transfer_button && matches!(session.phase(), Phase::NotStarted | Phase::Robot | Phase::Ended))
+        session.with(|session| {
+            session.transfer_button
+                && matches!(
+                    session.phase(),
+                    Phase::NotStarted | Phase::Robot | Phase::Ended
+                )
+        })
     };
     let transcript = move || {
         let texts = texts();
-        session.with(|session| session.conversations.iter().flat_map(|log| lines(log, Viewer::Customer, texts)).collect::<Vec<_>>())
+        session.with(|session| {
+            session
+                .conversations
+                .iter()
+                .flat_map(|log| lines(log, Viewer::Customer, texts))
+                .collect::<Vec<_>>()
+        })
     };
     let pending = move || session.with(|session| session.pending.clone());
     let transcript_end = NodeRef::<leptos::html::Div>::new();
@@ -272,7 +318,9 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
 fn rich_text(text: &str) -> impl IntoView + use<> {
     let inline_view = |inline: Inline| match inline {
         Inline::Text(text) => text.into_any(),
-        Inline::Link { text, href } => view! { <a href=href rel="noopener noreferrer" target="_blank">{text}</a> }.into_any(),
+        Inline::Link { text, href } => {
+            view! { <a href=href rel="noopener noreferrer" target="_blank">{text}</a> }.into_any()
+        }
     };
     let blocks = richtext::parse(text)
         .into_iter()

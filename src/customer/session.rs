@@ -4,7 +4,9 @@
 
 use kefu_core::config::ServiceMode;
 use kefu_core::conversation::{EventBody, Phase};
-use kefu_core::protocol::{CustomerFrame, PageInfo, ResumeCursor, ServerFrame, TypingParty, UserIdentity};
+use kefu_core::protocol::{
+    CustomerFrame, PageInfo, ResumeCursor, ServerFrame, TypingParty, UserIdentity,
+};
 
 use crate::transcript::ConversationLog;
 
@@ -57,7 +59,10 @@ impl CustomerSession {
             resume: self
                 .conversations
                 .iter()
-                .map(|log| ResumeCursor { conversation_id: log.id.clone(), after_seq: log.state.last_seq })
+                .map(|log| ResumeCursor {
+                    conversation_id: log.id.clone(),
+                    after_seq: log.state.last_seq,
+                })
                 .collect(),
             locale: Some(self.locale.clone()),
             group: self.group.clone(),
@@ -71,8 +76,15 @@ impl CustomerSession {
         if text.trim().is_empty() {
             return None;
         }
-        self.pending.push(Pending { client_msg_id: client_msg_id.clone(), text: text.to_owned(), error: None });
-        self.connected.then(|| CustomerFrame::Send { client_msg_id, text: text.to_owned() })
+        self.pending.push(Pending {
+            client_msg_id: client_msg_id.clone(),
+            text: text.to_owned(),
+            error: None,
+        });
+        self.connected.then(|| CustomerFrame::Send {
+            client_msg_id,
+            text: text.to_owned(),
+        })
     }
 
     /// The frames to send after `welcome`: every unacknowledged message, in the order typed.
@@ -82,7 +94,10 @@ impl CustomerSession {
         self.pending
             .iter()
             .filter(|pending| pending.error.is_none())
-            .map(|pending| CustomerFrame::Send { client_msg_id: pending.client_msg_id.clone(), text: pending.text.clone() })
+            .map(|pending| CustomerFrame::Send {
+                client_msg_id: pending.client_msg_id.clone(),
+                text: pending.text.clone(),
+            })
             .collect()
     }
 
@@ -107,7 +122,9 @@ impl CustomerSession {
             return false;
         }
         self.page = page;
-        self.page_in_hello.as_ref().is_some_and(|sent| *sent != self.page)
+        self.page_in_hello
+            .as_ref()
+            .is_some_and(|sent| *sent != self.page)
     }
 
     /// The current (last) conversation.
@@ -116,13 +133,21 @@ impl CustomerSession {
     }
 
     pub fn phase(&self) -> Phase {
-        self.current().map_or(Phase::NotStarted, |log| log.state.phase)
+        self.current()
+            .map_or(Phase::NotStarted, |log| log.state.phase)
     }
 
     /// Applies a server frame. Returns true when it brought a new message from the other side.
     pub fn on_frame(&mut self, frame: ServerFrame) -> bool {
         match frame {
-            ServerFrame::Welcome { visitor_token, group_display_name, service_mode, transfer_button, greeting, .. } => {
+            ServerFrame::Welcome {
+                visitor_token,
+                group_display_name,
+                service_mode,
+                transfer_button,
+                greeting,
+                ..
+            } => {
                 self.visitor_token = Some(visitor_token);
                 self.greeting = greeting;
                 self.group_display_name = group_display_name;
@@ -132,24 +157,36 @@ impl CustomerSession {
                 false
             }
             ServerFrame::Ack { client_msg_id, .. } => {
-                self.pending.retain(|pending| pending.client_msg_id != client_msg_id);
+                self.pending
+                    .retain(|pending| pending.client_msg_id != client_msg_id);
                 false
             }
-            ServerFrame::Event { conversation_id, event } => {
+            ServerFrame::Event {
+                conversation_id,
+                event,
+            } => {
                 if let EventBody::CustomerMessage { client_msg_id, .. } = &event.body {
-                    self.pending.retain(|pending| &pending.client_msg_id != client_msg_id);
+                    self.pending
+                        .retain(|pending| &pending.client_msg_id != client_msg_id);
                 }
                 let from_other_side = matches!(
                     event.body,
-                    EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. } | EventBody::AgentMessage { .. }
+                    EventBody::RobotAnswer { .. }
+                        | EventBody::RobotMiss { .. }
+                        | EventBody::AgentMessage { .. }
                 );
                 if matches!(event.body, EventBody::AgentMessage { .. }) {
                     self.agent_typing = false;
                 }
-                let index = match self.conversations.iter().position(|log| log.id == conversation_id) {
+                let index = match self
+                    .conversations
+                    .iter()
+                    .position(|log| log.id == conversation_id)
+                {
                     Some(index) => index,
                     None => {
-                        self.conversations.push(ConversationLog::new(&conversation_id));
+                        self.conversations
+                            .push(ConversationLog::new(&conversation_id));
                         self.conversations.len() - 1
                     }
                 };
@@ -163,16 +200,27 @@ impl CustomerSession {
                 self.queue_position = Some(position);
                 false
             }
-            ServerFrame::Typing { from: TypingParty::Agent, typing, .. } => {
+            ServerFrame::Typing {
+                from: TypingParty::Agent,
+                typing,
+                ..
+            } => {
                 self.agent_typing = typing;
                 self.agent_typing_count += u64::from(typing);
                 false
             }
-            ServerFrame::Error { client_msg_id: Some(id), message, code } => {
+            ServerFrame::Error {
+                client_msg_id: Some(id),
+                message,
+                code,
+            } => {
                 // A refused message is marked, not retried; a temporary failure is retried
                 // on the next connection.
                 if code != kefu_core::protocol::ErrorCode::Internal
-                    && let Some(pending) = self.pending.iter_mut().find(|pending| pending.client_msg_id == id)
+                    && let Some(pending) = self
+                        .pending
+                        .iter_mut()
+                        .find(|pending| pending.client_msg_id == id)
                 {
                     pending.error = Some(message);
                 }
@@ -185,9 +233,9 @@ impl CustomerSession {
 
 #[cfg(test)]
 mod tests {
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use kefu_core::conversation::Event;
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn welcome() -> ServerFrame {
         ServerFrame::Welcome {
@@ -205,7 +253,14 @@ mod tests {
     fn message_event(seq: u64, id: &str) -> ServerFrame {
         ServerFrame::Event {
             conversation_id: "c1".into(),
-            event: Event { seq, at: 0, body: EventBody::CustomerMessage { client_msg_id: id.into(), text: id.into() } },
+            event: Event {
+                seq,
+                at: 0,
+                body: EventBody::CustomerMessage {
+                    client_msg_id: id.into(),
+                    text: id.into(),
+                },
+            },
         }
     }
 
@@ -243,16 +298,31 @@ mod tests {
 
     #[test]
     fn a_page_told_after_the_hello_asks_for_a_reconnect_once() {
-        let page = Some(PageInfo { url: "https://shop.example/cart".into(), title: "购物车".into(), referrer: String::new() });
+        let page = Some(PageInfo {
+            url: "https://shop.example/cart".into(),
+            title: "购物车".into(),
+            referrer: String::new(),
+        });
         let mut early = CustomerSession::default();
-        assert!(!early.set_page(page.clone()), "before any hello, the hello will carry it");
-        assert!(matches!(early.hello_sent(), CustomerFrame::Hello { page: Some(_), .. }));
+        assert!(
+            !early.set_page(page.clone()),
+            "before any hello, the hello will carry it"
+        );
+        assert!(matches!(
+            early.hello_sent(),
+            CustomerFrame::Hello { page: Some(_), .. }
+        ));
 
         let mut late = CustomerSession::default();
         late.hello_sent();
-        assert!(late.set_page(page.clone()), "the hello went without the page");
+        assert!(
+            late.set_page(page.clone()),
+            "the hello went without the page"
+        );
         late.disconnected();
-        assert!(matches!(late.hello_sent(), CustomerFrame::Hello { ref page, .. } if page.is_some()));
+        assert!(
+            matches!(late.hello_sent(), CustomerFrame::Hello { ref page, .. } if page.is_some())
+        );
         assert!(!late.set_page(page), "the same page again changes nothing");
     }
 }

@@ -36,7 +36,9 @@ pub fn accessible_name(element: &web_sys::Element) -> String {
 fn selector(role: &str) -> &'static str {
     match role {
         "button" => "button, [role=button]",
-        "textbox" => "textarea, input:not([type]), input[type=text], input[type=password], [role=textbox]",
+        "textbox" => {
+            "textarea, input:not([type]), input[type=text], input[type=password], [role=textbox]"
+        }
         "searchbox" => "input[type=search], [role=searchbox]",
         "log" => "[role=log]",
         "dialog" => "[role=dialog]",
@@ -69,7 +71,10 @@ pub fn by_role(container: &HtmlElement, role: &str, name: &str) -> HtmlElement {
     let all = all_by_role(container, role);
     match all.iter().find(|(element_name, _)| element_name == name) {
         Some((_, element)) => element.clone(),
-        None => panic!("no {role} named {name:?}; seen {:?}", all.iter().map(|(name, _)| name).collect::<Vec<_>>()),
+        None => panic!(
+            "no {role} named {name:?}; seen {:?}",
+            all.iter().map(|(name, _)| name).collect::<Vec<_>>()
+        ),
     }
 }
 
@@ -82,7 +87,9 @@ pub async fn settle() {
 /// Types into an input or textarea as a person would (value + input event).
 pub fn type_into(element: &HtmlElement, text: &str) {
     js_sys::Reflect::set(element, &"value".into(), &text.into()).unwrap();
-    element.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    element
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
 }
 
 /// Dispatches a keydown with modifiers on `target`.
@@ -93,6 +100,7 @@ pub fn key_down(target: &web_sys::EventTarget, key: &str, shift: bool, alt: bool
     init.set_alt_key(alt);
     init.set_bubbles(true);
     init.set_cancelable(true);
-    let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
     target.dispatch_event(&event).unwrap();
 }

@@ -9,7 +9,16 @@ use crate::{Result, cmd::Cmd, project_root, setup, target_dir, widget};
 pub(crate) fn bench(quick: bool) -> Result<()> {
     setup::setup(true)?;
     widget::build_widget()?;
-    Cmd::cargo().args(["build", "--release", "--package", "kefu-server", "--package", "kefu-bench"]).run()?;
+    Cmd::cargo()
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "kefu-server",
+            "--package",
+            "kefu-bench",
+        ])
+        .run()?;
     let mut command = Cmd::new(target_dir().join("release/kefu-bench"))
         .arg("all")
         .arg("--kefu")

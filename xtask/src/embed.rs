@@ -19,7 +19,15 @@ pub(crate) fn minify_embed() -> Result<()> {
     let minified = root.join("target/embed.min.js");
     fs::create_dir_all(root.join("target"))?;
     Cmd::new("npm")
-        .args(["exec", "--yes", "--package", TERSER, "--", "terser", "embed/embed.js"])
+        .args([
+            "exec",
+            "--yes",
+            "--package",
+            TERSER,
+            "--",
+            "terser",
+            "embed/embed.js",
+        ])
         .args(["--compress", "--mangle", "--ecma", "2015", "--output"])
         .arg(&minified)
         .run()?;
@@ -35,10 +43,15 @@ pub(crate) fn minify_embed() -> Result<()> {
 
 /// The first line of `embed.min.js`. The server's test computes the same line.
 fn header(source: &[u8]) -> String {
-    format!("/*! Kefu loader: minified embed/embed.js, fnv1a64 {:016x} */", fnv1a64(source))
+    format!(
+        "/*! Kefu loader: minified embed/embed.js, fnv1a64 {:016x} */",
+        fnv1a64(source)
+    )
 }
 
 /// FNV-1a, 64 bits: enough to notice an edit, and a few lines in both places that need it.
 fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

@@ -10,8 +10,14 @@ use crate::{Result, cmd::Cmd, project_root, target_dir};
 
 /// Builds the server and runs `kefu-reliability long` against it.
 pub(crate) fn reliability() -> Result<()> {
-    Cmd::cargo().args(["build", "--package", "kefu-server", "--bin", "kefu"]).run()?;
-    run(&target_dir().join("debug/kefu"), &project_root().join("target/dist"), "long")
+    Cmd::cargo()
+        .args(["build", "--package", "kefu-server", "--bin", "kefu"])
+        .run()?;
+    run(
+        &target_dir().join("debug/kefu"),
+        &project_root().join("target/dist"),
+        "long",
+    )
 }
 
 /// `kefu-reliability short` against the debug server `cargo xtask test` just built.

@@ -43,7 +43,9 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
             .args(["build", "--package", "kefu-server"])
             .run()
     })?;
-    steps.run("reliability (short)", || reliability::run_short(&kefu, &assets))?;
+    steps.run("reliability (short)", || {
+        reliability::run_short(&kefu, &assets)
+    })?;
     steps.run("widget browser tests", || {
         // wasm-bindgen-test-runner (the wasm32 runner in .cargo/config.toml) starts this
         // ChromeDriver with the Chromium options of webdriver.json, read from the root.
@@ -60,7 +62,14 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
     })?;
     steps.run("e2e tests", || {
         Cmd::cargo()
-            .args(["test", "--no-fail-fast", "--package", "kefu-e2e", "--", "--test-threads=1"])
+            .args([
+                "test",
+                "--no-fail-fast",
+                "--package",
+                "kefu-e2e",
+                "--",
+                "--test-threads=1",
+            ])
             .env("KEFU_BIN", &kefu)
             .env("KEFU_ASSETS", &assets)
             .run()

@@ -14,8 +14,8 @@ use kefu_server::app::{self, AppState, ServeOptions};
 use kefu_server::clock::Clock;
 use kefu_server::store::{NewAgent, Store};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub struct TestServer {
@@ -43,7 +43,11 @@ impl TestServer {
     }
 
     /// Starts the app with `kefu.toml` set to `settings_toml` (it must set `identity_secret`).
-    pub async fn start_with_settings(config: Config, start_ms: i64, settings_toml: Option<&str>) -> TestServer {
+    pub async fn start_with_settings(
+        config: Config,
+        start_ms: i64,
+        settings_toml: Option<&str>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         if let Some(settings_toml) = settings_toml {
             std::fs::write(dir.path().join("kefu.toml"), settings_toml).unwrap();
@@ -53,16 +57,43 @@ impl TestServer {
         // The first run's demo agent, with the shared test hash: otherwise every server
         // start would spend an Argon2 hash on it.
         let groups = vec!["support".to_owned()];
-        let demo = NewAgent { login: "demo", display_name: "demo", password: TEST_PASSWORD, max_chats: 5, groups: &groups, is_admin: true };
-        store.add_agent_with_hash(demo, test_password_hash(), start_ms).await.unwrap();
+        let demo = NewAgent {
+            login: "demo",
+            display_name: "demo",
+            password: TEST_PASSWORD,
+            max_chats: 5,
+            groups: &groups,
+            is_admin: true,
+        };
+        store
+            .add_agent_with_hash(demo, test_password_hash(), start_ms)
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let clock = Clock::manual(start_ms);
-        let options = ServeOptions { data_dir: dir.path().to_owned(), listen: Some(addr), assets: None, clock: clock.clone() };
+        let options = ServeOptions {
+            data_dir: dir.path().to_owned(),
+            listen: Some(addr),
+            assets: None,
+            clock: clock.clone(),
+        };
         let (state, _) = app::open(&options).await.unwrap();
         let router = kefu_server::http::router(state.clone());
-        tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap() });
-        TestServer { addr, state, clock, _dir: dir }
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap()
+        });
+        TestServer {
+            addr,
+            state,
+            clock,
+            _dir: dir,
+        }
     }
 
     /// Moves the server's clock forward and runs the hub's periodic checks at the new time.
@@ -78,13 +109,24 @@ impl TestServer {
             .state
             .store
             .add_agent_with_hash(
-                NewAgent { login, display_name: login, password: TEST_PASSWORD, max_chats, groups: &groups, is_admin: false },
+                NewAgent {
+                    login,
+                    display_name: login,
+                    password: TEST_PASSWORD,
+                    max_chats,
+                    groups: &groups,
+                    is_admin: false,
+                },
                 test_password_hash(),
                 self.clock.now_ms(),
             )
             .await
             .unwrap();
-        self.state.store.create_agent_session(&agent.id, self.clock.now_ms(), 24 * 3_600_000).await.unwrap()
+        self.state
+            .store
+            .create_agent_session(&agent.id, self.clock.now_ms(), 24 * 3_600_000)
+            .await
+            .unwrap()
     }
 
     pub fn ws_url(&self, path: &str) -> String {
@@ -95,17 +137,32 @@ impl TestServer {
     pub async fn customer(&self) -> Client {
         let mut client = Client::connect(&self.ws_url("/ws/customer"), None).await;
         client.send_customer(&hello(None, vec![])).await;
-        client.expect(|frame| matches!(frame, ServerFrame::Welcome { .. })).await;
+        client
+            .expect(|frame| matches!(frame, ServerFrame::Welcome { .. }))
+            .await;
         client
     }
 
     /// An agent connected with `hello`, past its `agent_welcome`, and online.
     pub async fn online_agent(&self, session_token: &str) -> Client {
         let mut client = Client::connect(&self.ws_url("/ws/agent"), None).await;
-        client.send_agent(&AgentFrame::Hello { session_token: session_token.to_owned(), resume: vec![] }).await;
-        client.expect(|frame| matches!(frame, ServerFrame::AgentWelcome { .. })).await;
-        client.send_agent(&AgentFrame::SetStatus { status: protocol::AgentStatus::Online }).await;
-        client.expect(|frame| matches!(frame, ServerFrame::AgentStatus { .. })).await;
+        client
+            .send_agent(&AgentFrame::Hello {
+                session_token: session_token.to_owned(),
+                resume: vec![],
+            })
+            .await;
+        client
+            .expect(|frame| matches!(frame, ServerFrame::AgentWelcome { .. }))
+            .await;
+        client
+            .send_agent(&AgentFrame::SetStatus {
+                status: protocol::AgentStatus::Online,
+            })
+            .await;
+        client
+            .expect(|frame| matches!(frame, ServerFrame::AgentStatus { .. }))
+            .await;
         client
     }
 }
@@ -145,7 +202,14 @@ pub fn visitor_token(customer: &Client) -> String {
 }
 
 pub fn hello(visitor_token: Option<String>, resume: Vec<protocol::ResumeCursor>) -> CustomerFrame {
-    CustomerFrame::Hello { visitor_token, resume, locale: Some("zh-CN".into()), group: None, page: None, user: None }
+    CustomerFrame::Hello {
+        visitor_token,
+        resume,
+        locale: Some("zh-CN".into()),
+        group: None,
+        page: None,
+        user: None,
+    }
 }
 
 pub struct Client {
@@ -161,20 +225,34 @@ impl Client {
         Client::try_connect(url, origin).await.unwrap()
     }
 
-    pub async fn try_connect(url: &str, origin: Option<&str>) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
-        let headers: Vec<(&str, &str)> = origin.map(|origin| ("origin", origin)).into_iter().collect();
+    pub async fn try_connect(
+        url: &str,
+        origin: Option<&str>,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let headers: Vec<(&str, &str)> = origin
+            .map(|origin| ("origin", origin))
+            .into_iter()
+            .collect();
         Client::try_connect_with(url, &headers).await
     }
 
     /// Connects with extra request headers (e.g. `x-forwarded-for`).
-    pub async fn try_connect_with(url: &str, headers: &[(&str, &str)]) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+    pub async fn try_connect_with(
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
         let mut request = url.into_client_request().unwrap();
         for (name, value) in headers {
-            let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            let name =
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .unwrap();
             request.headers_mut().insert(name, value.parse().unwrap());
         }
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
-        Ok(Client { ws, received: Vec::new() })
+        Ok(Client {
+            ws,
+            received: Vec::new(),
+        })
     }
 
     pub async fn send_text(&mut self, text: String) {
@@ -190,16 +268,23 @@ impl Client {
     }
 
     pub async fn say(&mut self, client_msg_id: &str, text: &str) {
-        self.send_customer(&CustomerFrame::Send { client_msg_id: client_msg_id.into(), text: text.into() }).await;
+        self.send_customer(&CustomerFrame::Send {
+            client_msg_id: client_msg_id.into(),
+            text: text.into(),
+        })
+        .await;
     }
 
     /// The next frame, or None when the socket closed.
     pub async fn next_frame(&mut self) -> Option<ServerFrame> {
         loop {
-            let message = tokio::time::timeout(WAIT, self.ws.next()).await.expect("no frame within 5 s")?;
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("no frame within 5 s")?;
             match message {
                 Ok(Message::Text(text)) => {
-                    let frame = protocol::decode_server_frame(text.as_str()).unwrap_or_else(|error| panic!("undecodable {text}: {error}"));
+                    let frame = protocol::decode_server_frame(text.as_str())
+                        .unwrap_or_else(|error| panic!("undecodable {text}: {error}"));
                     self.received.push(frame.clone());
                     return Some(frame);
                 }
@@ -222,8 +307,16 @@ impl Client {
 
     /// Reads frames until an event whose body matches, and returns the event.
     pub async fn expect_event(&mut self, matches: impl Fn(&EventBody) -> bool) -> (String, Event) {
-        match self.expect(|frame| matches!(frame, ServerFrame::Event { event, .. } if matches(&event.body))).await {
-            ServerFrame::Event { conversation_id, event } => (conversation_id, event),
+        match self
+            .expect(
+                |frame| matches!(frame, ServerFrame::Event { event, .. } if matches(&event.body)),
+            )
+            .await
+        {
+            ServerFrame::Event {
+                conversation_id,
+                event,
+            } => (conversation_id, event),
             _ => unreachable!(),
         }
     }
@@ -244,7 +337,9 @@ impl Client {
     /// Waits a moment and returns what arrived meanwhile (for "nothing more happens" checks).
     pub async fn drain(&mut self, wait: Duration) -> Vec<ServerFrame> {
         let mut frames = Vec::new();
-        while let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(wait, self.ws.next()).await {
+        while let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(wait, self.ws.next()).await
+        {
             let frame = protocol::decode_server_frame(text.as_str()).unwrap();
             self.received.push(frame.clone());
             frames.push(frame);
@@ -254,7 +349,13 @@ impl Client {
 }
 
 /// A plain HTTP/1.1 request over TCP (`Connection: close`); returns the status and the body.
-pub async fn http(addr: SocketAddr, method: &str, path: &str, bearer: Option<&str>, json: Option<&str>) -> (u16, String) {
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    json: Option<&str>,
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -268,12 +369,29 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, bearer: Option<&st
     request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut response)).await.expect("no HTTP response within 5 s").unwrap();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("no HTTP response within 5 s")
+        .unwrap();
     let response = String::from_utf8(response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
-    let chunked = head.lines().any(|line| line.to_ascii_lowercase().starts_with("transfer-encoding: chunked"));
-    (status, if chunked { dechunk(body) } else { body.to_owned() })
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let chunked = head.lines().any(|line| {
+        line.to_ascii_lowercase()
+            .starts_with("transfer-encoding: chunked")
+    });
+    (
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    )
 }
 
 /// The body of a chunked HTTP response.
@@ -305,7 +423,8 @@ pub fn two_group_config() -> Config {
 /// A customer who asks for a person with the keyword; returns the conversation id once queued.
 pub async fn transfer_by_keyword(customer: &mut Client, client_msg_id: &str) -> String {
     customer.say(client_msg_id, "转人工").await;
-    let (conversation_id, _) =
-        customer.expect_event(|body| matches!(body, kefu_core::conversation::EventBody::Queued { .. })).await;
+    let (conversation_id, _) = customer
+        .expect_event(|body| matches!(body, kefu_core::conversation::EventBody::Queued { .. }))
+        .await;
     conversation_id
 }
