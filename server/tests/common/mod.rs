@@ -48,6 +48,7 @@ impl TestServer {
         start_ms: i64,
         settings_toml: Option<&str>,
     ) -> TestServer {
+        assert_valid(&config);
         let dir = tempfile::tempdir().unwrap();
         if let Some(settings_toml) = settings_toml {
             std::fs::write(dir.path().join("kefu.toml"), settings_toml).unwrap();
@@ -408,15 +409,29 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
-/// The demo configuration with a second skill group, `sales` (售前咨询), under the same rule.
+/// Panics with every problem unless `config` passes kefu-core's `Config::validate`: every
+/// server a test starts goes through here, so no test runs on a configuration the product
+/// would refuse.
+pub fn assert_valid(config: &Config) {
+    if let Err(errors) = config.validate() {
+        panic!("the test fixture's configuration is invalid: {errors:#?}");
+    }
+}
+
+/// The demo configuration, which has two skill groups: `support` (在线客服) and `sales`
+/// (售前咨询), under the same rule.
 pub fn two_group_config() -> Config {
-    let mut config = demo_config();
-    config.skill_groups.push(kefu_core::config::SkillGroup {
-        name: "sales".to_owned(),
-        display_name: "售前咨询".to_owned(),
-        rule: config.rules[0].name.clone(),
-        members: Vec::new(),
-    });
+    let config = demo_config();
+    let names: Vec<&str> = config
+        .skill_groups
+        .iter()
+        .map(|group| group.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["support", "sales"],
+        "the demo's skill groups changed"
+    );
     config
 }
 
