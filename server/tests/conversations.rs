@@ -49,7 +49,7 @@ async fn a_transfer_reaches_an_online_agent_and_messages_flow_both_ways() {
     let mut agent = server.online_agent(&token).await;
     let mut customer = server.customer().await;
     customer.say("m1", "你好").await;
-    customer
+    let (_, robot) = customer
         .expect_event(|body| {
             matches!(
                 body,
@@ -75,6 +75,16 @@ async fn a_transfer_reaches_an_online_agent_and_messages_flow_both_ways() {
     assert!(events.iter().any(
         |event| matches!(&event.body, EventBody::CustomerMessage { text, .. } if text == "你好")
     ));
+    // The robot's reply, exactly as the customer read it, is in the agent's log too.
+    let robot_text = match &robot.body {
+        EventBody::RobotMiss { text, .. } | EventBody::RobotAnswer { text, .. } => text.clone(),
+        _ => unreachable!(),
+    };
+    assert!(!robot_text.is_empty());
+    assert!(
+        events.contains(&robot),
+        "the robot's reply {robot_text:?} is not in the agent's log: {events:#?}"
+    );
     let conversation_id = conversation.conversation_id;
 
     agent

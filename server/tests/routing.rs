@@ -393,7 +393,8 @@ async fn the_agent_ends_the_conversation() {
     agent
         .expect_event(|body| matches!(body, EventBody::Ended { .. }))
         .await;
-    // Ended means ended: the agent can no longer write there.
+    // Ended means ended: the agent can no longer write there. The chat is no longer the
+    // agent's, and to an agent a conversation that is not theirs is `not_found`.
     agent
         .send_agent(&AgentFrame::Send {
             conversation_id,
@@ -401,9 +402,16 @@ async fn the_agent_ends_the_conversation() {
             text: "还在吗".into(),
         })
         .await;
-    agent
+    let refused = agent
         .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
         .await;
+    assert!(
+        matches!(
+            &refused,
+            ServerFrame::Error { code: kefu_core::protocol::ErrorCode::NotFound, client_msg_id: Some(id), .. } if id == "late"
+        ),
+        "{refused:?}"
+    );
 
     let mut next = server.customer().await;
     transfer_by_keyword(&mut next, "n1").await;

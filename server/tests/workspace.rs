@@ -11,7 +11,7 @@ use common::{
 };
 use kefu_core::conversation::{EventBody, RequeueReason};
 use kefu_core::presence::VISIT_GAP_MS;
-use kefu_core::protocol::{AgentFrame, ServerFrame, VisitorProfile};
+use kefu_core::protocol::{AgentFrame, ErrorCode, ServerFrame, VisitorProfile};
 
 /// Monday 2026-11-30 10:00 in Asia/Shanghai, inside the demo hours.
 const MONDAY_TEN_SHANGHAI: i64 = 1_796_004_000_000;
@@ -97,8 +97,28 @@ async fn an_agent_transfers_a_chat_to_another_group_and_its_agent_gets_it_with_t
         unreachable!()
     };
     assert!(events.iter().any(|event| matches!(&event.body, EventBody::CustomerMessage { text, .. } if text == "我想批量采购")));
+    let robot = customer
+        .events()
+        .into_iter()
+        .find(|event| {
+            matches!(
+                event.body,
+                EventBody::RobotAnswer { .. } | EventBody::RobotMiss { .. }
+            )
+        })
+        .expect("the robot replied to the customer's first message");
+    let (EventBody::RobotAnswer { text, .. } | EventBody::RobotMiss { text, .. }) = &robot.body
+    else {
+        unreachable!()
+    };
+    assert!(!text.is_empty());
+    assert!(
+        events.contains(&robot),
+        "the robot's reply {text:?} is not in the sales agent's log: {events:#?}"
+    );
 
-    // The support agent can no longer write into it.
+    // The support agent can no longer write into it: to an agent, a conversation that is
+    // not theirs is `not_found` (ids cannot be probed), and the customer gets nothing.
     support
         .send_agent(&AgentFrame::Send {
             conversation_id: conversation_id.clone(),
@@ -106,9 +126,16 @@ async fn an_agent_transfers_a_chat_to_another_group_and_its_agent_gets_it_with_t
             text: "还在吗".into(),
         })
         .await;
-    support
+    let refused = support
         .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
         .await;
+    assert!(
+        matches!(
+            &refused,
+            ServerFrame::Error { code: ErrorCode::NotFound, client_msg_id: Some(id), .. } if id == "a1"
+        ),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +146,12 @@ async fn a_transfer_to_the_same_or_an_unknown_group_is_refused_and_changes_nothi
     let mut customer = server.customer().await;
     let conversation_id = transfer_by_keyword(&mut customer, "m1").await;
     next_snapshot(&mut support).await;
-    for group in ["support", "no-such-group"] {
+    // The group it is already in is a state the transfer cannot apply to; a group that does
+    // not exist is not found.
+    for (group, wanted) in [
+        ("support", ErrorCode::InvalidState),
+        ("no-such-group", ErrorCode::NotFound),
+    ] {
         support
             .send_agent(&AgentFrame::TransferToGroup {
                 conversation_id: conversation_id.clone(),
@@ -130,8 +162,8 @@ async fn a_transfer_to_the_same_or_an_unknown_group_is_refused_and_changes_nothi
             .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
             .await;
         assert!(
-            matches!(refused, ServerFrame::Error { .. }),
-            "{group}: {refused:?}"
+            matches!(&refused, ServerFrame::Error { code, .. } if *code == wanted),
+            "{group}: expected {wanted:?}, got {refused:?}"
         );
     }
     customer.drain(Duration::from_millis(200)).await;
