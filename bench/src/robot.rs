@@ -56,7 +56,7 @@ pub fn knowledge_base(size: usize) -> Vec<KnowledgeItem> {
 /// The questions asked: the paraphrase test set (new wordings the robot never indexed).
 pub fn queries() -> Vec<String> {
     let data: serde_json::Value =
-        serde_json::from_str(include_str!("../../core/tests/data/robot_paraphrases.json"))
+        serde_json::from_str(include_str!("../../core/tests/data/robot_tuning.json"))
             .expect("the paraphrase set parses");
     let mut queries: Vec<String> = data["paraphrases"]
         .as_array()
