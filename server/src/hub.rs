@@ -287,6 +287,9 @@ struct Conversation {
 
 struct CustomerConn {
     visitor_id: String,
+    /// The skill group the page asked for in `hello` (resolved to an existing one): where a
+    /// conversation this connection starts begins.
+    group: String,
     outbox: Outbox,
 }
 
@@ -650,7 +653,7 @@ impl Hub {
             .config
             .resolve_group(hello.group.as_deref())
             .map(|group| (group.name.clone(), group.display_name.clone()));
-        let (_, group_display_name) = group.unwrap_or_default();
+        let (group, group_display_name) = group.unwrap_or_default();
         let welcome = ServerFrame::Welcome {
             visitor_token,
             visitor_id: visitor_id.clone(),
@@ -695,6 +698,7 @@ impl Hub {
             conn,
             CustomerConn {
                 visitor_id: visitor_id.clone(),
+                group,
                 outbox,
             },
         );
@@ -746,6 +750,7 @@ impl Hub {
             return;
         };
         let visitor_id = customer.visitor_id.clone();
+        let group = customer.group.clone();
         let outbox = customer.outbox.clone();
         match frame {
             CustomerFrame::Hello { .. } => {
@@ -762,8 +767,14 @@ impl Hub {
                     client_msg_id: client_msg_id.clone(),
                     text,
                 };
-                self.customer_command(&visitor_id, &outbox, command, Some(client_msg_id), true)
-                    .await;
+                self.customer_command(
+                    &visitor_id,
+                    &outbox,
+                    command,
+                    Some(client_msg_id),
+                    Some(&group),
+                )
+                .await;
             }
             CustomerFrame::Transfer { client_msg_id } => {
                 self.customer_command(
@@ -771,12 +782,12 @@ impl Hub {
                     &outbox,
                     Command::RequestTransfer,
                     client_msg_id,
-                    true,
+                    Some(&group),
                 )
                 .await;
             }
             CustomerFrame::End {} => {
-                self.customer_command(&visitor_id, &outbox, Command::EndByCustomer, None, false)
+                self.customer_command(&visitor_id, &outbox, Command::EndByCustomer, None, None)
                     .await;
             }
             CustomerFrame::Typing { typing } => {
@@ -802,16 +813,16 @@ impl Hub {
             .and_then(|ids| ids.last())
     }
 
-    /// Runs a customer's command against their current conversation, starting a new one when
-    /// there is none or the last has ended and `may_start` (a question or the transfer button
-    /// starts one; pressing "end" on nothing does not).
+    /// Runs a customer's command against their current conversation, starting a new one in
+    /// the group `start_in` when there is none or the last has ended (a question or the
+    /// transfer button starts one; pressing "end" on nothing does not: `None`).
     async fn customer_command(
         &mut self,
         visitor_id: &str,
         outbox: &Outbox,
         command: Command,
         client_msg_id: Option<String>,
-        may_start: bool,
+        start_in: Option<&str>,
     ) {
         let now = self.clock.now_ms();
         // A retried send whose first copy was stored in the previous conversation is
@@ -853,10 +864,11 @@ impl Hub {
                 let state = self.conversations[&id].state.clone();
                 (id, state, Vec::new())
             }
-            None if may_start => {
+            None if start_in.is_some() => {
+                // The group asked for in `hello`, unless a saved configuration removed it since.
                 let Some(group) = self
                     .config
-                    .resolve_group(None)
+                    .resolve_group(start_in)
                     .map(|group| group.name.clone())
                 else {
                     send(
@@ -1817,6 +1829,7 @@ mod tests {
     fn customer(visitor_id: &str) -> CustomerConn {
         CustomerConn {
             visitor_id: visitor_id.to_owned(),
+            group: "support".to_owned(),
             outbox: Outbox::new().0,
         }
     }
