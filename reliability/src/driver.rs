@@ -13,14 +13,18 @@
 //! message with its `client_msg_id`. Server-side faults (`kill -9` and restart, disk full)
 //! fire when the number of messages sent reaches points drawn from the seed.
 //!
+//! A send the driver gave up on is sent again (same `client_msg_id`) once the server-side
+//! faults are over, until it gets an `ack` or an `error`, within [`Plan::resolve_within`]
+//! of the last fault; what is left then is in limbo, a violation.
+//!
 //! The schedule and every choice follow from the seed; the interleaving of the clients does
 //! not (they run concurrently against a real server), so a replay with `KEFU_SEED` makes
 //! the same choices, not necessarily the same history.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -30,7 +34,9 @@ use kefu_core::protocol::{
 };
 use kefu_e2e::KefuServer;
 
-use crate::checker::{Answer, Connection, History, Received, SendRecord, Sender, Transcript};
+use crate::checker::{
+    Answer, Connection, History, Received, Report, SendRecord, Sender, Transcript,
+};
 use crate::client::{self, Read, Socket};
 use crate::faults::{self, Disk};
 use crate::rng::Rng;
@@ -57,6 +63,58 @@ pub struct Plan {
     pub disk_full_max: Duration,
     /// The whole run must end within this.
     pub deadline: Duration,
+    /// Every send given up must be acknowledged or refused within this after the last
+    /// server-side fault (`kill -9` or disk-full window).
+    pub resolve_within: Duration,
+    /// A run that covers less than this fails, whatever the checker says.
+    pub minimums: Minimums,
+}
+
+/// What a run must at least have done to mean something: each is a figure of the run, and
+/// a run below any of them fails (it could pass with a server that, say, never acks an
+/// agent, or stops acking after a restart).
+#[derive(Debug, Clone)]
+pub struct Minimums {
+    /// Distinct messages acknowledged.
+    pub acked: u64,
+    /// Distinct messages sent by agents and acknowledged.
+    pub agent_acked: u64,
+    /// Acks received after the last server-side fault (the end of the last `kill -9`
+    /// restart or disk-full window of the traffic).
+    pub acks_after_last_fault: u64,
+    /// Events that resumed connections received because they resumed: after their
+    /// cursor, and known to exist when they said hello (`checker::Report::resumed_events`).
+    pub resumed_events: u64,
+}
+
+impl Minimums {
+    /// One line per minimum the run missed, naming it, the figure and the bound.
+    pub fn shortfalls(&self, plan: &str, figures: &Figures, report: &Report) -> Vec<String> {
+        [
+            ("acked messages", report.acked as u64, self.acked),
+            (
+                "agent traffic (agents' messages acked)",
+                report.agent_acked as u64,
+                self.agent_acked,
+            ),
+            (
+                "acks after the last fault",
+                figures.acks_after_last_fault,
+                self.acks_after_last_fault,
+            ),
+            (
+                "events read by resumed readers",
+                report.resumed_events as u64,
+                self.resumed_events,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, figure, bound)| figure < bound)
+        .map(|(name, figure, bound)| {
+            format!("MINIMUM NOT MET: {name}: {figure}, the {plan} run needs at least {bound}")
+        })
+        .collect()
+    }
 }
 
 impl Plan {
@@ -77,6 +135,13 @@ impl Plan {
             p_abandon: 0.2,
             disk_full_max: Duration::from_secs(15),
             deadline: Duration::from_secs(300),
+            resolve_within: Duration::from_secs(60),
+            minimums: Minimums {
+                acked: 360,
+                agent_acked: 20,
+                acks_after_last_fault: 20,
+                resumed_events: 200,
+            },
         }
     }
 
@@ -94,6 +159,12 @@ impl Plan {
             p_old_resume: 0.01,
             p_duplicate_send: 0.01,
             deadline: Duration::from_secs(1500),
+            minimums: Minimums {
+                acked: 9000,
+                agent_acked: 500,
+                acks_after_last_fault: 500,
+                resumed_events: 5000,
+            },
             ..Plan::short(seed)
         }
     }
@@ -116,6 +187,8 @@ struct Counters {
     duplicate_send: AtomicU64,
     reconnects: AtomicU64,
     newcomers: AtomicU64,
+    /// Attempts of sends given up, sent again after the faults.
+    resent_given_up: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -132,6 +205,8 @@ struct Shared {
     /// New messages still to send, shared by every client.
     quota: AtomicU64,
     counters: Counters,
+    /// When the last server-side fault of the traffic ended.
+    faults_over: OnceLock<Instant>,
 }
 
 /// One disk-full window as it happened.
@@ -155,7 +230,17 @@ pub struct Figures {
     pub unanswered: u64,
     pub retries: u64,
     pub abandoned: u64,
-    pub restarts: u64,
+    pub resent_given_up: u64,
+    /// `kill -9` restarts of the plan, and those that hit running traffic (the traffic was
+    /// flowing at the kill and acks came after the restart); the last kill, before the
+    /// final read, is in neither.
+    pub kills_planned: u64,
+    pub kills_mid_run: u64,
+    pub final_kill: bool,
+    /// Acks received after the last server-side fault, and its distance to the end of the
+    /// traffic.
+    pub acks_after_last_fault: u64,
+    pub traffic_after_last_fault: f64,
     pub disk_windows: Vec<DiskWindow>,
     pub disk_unavailable: Option<String>,
     pub drop_before_ack: u64,
@@ -201,6 +286,10 @@ struct Client {
     own_quota: Option<u64>,
     /// The send to retry before anything new.
     pending: Option<usize>,
+    /// Sends given up, to send again once the faults are over.
+    given_up: Vec<usize>,
+    /// The traffic is over: whatever a resume brings was written before the hello.
+    traffic_over: bool,
     next_number: u64,
 }
 
@@ -223,6 +312,8 @@ impl Client {
             own_quota: None,
             bad_frames: Vec::new(),
             pending: None,
+            given_up: Vec::new(),
+            traffic_over: false,
             next_number: 0,
         }
     }
@@ -353,10 +444,34 @@ impl Client {
         }
         bump(&shared.counters.reconnects);
         let number = self.connections.len() + 1;
+        let known = cursors
+            .keys()
+            .map(|id| {
+                if self.traffic_over {
+                    return (id.clone(), u64::MAX);
+                }
+                let acked = self
+                    .sends
+                    .iter()
+                    .flat_map(|send| &send.attempts)
+                    .filter_map(|answer| match answer {
+                        Answer::Ack {
+                            conversation_id,
+                            seq,
+                        } if conversation_id == id => Some(*seq),
+                        _ => None,
+                    })
+                    .max()
+                    .unwrap_or(0);
+                let held = self.held.get(id).map_or(0, |log| log.len() as u64);
+                (id.clone(), held.max(acked))
+            })
+            .collect();
         self.connection = Some(Connection {
             client: self.name.clone(),
             number,
             cursors,
+            known,
             received: Vec::new(),
         });
         self.socket = Some(socket);
@@ -424,9 +539,13 @@ impl Client {
         }
     }
 
-    /// Reads until the answer to `client_msg_id`, a timeout, or the end of the connection.
-    async fn await_answer(&mut self, client_msg_id: &str) -> Answer {
-        let deadline = Instant::now() + ACK_TIMEOUT;
+    /// Reads until the answer to `client_msg_id`, a timeout (`ACK_TIMEOUT`, or `until` if
+    /// sooner), or the end of the connection.
+    async fn await_answer(&mut self, client_msg_id: &str, until: Option<Instant>) -> Answer {
+        let started = Instant::now();
+        let deadline = until.map_or(started + ACK_TIMEOUT, |until| {
+            until.min(started + ACK_TIMEOUT)
+        });
         loop {
             let Some(socket) = &mut self.socket else {
                 return Answer::None {
@@ -445,7 +564,7 @@ impl Client {
                     // As the widget does: a silent connection is replaced.
                     self.drop_connection();
                     return Answer::None {
-                        why: format!("no answer within {} s", ACK_TIMEOUT.as_secs()),
+                        why: format!("no answer within {:.1} s", started.elapsed().as_secs_f64()),
                     };
                 }
                 Read::Closed(why) => {
@@ -526,6 +645,12 @@ impl Client {
             let old = self.rng.chance(plan.p_old_resume * 10.0);
             self.connect(shared, old).await?;
         }
+        if self.pending.is_none() && shared.faults_over.get().is_some() {
+            self.resolve_given_up(shared).await?;
+            if self.socket.is_none() {
+                return Ok(true);
+            }
+        }
         let mut duplicate = false;
         let acked = if self.pending.is_none() && self.rng.chance(plan.p_duplicate_send) {
             self.acked_indexes()
@@ -588,12 +713,67 @@ impl Client {
                 conversation_id,
                 order: number,
                 attempts: Vec::new(),
+                given_up: false,
             });
             self.sends.len() - 1
         };
+        let client_msg_id = self.sends[index].client_msg_id.clone();
+        let frame_sent = self.transmit(index).await;
+        bump(&shared.counters.attempts);
+        let answer = if let Err(error) = frame_sent {
+            self.drop_connection();
+            Answer::None {
+                why: format!("{error:#}"),
+            }
+        } else if !duplicate && self.rng.chance(plan.p_drop_before_ack) {
+            bump(&shared.counters.drop_before_ack);
+            self.drop_connection();
+            Answer::None {
+                why: "connection dropped by the driver before the ack".into(),
+            }
+        } else {
+            self.await_answer(&client_msg_id, None).await
+        };
+        self.sends[index].attempts.push(answer.clone());
+        match answer {
+            Answer::Ack { .. } => {
+                bump(&shared.counters.acks);
+                if self.rng.chance(plan.p_drop_after_ack) {
+                    bump(&shared.counters.drop_after_ack);
+                    self.drop_connection();
+                }
+            }
+            Answer::Error { code } => {
+                if count_refusal(shared, &code)
+                    && !duplicate
+                    && self.sends[index].attempts.len() < 2000
+                {
+                    self.pending = Some(index);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            Answer::None { .. } => {
+                bump(&shared.counters.unanswered);
+                if !duplicate {
+                    let first_of_customer = self.is_customer() && self.sends[index].order == 0;
+                    if first_of_customer || !self.rng.chance(plan.p_abandon) {
+                        self.pending = Some(index);
+                    } else {
+                        bump(&shared.counters.abandoned);
+                        self.sends[index].given_up = true;
+                        self.given_up.push(index);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes one attempt of the send `index`.
+    async fn transmit(&mut self, index: usize) -> Result<()> {
         let record = &self.sends[index];
         let client_msg_id = record.client_msg_id.clone();
-        let frame_sent = match (&self.role, self.socket.as_mut()) {
+        match (&self.role, self.socket.as_mut()) {
             (_, None) => Err(anyhow::anyhow!("not connected")),
             (Role::Customer { .. }, Some(socket)) => {
                 client::send_customer(
@@ -613,57 +793,67 @@ impl Client {
                 };
                 client::send_agent(socket, &frame).await
             }
-        };
-        bump(&shared.counters.attempts);
-        let answer = if let Err(error) = frame_sent {
-            self.drop_connection();
-            Answer::None {
-                why: format!("{error:#}"),
+        }
+    }
+
+    /// Sends the given-up sends again (same `client_msg_id`, no faults of the driver's
+    /// own) once the server-side faults are over, each until it gets an `ack` or an error
+    /// other than a transient one, and only until [`Plan::resolve_within`] after the last
+    /// fault: what is left then stays in limbo, for the checker to report.
+    async fn resolve_given_up(&mut self, shared: &Shared) -> Result<()> {
+        if self.given_up.is_empty() {
+            return Ok(());
+        }
+        let over = loop {
+            if let Some(over) = shared.faults_over.get() {
+                break *over;
             }
-        } else if !duplicate && self.rng.chance(plan.p_drop_before_ack) {
-            bump(&shared.counters.drop_before_ack);
-            self.drop_connection();
-            Answer::None {
-                why: "connection dropped by the driver before the ack".into(),
+            if self.socket.is_some() {
+                self.drain(Duration::from_millis(100)).await;
+            } else {
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-        } else {
-            self.await_answer(&client_msg_id).await
         };
-        self.sends[index].attempts.push(answer.clone());
-        match answer {
-            Answer::Ack { .. } => {
-                bump(&shared.counters.acks);
-                if self.rng.chance(plan.p_drop_after_ack) {
-                    bump(&shared.counters.drop_after_ack);
+        let deadline = over + shared.plan.resolve_within;
+        while let Some(&index) = self.given_up.first() {
+            if Instant::now() >= deadline {
+                return Ok(());
+            }
+            if self.socket.is_none() {
+                self.connect(shared, false).await?;
+            }
+            let client_msg_id = self.sends[index].client_msg_id.clone();
+            bump(&shared.counters.attempts);
+            bump(&shared.counters.resent_given_up);
+            let answer = match self.transmit(index).await {
+                Ok(()) => self.await_answer(&client_msg_id, Some(deadline)).await,
+                Err(error) => {
                     self.drop_connection();
+                    Answer::None {
+                        why: format!("{error:#}"),
+                    }
                 }
-            }
-            Answer::Error { code } => {
-                let retryable =
-                    code == ErrorCode::Internal.as_str() || code == ErrorCode::RateLimited.as_str();
-                if code == ErrorCode::Internal.as_str() {
-                    bump(&shared.counters.refused_internal);
-                } else {
-                    bump(&shared.counters.refused_other);
+            };
+            self.sends[index].attempts.push(answer.clone());
+            match answer {
+                Answer::Ack { .. } => {
+                    bump(&shared.counters.acks);
+                    self.given_up.remove(0);
                 }
-                if retryable && !duplicate && self.sends[index].attempts.len() < 2000 {
-                    self.pending = Some(index);
+                Answer::Error { code } => {
+                    if count_refusal(shared, &code) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    } else {
+                        self.given_up.remove(0);
+                    }
+                }
+                Answer::None { .. } => {
+                    bump(&shared.counters.unanswered);
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
-            Answer::None { .. } => {
-                bump(&shared.counters.unanswered);
-                if !duplicate {
-                    let first_of_customer = self.is_customer() && self.sends[index].order == 0;
-                    if first_of_customer || !self.rng.chance(plan.p_abandon) {
-                        self.pending = Some(index);
-                    } else {
-                        bump(&shared.counters.abandoned);
-                    }
-                }
-            }
         }
-        Ok(true)
+        Ok(())
     }
 
     fn acked_indexes(&self) -> Vec<usize> {
@@ -708,14 +898,29 @@ impl Client {
     }
 }
 
-/// Runs a plan against the `kefu` binary at `kefu`, with the widget from `assets`.
-pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
+/// Runs a plan against the `kefu` binary at `kefu`, with the widget from `assets`. Fails
+/// at once when the plan has disk-full windows and no tmpfs can be mounted for them, unless
+/// `allow_no_disk_full` (then the run goes on without them, and says so).
+pub async fn run(
+    plan: Plan,
+    kefu: &Path,
+    assets: &Path,
+    allow_no_disk_full: bool,
+) -> Result<Outcome> {
     let started = Instant::now();
     let mut rng = Rng::new(plan.seed);
     let mut disk = Disk::mount(32);
-    if let Some(why) = &disk.unavailable {
+    if let Some(why) = &disk.unavailable
+        && plan.disk_fulls > 0
+    {
+        if !allow_no_disk_full {
+            bail!(
+                "the disk-full fault cannot be set up: {why}. It needs a tmpfs of its own for the database (run as root); \
+                 --allow-no-disk-full runs without it"
+            );
+        }
         eprintln!(
-            "\n!!!!!!!! DISK-FULL FAULT NOT AVAILABLE: {why}\n!!!!!!!! The database is on an ordinary directory; no disk-full window will be injected.\n"
+            "\n!!!!!!!! DISK-FULL FAULT NOT AVAILABLE: {why}\n!!!!!!!! --allow-no-disk-full: the database is on an ordinary directory; no disk-full window will be injected.\n"
         );
     }
     let database = disk.database();
@@ -736,6 +941,7 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
         addr: addr.clone(),
         quota: AtomicU64::new(plan.messages),
         counters: Counters::default(),
+        faults_over: OnceLock::new(),
         plan: plan.clone(),
     });
     let mut tasks = Vec::new();
@@ -799,8 +1005,12 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
         plan: plan.name.to_owned(),
         seed: plan.seed,
         disk_unavailable: disk.unavailable.clone(),
+        kills_planned: plan.restarts as u64,
         ..Figures::default()
     };
+    // Per `kill -9` of the traffic: whether clients still ran, and the acks seen by the
+    // time the server was back.
+    let mut kills: Vec<(bool, u64)> = Vec::new();
     for (at, disk_full) in schedule {
         while get(&shared.counters.sent) < at && !tasks.iter().all(|task| task.is_finished()) {
             if started.elapsed() > plan.deadline {
@@ -849,14 +1059,21 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
             });
         } else {
             let pause = Duration::from_millis(rng.below(300));
+            let traffic_flowing = !tasks.iter().all(|task| task.is_finished());
             server = tokio::task::spawn_blocking(move || {
                 faults::kill_and_restart(&mut server, pause);
                 server
             })
             .await?;
-            figures.restarts += 1;
+            kills.push((traffic_flowing, get(&shared.counters.acks)));
         }
     }
+    let faults_over = Instant::now();
+    let acks_at_last_fault = get(&shared.counters.acks);
+    shared
+        .faults_over
+        .set(faults_over)
+        .expect("the faults end once");
     let mut clients = Vec::new();
     for task in tasks {
         clients.push(
@@ -865,11 +1082,19 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
         );
     }
     progress.abort();
+    let acks_at_end = get(&shared.counters.acks);
+    figures.acks_after_last_fault = acks_at_end - acks_at_last_fault;
+    figures.traffic_after_last_fault = faults_over.elapsed().as_secs_f64();
+    figures.kills_mid_run = kills
+        .iter()
+        .filter(|(flowing, acks)| *flowing && acks_at_end > *acks)
+        .count() as u64;
 
     // Everyone resumes from what it holds and reads what it missed.
     let mut settling = Vec::new();
     for mut client in clients {
         let shared = shared.clone();
+        client.traffic_over = true;
         settling.push(tokio::spawn(async move {
             client.connect(&shared, false).await?;
             client.catch_up(&shared).await?;
@@ -894,7 +1119,7 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
         server
     })
     .await?;
-    figures.restarts += 1;
+    figures.final_kill = true;
     for (name, token) in tokens {
         let mut reader = Client::new(
             format!("{name} (fresh read)"),
@@ -902,6 +1127,7 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
             Role::Customer { token },
             Rng::new(0),
         );
+        reader.traffic_over = true;
         reader.catch_up(&shared).await?;
         let Some(Sender::Customer { visitor_id }) = reader.sender.clone() else {
             bail!("no visitor id")
@@ -916,6 +1142,7 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     }
     for (name, session) in sessions {
         let mut reader = Client::new(name, String::new(), Role::Agent { session }, Rng::new(0));
+        reader.traffic_over = true;
         reader.catch_up(&shared).await?;
         reader.finish(&mut history, false);
     }
@@ -931,6 +1158,7 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     figures.unanswered = get(&counters.unanswered);
     figures.retries = get(&counters.retries);
     figures.abandoned = get(&counters.abandoned);
+    figures.resent_given_up = get(&counters.resent_given_up);
     figures.drop_before_ack = get(&counters.drop_before_ack);
     figures.drop_after_ack = get(&counters.drop_after_ack);
     figures.old_resume = get(&counters.old_resume);
@@ -948,6 +1176,17 @@ pub async fn run(plan: Plan, kefu: &Path, assets: &Path) -> Result<Outcome> {
     })
 }
 
+/// Counts an `error` answer; true when it is transient (`internal`, `rate_limited`), so the
+/// send is tried again.
+fn count_refusal(shared: &Shared, code: &str) -> bool {
+    if code == ErrorCode::Internal.as_str() {
+        bump(&shared.counters.refused_internal);
+    } else {
+        bump(&shared.counters.refused_other);
+    }
+    code == ErrorCode::Internal.as_str() || code == ErrorCode::RateLimited.as_str()
+}
+
 type ClientTask = tokio::task::JoinHandle<Result<Client, (String, anyhow::Error)>>;
 
 fn spawn_client(mut client: Client, shared: Arc<Shared>) -> ClientTask {
@@ -955,7 +1194,14 @@ fn spawn_client(mut client: Client, shared: Arc<Shared>) -> ClientTask {
         loop {
             match client.step(&shared).await {
                 Ok(true) => {}
-                Ok(false) => return Ok(client),
+                Ok(false) => {
+                    // Nothing new to send: what was given up is sent again once the faults
+                    // are over.
+                    return match client.resolve_given_up(&shared).await {
+                        Ok(()) => Ok(client),
+                        Err(error) => Err((client.name.clone(), error)),
+                    };
+                }
                 Err(error) => return Err((client.name.clone(), error)),
             }
         }
@@ -969,7 +1215,7 @@ async fn drop_server(server: KefuServer) {
 
 impl Figures {
     /// The figures as printed at the end of a run (and copied into RELIABILITY.md).
-    pub fn print(&self, report: &crate::checker::Report) {
+    pub fn print(&self, report: &Report) {
         let disk = match &self.disk_unavailable {
             Some(why) => format!("NOT INJECTED ({why})"),
             None => {
@@ -1002,8 +1248,21 @@ impl Figures {
             "unanswered attempts           {}  (given up: {})",
             self.unanswered, self.abandoned
         );
+        println!(
+            "given up, sent again         {} acked, {} refused, {} in limbo  ({} attempts after the faults)",
+            report.given_up_acked, report.given_up_refused, report.in_limbo, self.resent_given_up
+        );
         println!("faults injected:");
-        println!("  kill -9 + restart           {}", self.restarts);
+        println!(
+            "  kill -9 + restart           {} mid-run (of {} planned){}",
+            self.kills_mid_run,
+            self.kills_planned,
+            if self.final_kill {
+                ", and 1 before the final read"
+            } else {
+                ""
+            }
+        );
         println!("  disk full                   {disk}");
         println!("  dropped before the ack      {}", self.drop_before_ack);
         println!("  dropped after the ack       {}", self.drop_after_ack);
@@ -1014,6 +1273,12 @@ impl Figures {
             self.newcomers_on_full_disk
         );
         println!("reconnects                    {}", self.reconnects);
+        println!(
+            "acks after the last fault     {}  (traffic for {:.1} s after it)",
+            self.acks_after_last_fault, self.traffic_after_last_fault
+        );
+        println!("agents' messages acked        {}", report.agent_acked);
+        println!("events read by resumed readers {}", report.resumed_events);
         println!(
             "conversations / events        {} / {}",
             self.conversations, self.events_in_logs
