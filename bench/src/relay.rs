@@ -24,6 +24,8 @@ pub async fn serve(listener: TcpListener, agents: u64) -> anyhow::Result<()> {
         let peers = peers.clone();
         tokio::spawn(async move {
             let mut target = String::new();
+            // The error type (an HTTP response) is tungstenite's `Callback` signature.
+            #[allow(clippy::result_large_err)]
             let callback = |request: &Request, response: Response| {
                 target = request.uri().query().unwrap_or_default().to_owned();
                 Ok(response)
