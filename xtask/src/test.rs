@@ -1,6 +1,10 @@
 //! `cargo xtask test`: everything CI checks (`.ci/run` calls only this), cheapest first, and
 //! stopping at the first failing step. A summary of step durations ends the output either way.
 //!
+//! The gates come first: `cargo fmt --check` (seconds, before anything is installed), then
+//! clippy with `-D warnings` for the native crates and for the widget on wasm32, so a
+//! formatting slip or a lint fails in minutes rather than after the browsers.
+//!
 //! The native tests exclude the widget (built for wasm32 only) and the e2e crate (which
 //! needs the built server and widget); both run later against the real artefacts: the
 //! widget's wasm-bindgen tests in headless Chromium, then the e2e suite one test at a time,
@@ -23,7 +27,39 @@ pub(crate) fn test() -> Result<()> {
 fn run_steps(steps: &mut Steps) -> Result<()> {
     let kefu = target_dir().join("debug/kefu");
     let assets = project_root().join("target/dist");
+    steps.run("fmt", || {
+        Cmd::cargo().args(["fmt", "--all", "--check"]).run()
+    })?;
     steps.run("setup --test", || setup::setup(true))?;
+    steps.run("clippy (native)", || {
+        Cmd::cargo()
+            .args([
+                "clippy",
+                "--workspace",
+                "--exclude",
+                "kefu-widget",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .run()
+    })?;
+    steps.run("clippy (wasm32)", || {
+        Cmd::cargo()
+            .args([
+                "clippy",
+                "--package",
+                "kefu-widget",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .run()
+    })?;
     steps.run("native tests", || {
         Cmd::cargo()
             .args([
