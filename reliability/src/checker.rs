@@ -11,23 +11,23 @@
 //!    sender), at the seq of its ack, with its text; every ack of it names that same seq.
 //! 2. A message never acknowledged is in the log at most once; one refused with an `error`
 //!    on every attempt (never left unanswered) is not in it at all.
-//!    Refusals other than `internal` (storage failing) or `rate_limited` are violations:
+//! 3. Refusals other than `internal` (storage failing) or `rate_limited` are violations:
 //!    the driver sends only valid messages to conversations it serves.
-//! 3. A sender's acknowledged messages are in the log in the order they were first sent
+//! 4. A sender's acknowledged messages are in the log in the order they were first sent
 //!    (messages the driver gave up on and sent again after the faults are left out).
-//! 4. Every connection receives, per conversation, exactly the events after its resume
+//! 5. Every connection receives, per conversation, exactly the events after its resume
 //!    cursor, once each and in order (a `snapshot` restarts the count), and each one equal
 //!    to the truth's event of that seq: no gaps, no duplicates, no rewrites after resume.
-//! 5. Each side's final transcript — the customer's, and the agent's who holds the chat,
+//! 6. Each side's final transcript — the customer's, and the agent's who holds the chat,
 //!    kept across reconnects or read fresh — equals the truth.
-//! 6. Every frame from the server decodes with kefu-core (e.g. within the frame size limit).
-//! 7. A send the driver gave up on is not left in limbo: the driver sends it again once the
+//! 7. Every frame from the server decodes with kefu-core (e.g. within the frame size limit).
+//! 8. A send the driver gave up on is not left in limbo: the driver sends it again once the
 //!    faults are over, and it must end acknowledged, or with an `error` as its last answer.
 //!
 //! There is no rule "the truth has no gap": the driver builds each truth from the events a
 //! fresh reader applied, and it applies an event only when it is the next seq, so a truth
 //! with a gap cannot be recorded (customers never get snapshots). A gap in what the fresh
-//! reader received is a violation of rule 4 (its connections are checked like any other),
+//! reader received is a violation of rule 5 (its connections are checked like any other),
 //! and the acknowledged messages after it are missing from the truth (rule 1).
 //!
 //! Besides the verdict, the report counts what the history covers (acked messages, agents'
@@ -86,7 +86,7 @@ pub struct SendRecord {
     pub order: u64,
     pub attempts: Vec<Answer>,
     /// The driver gave up on it after an attempt without an answer (it sends it again once
-    /// the faults are over, which must end in an `ack` or an `error`: rule 7).
+    /// the faults are over, which must end in an `ack` or an `error`: rule 8).
     pub given_up: bool,
 }
 
@@ -165,8 +165,8 @@ pub struct Report {
     pub given_up_acked: usize,
     pub given_up_refused: usize,
     pub in_limbo: usize,
-    /// Events resumed connections received at a seq after their cursor and known to exist
-    /// at their hello: what a resume had to deliver.
+    /// Events resumed connections received at a seq after their cursor (not 0) and known to
+    /// exist at their hello: what a resume had to deliver.
     pub resumed_events: usize,
     /// Acked messages missing from the log (or from a final transcript).
     pub lost: usize,
@@ -265,7 +265,7 @@ pub fn check(history: &History) -> Report {
         }
     }
 
-    // 1, 2 and 7. Each message against the log.
+    // 1, 2, 3 and 8. Each message against the log.
     let mut acked_positions: BTreeMap<Sender, Vec<(u64, String, u64, String)>> = BTreeMap::new();
     for send in &history.sends {
         let copies = stored
@@ -375,7 +375,7 @@ pub fn check(history: &History) -> Report {
         }
     }
 
-    // 3. Order of each sender's acknowledged messages within a conversation.
+    // 4. Order of each sender's acknowledged messages within a conversation.
     for (sender, mut positions) in acked_positions {
         positions.sort();
         let mut last: BTreeMap<&str, (u64, &str)> = BTreeMap::new();
@@ -391,7 +391,7 @@ pub fn check(history: &History) -> Report {
         }
     }
 
-    // 4. Deliveries per connection.
+    // 5. Deliveries per connection.
     for connection in &history.connections {
         let mut next: BTreeMap<&str, u64> = BTreeMap::new();
         let who = format!("{} connection {}", connection.client, connection.number);
@@ -449,7 +449,7 @@ pub fn check(history: &History) -> Report {
         }
     }
 
-    // 5. Final transcripts.
+    // 6. Final transcripts.
     for transcript in &history.transcripts {
         let Some((_, log)) = history.truth.get(&transcript.conversation_id) else {
             violations.push(format!(
@@ -497,7 +497,7 @@ pub fn check(history: &History) -> Report {
 }
 
 /// How many events of `received` the resumed `connection` got because it resumed: after
-/// its cursor of the conversation and at most the seq it knew to exist at its hello.
+/// its cursor (not 0) of the conversation and at most the seq it knew to exist at its hello.
 fn resumed(connection: &Connection, received: &Received) -> usize {
     let (conversation_id, events) = match received {
         Received::Event {
@@ -509,7 +509,8 @@ fn resumed(connection: &Connection, received: &Received) -> usize {
             events,
         } => (conversation_id, events.as_slice()),
     };
-    let (Some(cursor), Some(known)) = (
+    // A cursor of 0 is a first read of the conversation, not a resume.
+    let (Some(cursor @ 1..), Some(known)) = (
         connection.cursors.get(conversation_id),
         connection.known.get(conversation_id),
     ) else {

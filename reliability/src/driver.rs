@@ -15,7 +15,8 @@
 //!
 //! A send the driver gave up on is sent again (same `client_msg_id`) once the server-side
 //! faults are over, until it gets an `ack` or an `error`, within [`Plan::resolve_within`]
-//! of the last fault; what is left then is in limbo, a violation.
+//! of the last fault (or of giving it up, if later); what is left then is in limbo, a
+//! violation.
 //!
 //! The schedule and every choice follow from the seed; the interleaving of the clients does
 //! not (they run concurrently against a real server), so a replay with `KEFU_SEED` makes
@@ -64,7 +65,8 @@ pub struct Plan {
     /// The whole run must end within this.
     pub deadline: Duration,
     /// Every send given up must be acknowledged or refused within this after the last
-    /// server-side fault (`kill -9` or disk-full window).
+    /// server-side fault (`kill -9` or disk-full window), or after it was given up if that
+    /// is later.
     pub resolve_within: Duration,
     /// A run that covers less than this fails, whatever the checker says.
     pub minimums: Minimums,
@@ -138,9 +140,9 @@ impl Plan {
             resolve_within: Duration::from_secs(60),
             minimums: Minimums {
                 acked: 360,
-                agent_acked: 20,
+                agent_acked: 5,
                 acks_after_last_fault: 20,
-                resumed_events: 200,
+                resumed_events: 100,
             },
         }
     }
@@ -161,9 +163,9 @@ impl Plan {
             deadline: Duration::from_secs(1500),
             minimums: Minimums {
                 acked: 9000,
-                agent_acked: 500,
+                agent_acked: 200,
                 acks_after_last_fault: 500,
-                resumed_events: 5000,
+                resumed_events: 2000,
             },
             ..Plan::short(seed)
         }
@@ -286,8 +288,8 @@ struct Client {
     own_quota: Option<u64>,
     /// The send to retry before anything new.
     pending: Option<usize>,
-    /// Sends given up, to send again once the faults are over.
-    given_up: Vec<usize>,
+    /// Sends given up, and when, to send again once the faults are over.
+    given_up: Vec<(usize, Instant)>,
     /// The traffic is over: whatever a resume brings was written before the hello.
     traffic_over: bool,
     next_number: u64,
@@ -761,7 +763,7 @@ impl Client {
                     } else {
                         bump(&shared.counters.abandoned);
                         self.sends[index].given_up = true;
-                        self.given_up.push(index);
+                        self.given_up.push((index, Instant::now()));
                     }
                 }
             }
@@ -799,7 +801,8 @@ impl Client {
     /// Sends the given-up sends again (same `client_msg_id`, no faults of the driver's
     /// own) once the server-side faults are over, each until it gets an `ack` or an error
     /// other than a transient one, and only until [`Plan::resolve_within`] after the last
-    /// fault: what is left then stays in limbo, for the checker to report.
+    /// fault (or after it was given up, when that is later): what is left then stays in
+    /// limbo, for the checker to report.
     async fn resolve_given_up(&mut self, shared: &Shared) -> Result<()> {
         if self.given_up.is_empty() {
             return Ok(());
@@ -814,10 +817,12 @@ impl Client {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         };
-        let deadline = over + shared.plan.resolve_within;
-        while let Some(&index) = self.given_up.first() {
+        let mut limbo = Vec::new();
+        while let Some(&(index, given_up_at)) = self.given_up.first() {
+            let deadline = over.max(given_up_at) + shared.plan.resolve_within;
             if Instant::now() >= deadline {
-                return Ok(());
+                limbo.push(self.given_up.remove(0));
+                continue;
             }
             if self.socket.is_none() {
                 self.connect(shared, false).await?;
@@ -853,6 +858,7 @@ impl Client {
                 }
             }
         }
+        self.given_up = limbo;
         Ok(())
     }
 
@@ -915,8 +921,8 @@ pub async fn run(
     {
         if !allow_no_disk_full {
             bail!(
-                "the disk-full fault cannot be set up: {why}. It needs a tmpfs of its own for the database (run as root); \
-                 --allow-no-disk-full runs without it"
+                "the disk-full fault cannot be set up ({why}): it needs a tmpfs of its own for the database, so run as root, \
+                 or pass --allow-no-disk-full to run without it"
             );
         }
         eprintln!(

@@ -86,7 +86,12 @@ impl Disk {
             Ok(output) if output.status.success() => None,
             Ok(output) => Some(format!(
                 "mount -t tmpfs failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
+                String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_end_matches('.')
             )),
             Err(error) => Some(format!("cannot run mount: {error}")),
         };
