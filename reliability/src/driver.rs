@@ -1300,3 +1300,43 @@ impl Figures {
         println!("wall time                     {:.1} s", self.seconds);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_below_a_minimum_names_it_the_figure_and_the_bound() {
+        let plan = Plan::short(1);
+        let figures = Figures {
+            acks_after_last_fault: 0,
+            ..Figures::default()
+        };
+        let report = Report {
+            acked: 400,
+            agent_acked: 4,
+            resumed_events: 100,
+            ..Report::default()
+        };
+        assert_eq!(
+            plan.minimums.shortfalls(plan.name, &figures, &report),
+            vec![
+                "MINIMUM NOT MET: agent traffic (agents' messages acked): 4, the short run needs at least 5",
+                "MINIMUM NOT MET: acks after the last fault: 0, the short run needs at least 20",
+            ]
+        );
+        let enough = Figures {
+            acks_after_last_fault: 20,
+            ..Figures::default()
+        };
+        let report = Report {
+            agent_acked: 5,
+            ..report
+        };
+        assert!(
+            plan.minimums
+                .shortfalls(plan.name, &enough, &report)
+                .is_empty()
+        );
+    }
+}
