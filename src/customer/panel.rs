@@ -113,8 +113,22 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
     };
     let draft = RwSignal::new(String::new());
     let composer = NodeRef::<leptos::html::Textarea>::new();
-    // Opening the panel puts the visitor in the composer, ready to type.
+    // The transcript jumps to its bottom once the new lines are laid out (the next frame).
+    // Only the transcript moves, never the host page around the frame (as `scrollIntoView`
+    // would), and it jumps rather than glides, so a chip or a link is where it is drawn the
+    // moment it is drawn.
+    let transcript_box = NodeRef::<leptos::html::Div>::new();
+    let scroll_to_latest = move || {
+        request_animation_frame(move || {
+            if let Some(transcript) = transcript_box.get_untracked() {
+                transcript.set_scroll_top(transcript.scroll_height());
+            }
+        })
+    };
+    // Opening the panel puts the visitor in the composer, ready to type, with the latest
+    // line in sight (lines that came while the panel was hidden had no height to scroll).
     let focus_composer = move || {
+        scroll_to_latest();
         request_animation_frame(move || {
             if let Some(composer) = composer.get_untracked() {
                 let _ = composer.focus();
@@ -232,12 +246,10 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
         })
     };
     let pending = move || session.with(|session| session.pending.clone());
-    let transcript_end = NodeRef::<leptos::html::Div>::new();
+    // Every change of the session shows the latest line.
     Effect::new(move |_| {
         session.track();
-        if let Some(end) = transcript_end.get() {
-            end.scroll_into_view();
-        }
+        scroll_to_latest();
     });
 
     let title_id_for_dialog = title_id.clone();
@@ -253,7 +265,7 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                 <button type="button" class="kefu-icon-button" aria-label=move || texts().close_chat
                     on:click=move |_| host::post_to_host(&HostMessage::Close)>"×"</button>
             </header>
-            <div class="kefu-transcript" role="log" aria-live="polite" aria-label=move || texts().transcript>
+            <div class="kefu-transcript" role="log" aria-live="polite" aria-label=move || texts().transcript node_ref=transcript_box>
                 // The operator's greeting (widget settings), as text, above the conversation.
                 {move || {
                     let greeting = session.with(|session| session.greeting.clone());
@@ -292,7 +304,6 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                 <Show when=move || session.with(|session| session.agent_typing)>
                     <p class="kefu-typing">{move || texts().typing}</p>
                 </Show>
-                <div node_ref=transcript_end></div>
             </div>
             <Show when=show_transfer>
                 <button type="button" class="kefu-transfer" on:click=transfer>{move || texts().talk_to_person}</button>
