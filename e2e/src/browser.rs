@@ -26,6 +26,8 @@ use crate::{
 /// How long lookups and waits poll before they fail the test.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Between two measurements of an element that must stay put before a click.
+const SETTLE_INTERVAL: Duration = Duration::from_millis(50);
 static BROWSERS_STARTED: AtomicU32 = AtomicU32::new(0);
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -604,12 +606,55 @@ pub struct Element<'b> {
 }
 
 impl Element<'_> {
-    /// Clicks the element's centre like a mouse. Retries while another element covers it or
-    /// it is not yet interactable (an animation, an overlay going away), up to [`TIMEOUT`].
+    /// Clicks the element's centre like a mouse. First brings it to the middle of its frame's
+    /// viewport at once and waits until it stays put ([`Element::scroll_into_view`]), since
+    /// WebDriver clicks the point it measured and a page still moving (a smooth scroll, a
+    /// layout settling) would have put something else there. Retries, settling again, while
+    /// another element covers it or it is not yet interactable (an animation, an overlay
+    /// going away), up to [`TIMEOUT`].
     pub fn click(&self) {
+        self.scroll_into_view();
         self.retry_while_busy("click", || {
-            self.browser.driver.click(&self.browser.session, &self.id)
+            let clicked = self.browser.driver.click(&self.browser.session, &self.id);
+            if clicked.as_ref().is_err_and(is_busy) {
+                self.scroll_into_view();
+            }
+            clicked
         });
+    }
+
+    /// Scrolls the element to the centre of its frame's viewport instantly (whatever the
+    /// page's `scroll-behavior`), then waits until its bounding rectangle is the same in two
+    /// polls in a row. Panics when it is still moving after [`TIMEOUT`].
+    pub fn scroll_into_view(&self) {
+        const SCROLL_AND_MEASURE: &str = "const element = arguments[0];
+             if (arguments[1]) element.scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
+             const rect = element.getBoundingClientRect();
+             return [rect.x, rect.y, rect.width, rect.height];";
+        let measure = |scroll: bool| -> Value {
+            self.browser
+                .driver
+                .execute(
+                    &self.browser.session,
+                    SCROLL_AND_MEASURE,
+                    &[self.to_arg(), json!(scroll)],
+                )
+                .unwrap_or_else(|error| panic!("cannot scroll to {}: {error}", self.description))
+        };
+        let mut last = measure(true);
+        let settled = poll(TIMEOUT, SETTLE_INTERVAL, || {
+            let now = measure(false);
+            let still = now == last;
+            last = now;
+            still.then_some(())
+        });
+        if settled.is_none() {
+            panic!(
+                "{} still moves after {} s (last rect {last})",
+                self.description,
+                TIMEOUT.as_secs()
+            );
+        }
     }
 
     /// Focuses the element and types `text` as key presses (any Unicode, e.g. Chinese;
@@ -672,18 +717,22 @@ impl Element<'_> {
         loop {
             match attempt() {
                 Ok(()) => return,
-                Err(error)
-                    if matches!(
-                        error.code(),
-                        "element click intercepted" | "element not interactable"
-                    ) && Instant::now() < deadline =>
-                {
+                Err(error) if is_busy(&error) && Instant::now() < deadline => {
                     thread::sleep(POLL_INTERVAL);
                 }
                 Err(error) => panic!("cannot {action} {}: {error}", self.description),
             }
         }
     }
+}
+
+/// Whether WebDriver refused an action only for now: something covers the element, or it is
+/// not interactable yet.
+fn is_busy(error: &WebDriverError) -> bool {
+    matches!(
+        error.code(),
+        "element click intercepted" | "element not interactable"
+    )
 }
 
 /// How an accessible name must match.
