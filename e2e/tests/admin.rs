@@ -198,9 +198,19 @@ fn screenshots_of_every_settings_page_in_english_and_chinese() {
         ("widget", "Widget", "挂件设置"),
         ("audit", "Audit log", "操作日志"),
     ];
-    for (name, english, _) in pages {
+    // What each page shows once its data has loaded, so the screenshot has it filled in.
+    let loaded_en = [
+        Loaded::Field("Skill group 1 name"),
+        Loaded::Field("Rule 1 name"),
+        Loaded::Role("radio", "Robot first"),
+        Loaded::Field("Max concurrent chats of Boss (boss)"),
+        Loaded::Role("button", "Edit: 忘记密码怎么办？"),
+        Loaded::Field("Accent colour (e.g. #1f6feb)"),
+        Loaded::Text("No changes yet"),
+    ];
+    for ((name, english, _), loaded) in pages.into_iter().zip(loaded_en) {
         open_page(&boss, english, english);
-        std::thread::sleep(Duration::from_millis(300));
+        loaded.wait(&boss);
         boss.screenshot(&format!("admin-{name}-en"));
     }
     // The widget page: a bad colour is shown next to its field, and the snippet follows a
@@ -226,9 +236,43 @@ fn screenshots_of_every_settings_page_in_english_and_chinese() {
     boss.find_by_role("button", "Copy the tag");
 
     boss.find_by_role("button", "中文").click();
-    for (name, _, chinese) in pages {
+    let loaded_zh = [
+        Loaded::Field("技能组 1 名称"),
+        Loaded::Field("规则 1 名称"),
+        Loaded::Role("radio", "机器人优先"),
+        Loaded::Field("Boss (boss) 在线最大接单人数"),
+        Loaded::Role("button", "编辑：忘记密码怎么办？"),
+        Loaded::Field("主题色（如 #1f6feb）"),
+        // The change of the widget settings above.
+        Loaded::Text("config.widget"),
+    ];
+    for ((name, _, chinese), loaded) in pages.into_iter().zip(loaded_zh) {
         open_page(&boss, chinese, chinese);
-        std::thread::sleep(Duration::from_millis(300));
+        loaded.wait(&boss);
         boss.screenshot(&format!("admin-{name}-zh"));
+    }
+}
+
+/// What a settings page shows once its data has loaded.
+enum Loaded {
+    /// A form field with this label.
+    Field(&'static str),
+    /// An element with this role and accessible name.
+    Role(&'static str, &'static str),
+    /// This text.
+    Text(&'static str),
+}
+
+impl Loaded {
+    fn wait(&self, browser: &Browser) {
+        match self {
+            Loaded::Field(label) => {
+                browser.find_by_label(label);
+            }
+            Loaded::Role(role, name) => {
+                browser.find_by_role(role, name);
+            }
+            Loaded::Text(text) => browser.wait_for_text(text),
+        }
     }
 }
