@@ -276,3 +276,87 @@ impl Loaded {
         }
     }
 }
+
+/// The operator's own no-agent message, set on the rules page, is what a customer who asks
+/// for a person gets while nobody is online: the robot keeps serving and nobody is queued.
+/// Once an agent is online, the same request reaches her.
+#[test]
+fn a_customer_asking_for_a_person_while_no_agent_is_online_gets_the_operators_message() {
+    let server = KefuServer::start();
+    let boss = admin(&server);
+    open_page(&boss, "Service rules", "Service rules");
+    let message = "客服都下班了，请留下您的问题，我们明早回复。";
+    set_field(&boss, "No-agent-online message", message);
+    boss.find_by_role("button", "Save").click();
+    boss.wait_for_text("Saved; in force now");
+
+    // The admin is logged in but not online, and so is nobody else.
+    let customer = Customer::visit(&server);
+    customer.open_panel();
+    customer.wait_for_status("智能助手");
+    customer.browser.find_by_role("button", "转人工").click();
+    customer.browser.wait_for_text(message);
+    customer.wait_for_status("智能助手");
+    customer.browser.find_by_role("button", "转人工");
+    assert!(
+        !customer.status().contains("排队"),
+        "queued with nobody online: {}",
+        customer.status()
+    );
+
+    let mei = Agent::online(&server, "mei", "小美", 2);
+    customer.browser.find_by_role("button", "转人工").click();
+    customer.wait_for_status("客服 小美 为您服务");
+    mei.browser.wait_for_text(message);
+    assert_eq!(customer.count_in_transcript(message), 1);
+}
+
+/// The admin switches the service mode to robot only in the browser: a customer who opens
+/// the panel afterwards has no 转人工 button, and asking for a person by keyword gets the
+/// robot-only reply instead of an agent, although one is online.
+#[test]
+fn the_service_mode_switched_in_the_browser_takes_the_person_away_from_customers() {
+    let server = KefuServer::start();
+    let mei = Agent::online(&server, "mei", "小美", 2);
+    let boss = admin(&server);
+
+    // Before: robot first, with the button.
+    let before = Customer::visit(&server);
+    before.open_panel();
+    before.browser.find_by_role("button", "转人工");
+
+    open_page(&boss, "Service mode", "Service mode");
+    let robot_only = boss.find_by_role("radio", "Robot only");
+    robot_only.click();
+    assert_eq!(robot_only.property("checked"), serde_json::json!(true));
+    boss.find_by_role("button", "Save").click();
+    boss.wait_for_text("Saved; in force now");
+
+    let customer = Customer::visit(&server);
+    customer.open_panel();
+    customer.wait_for_status("智能助手");
+    customer.say("转人工");
+    customer
+        .browser
+        .wait_for_text("当前仅提供智能机器人服务，暂时无法转接人工客服");
+    customer.wait_for_status("智能助手");
+    // The panel learned the mode when it connected, before that reply: no button.
+    assert_eq!(
+        customer
+            .browser
+            .execute(
+                "return [...document.querySelectorAll('button')].filter(button => button.textContent.includes('转人工')).length;",
+                &[],
+            ),
+        serde_json::json!(0),
+        "a 转人工 button in robot-only mode"
+    );
+    // The robot still answers.
+    customer.say("怎么开发票？");
+    customer.browser.wait_for_text("申请开票");
+    let mei_sees = mei.browser.visible_text();
+    assert!(
+        mei_sees.contains("No conversations yet"),
+        "an agent got a chat in robot-only mode: {mei_sees}"
+    );
+}
