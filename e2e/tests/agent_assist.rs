@@ -88,3 +88,65 @@ fn knowledge_and_canned_phrases_reach_the_customer() {
         .wait_for_text("已为您登记退货，请保持电话畅通。");
     agent.browser.screenshot("agent-knowledge-and-phrases");
 }
+
+/// 高频问题: the knowledge items customers hit most are listed for the agent, most asked
+/// first, and a click puts the answer in the composer without sending it.
+#[test]
+fn the_frequently_asked_panel_lists_the_most_hit_items_and_fills_the_composer() {
+    let server = kefu_e2e::KefuServer::start();
+    // Customers' questions the robot answers: invoices twice, the password once.
+    let customer = Customer::visit(&server);
+    customer.open_panel();
+    customer.say("怎么开发票？");
+    customer.browser.wait_for_text("申请开票");
+    customer.say("可以开发票吗");
+    customer.browser.wait_until(
+        "the robot answered twice",
+        "return document.querySelector('[role=log]').innerText.split('申请开票').length === 3;",
+    );
+    customer.say("忘记密码怎么办？");
+    customer.browser.wait_for_text("别担心！");
+    // Last, something the robot does not know, so that no item matches the latest question.
+    customer.say_and_wait("qwzx blorp");
+    customer.browser.wait_for_text("抱歉，这个问题我还不会回答");
+
+    let agent = Agent::online(&server, "mei", "小美", 5);
+    agent.browser.find_by_role("heading", "Frequently asked");
+    let listed = agent.browser.execute(
+        "const heading = [...document.querySelectorAll('h3')].find(h => h.textContent.trim() === 'Frequently asked');
+         return [...heading.nextElementSibling.querySelectorAll('button')].map(button => button.getAttribute('aria-label'));",
+        &[],
+    );
+    assert_eq!(
+        listed,
+        serde_json::json!(["Use answer: 怎么开发票？", "Use answer: 忘记密码怎么办？"]),
+        "the items hit, most hit first"
+    );
+
+    customer.browser.find_by_role("button", "转人工").click();
+    customer.wait_for_status("小美");
+    agent
+        .browser
+        .find_by_role_containing("button", "qwzx blorp")
+        .click();
+    let composer = agent.browser.find_by_role("textbox", "Reply");
+    agent
+        .browser
+        .find_by_role("button", "Use answer: 怎么开发票？")
+        .click();
+    agent.browser.wait_until(
+        "the answer is in the composer",
+        "return document.querySelector('.kefu-conversation textarea').value.includes('申请开票');",
+    );
+    assert_eq!(
+        composer.property("value"),
+        serde_json::json!(
+            "在订单详情页点击「申请开票」，填写发票抬头和税号即可，电子发票会在 1–3 个工作日内发送到你的邮箱。需要增值税专用发票的话，开票时请选择「专票」并上传资质。"
+        )
+    );
+    assert_eq!(
+        customer.count_in_transcript("申请开票"),
+        2,
+        "nothing is sent before the agent sends"
+    );
+}
