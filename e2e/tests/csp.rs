@@ -191,7 +191,12 @@ fn a_page_of_an_origin_not_allowed_cannot_frame_the_panel() {
     );
     let frame = browser.find_css("iframe");
     browser.switch_to_frame(&frame);
-    thread::sleep(Duration::from_secs(2));
+    // The refusal is final once the frame shows the browser's own error page instead of the
+    // panel ("127.0.0.1 refused to connect"): only then is it certain the panel never comes.
+    browser.wait_until(
+        "the frame shows the browser's refusal page",
+        "return location.href.startsWith('chrome-error:');",
+    );
     let panel = browser.execute("return document.querySelector('[role=dialog]') !== null || document.querySelector('textarea') !== null;", &[]);
     assert_eq!(
         panel.as_bool(),
