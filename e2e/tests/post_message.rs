@@ -4,8 +4,11 @@
 //! it. Both the loader (`embed/embed.js`) and the panel (`src/customer/host.rs`) ignore them
 //! all, which the test sees: the panel stays open (or closed) and in Chinese, no badge, no
 //! event on the page, and the agent never hears of "Mallory". The real API still works.
-
-use std::{thread, time::Duration};
+//!
+//! A message being ignored cannot be seen, so each attack is followed by real messages that
+//! must arrive after the forged ones (the panel telling the page about the robot's answer,
+//! the page's real `open` to the panel), and the test looks for damage only once those have
+//! taken effect.
 
 use kefu_e2e::{Agent, Browser, Customer, KefuServer, ServerOptions, TestSite};
 
@@ -80,7 +83,10 @@ fn forged_post_messages_reach_neither_the_loader_nor_the_panel() {
             &[(*title).into(), src.clone().into()],
         );
     }
-    let attack = |panel_open: bool| {
+    // Every attacker posts every forged message. postMessage is asynchronous: the test
+    // cannot see a message being ignored, so after each attack it waits for the effect of a
+    // legitimate message sent later to the same windows, and only then looks for damage.
+    let attack = || {
         for (title, _) in &attackers {
             browser.switch_to_top();
             let frame = browser.find_css(&format!("iframe[title='{title}']"));
@@ -96,44 +102,88 @@ fn forged_post_messages_reach_neither_the_loader_nor_the_panel() {
                 "{title} reached every frame of the page"
             );
         }
-        // postMessage is asynchronous; give any effect time to show.
-        thread::sleep(Duration::from_millis(1500));
         browser.switch_to_top();
-        let display = browser.execute(
-            "return getComputedStyle(document.querySelector('iframe[src*=\"/widget\"]')).display;",
-            &[],
-        );
-        assert_eq!(
-            display.as_str(),
-            Some(if panel_open { "block" } else { "none" }),
-            "a forged message moved the panel"
-        );
-        browser.find_by_role("button", "在线客服");
+    };
+    let panel_display = || {
+        browser.switch_to_top();
+        browser
+            .execute(
+                "return getComputedStyle(document.querySelector('iframe[src*=\"/widget\"]')).display;",
+                &[],
+            )
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let events = || -> Vec<String> {
+        browser.switch_to_top();
+        let events = browser.execute("return kefuEvents;", &[]);
+        serde_json::from_value(events).expect("the events are strings")
     };
 
-    attack(true);
+    // The panel open: the forged messages go in, then the customer asks the robot. Its answer
+    // is shown in the panel and the panel tells the page (a `message` event): both come after
+    // the forged messages reached the panel and the page.
+    attack();
     customer.enter_panel();
+    customer.say("怎么开发票？");
+    browser.wait_for_text("申请开票");
+    browser.switch_to_top();
+    browser.wait_until(
+        "the page heard of the robot's answer",
+        "return kefuEvents.some(event => event.startsWith('message ') && event.includes('申请开票'));",
+    );
+    assert_eq!(panel_display(), "block", "a forged message moved the panel");
+    browser.find_by_role("button", "在线客服");
+    customer.enter_panel();
+    // Still in Chinese: the forged setLocale was not taken.
     browser.find_by_role("textbox", "输入消息");
-    // While the panel is closed, a forged unread count would show as a badge.
+
+    // The panel closed, where a forged unread count would show as a badge. The caret leaves
+    // the composer first, so that only the panel can put it back: it does when it hears the
+    // page's real `open`, which the page sends after the forged messages.
+    browser.execute("document.activeElement.blur();", &[]);
+    browser.wait_until(
+        "the composer has lost the focus",
+        "return document.activeElement === document.body;",
+    );
     browser.switch_to_top();
     browser.execute("Kefu.close();", &[]);
-    attack(false);
-    let events = browser.execute("return kefuEvents.join('; ');", &[]);
-    let events = events.as_str().unwrap_or_default();
+    assert_eq!(panel_display(), "none");
+    attack();
+    browser.execute("Kefu.open();", &[]);
+    customer.enter_panel();
+    browser.wait_until(
+        "the panel put the caret in its composer",
+        "return document.activeElement && document.activeElement.tagName === 'TEXTAREA';",
+    );
+    browser.find_by_role("textbox", "输入消息");
+    let events = events();
+    let forged: Vec<&String> = events
+        .iter()
+        .filter(|event| {
+            event.contains("forged") || event.contains("Mallory") || *event == "unread 7"
+        })
+        .collect();
     assert!(
-        !events.contains("forged") && !events.contains('7'),
-        "a forged message reached the page: {events}"
+        forged.is_empty(),
+        "a forged message reached the page: {forged:?} in {events:?}"
+    );
+    let count = |name: &str| events.iter().filter(|event| *event == name).count();
+    assert_eq!(
+        count("close null"),
+        1,
+        "only the real close reached the page: {events:?}"
     );
     assert_eq!(
-        events.matches("close").count(),
-        1,
-        "only the real close reached the page: {events}"
+        count("open null"),
+        2,
+        "only the real opens reached the page: {events:?}"
     );
 
-    // Had the panel taken the forged setUser, it would have reconnected as Mallory (and
-    // with the forged page): the agent who now takes the chat sees who the server was told.
-    customer.open_panel();
-    browser.find_by_role("textbox", "输入消息");
+    // Had the panel taken the forged setUser or open, it would have reconnected as Mallory
+    // (and with the forged page): the agent who now takes the chat sees who the server was
+    // told.
     assert!(
         !customer.transcript().contains("forged"),
         "{}",
