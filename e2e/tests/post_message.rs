@@ -184,6 +184,7 @@ fn forged_post_messages_reach_neither_the_loader_nor_the_panel() {
     // Had the panel taken the forged setUser or open, it would have reconnected as Mallory
     // (and with the forged page): the agent who now takes the chat sees who the server was
     // told.
+    customer.enter_panel();
     assert!(
         !customer.transcript().contains("forged"),
         "{}",
