@@ -3,8 +3,6 @@
 //! `on` reports what happens, `setLocale` switches the language, and `setUser` tells the
 //! agent who the customer is (the agent's conversation list shows the customer's name).
 
-use std::{thread, time::Duration};
-
 use kefu_e2e::{Agent, Customer, KefuServer};
 use serde_json::json;
 
@@ -35,11 +33,10 @@ fn the_js_api_opens_the_panel_and_set_user_reaches_the_agent() {
     );
     customer.enter_panel();
     browser.find_by_role("dialog", "在线客服");
+    // The panel in English: the loader sent setLocale after setUser, in order, so the panel
+    // has taken the identity too. setUser drops the connection so that the next `hello`
+    // carries it; what the customer types from now on waits for that `hello`.
     browser.find_by_role("textbox", "Type a message");
-    customer.wait_for_status("Assistant");
-    // setUser reconnects so that the next `hello` carries the identity; the first reconnect
-    // attempt comes after at most 0.5 s of backoff.
-    thread::sleep(Duration::from_millis(1500));
     customer.wait_for_status("Assistant");
     customer.say("How long does a refund take?");
     browser.wait_for_text("Did you mean:");
