@@ -9,7 +9,7 @@
 //! not shown literally, character for character, or if a right-to-left override in a user id
 //! or a page title turns the workspace's own words after it around.
 
-use std::{ffi::OsStr, thread, time::Duration};
+use std::ffi::OsStr;
 
 use kefu_e2e::{Agent, Browser, Customer, KefuServer};
 use serde_json::{Value, json};
@@ -103,8 +103,14 @@ fn xss_payloads_everywhere_are_shown_as_text_and_never_run() {
     );
     customer.enter_panel();
     hook_alert(browser);
-    // setUser reconnects so that the next `hello` carries the identity (and the page).
-    thread::sleep(Duration::from_millis(1500));
+    // The panel puts the caret in its composer when it hears the loader's `open`, which the
+    // loader sends after setUser: so the panel has taken the identity. setUser drops the
+    // connection so that the next `hello` carries it (and the page); what the customer
+    // types from now on waits for that `hello`.
+    browser.wait_until(
+        "the composer has the focus",
+        "return document.activeElement && document.activeElement.tagName === 'TEXTAREA';",
+    );
     customer.enter_panel();
 
     // The robot answers from the item: the answer (and its question, when suggested) as text.
@@ -151,11 +157,16 @@ fn xss_payloads_everywhere_are_shown_as_text_and_never_run() {
     composer.press_enter();
     composer.press_enter();
     agent.reply("N:", &marked("A"));
+    // A last, harmless message: once both sides show it, everything sent before it has been
+    // rendered. Markup a payload made (an image with its onerror, a script) would be in the
+    // page by then, and `damage` finds it whether or not it has run yet.
+    let last = "以上就是全部内容";
+    agent.reply("N:", last);
 
     browser.wait_for_text("P:");
     browser.wait_for_text("A:");
-    // Let anything deferred (an image's onerror, a late render) happen before looking.
-    thread::sleep(Duration::from_secs(1));
+    browser.wait_for_text(last);
+    agent.browser.wait_for_text(last);
     assert_harmless(
         browser,
         "the customer's panel",
