@@ -26,14 +26,24 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 pub(crate) fn setup(with_test_tools: bool) -> Result<()> {
     let versions = PinnedVersions::read()?;
-    wasm_target()?;
-    trunk()?;
-    wasm_bindgen(&versions.wasm_bindgen)?;
-    wasm_opt(&versions.binaryen)?;
-    if with_test_tools {
-        browser()?;
-    }
-    Ok(())
+    // The browser comes from apt (mostly download and unpack) while the tools compile (CPU):
+    // on a fresh machine the two overlap instead of adding up.
+    std::thread::scope(|scope| {
+        let browser = with_test_tools.then(|| scope.spawn(browser));
+        let tools = (|| {
+            wasm_target()?;
+            trunk()?;
+            wasm_bindgen(&versions.wasm_bindgen)?;
+            wasm_opt(&versions.binaryen)
+        })();
+        let browser = match browser {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(Error::new("installing the browser panicked"))),
+            None => Ok(()),
+        };
+        tools.and(browser)
+    })
 }
 
 /// `PATH` with the tools installed outside `~/.cargo/bin` (wasm-opt) in front, for Trunk.
@@ -110,13 +120,17 @@ fn trunk() -> Result<()> {
         "trunk",
         &format!("found {}, want {TRUNK_VERSION_PREFIX}x", describe(&found)),
     );
-    Cmd::cargo()
+    quick_release(Cmd::cargo())
         .args([
             "install",
             "--locked",
             "trunk",
             "--version",
             TRUNK_REQUIREMENT,
+            // Trunk's crates.io update check is never used here (offline builds).
+            "--no-default-features",
+            "--features",
+            "rustls",
         ])
         .run()?;
     let found = Cmd::new("trunk").arg("--version").probe();
@@ -135,7 +149,7 @@ fn wasm_bindgen(version: &str) -> Result<()> {
     );
     // Not `--locked`: the CLI's own lock file pins dependencies that no longer build with a
     // current toolchain, and `cargo install` resolves compatible ones instead.
-    Cmd::cargo()
+    quick_release(Cmd::cargo())
         .args(["install", "wasm-bindgen-cli", "--version", version])
         .run()?;
     let found = Cmd::new("wasm-bindgen").arg("--version").probe();
@@ -144,6 +158,17 @@ fn wasm_bindgen(version: &str) -> Result<()> {
         found.as_deref() == Some(wanted.as_str()),
         &found,
     )
+}
+
+/// Builds a tool with light optimisation, without its own release profile's fat LTO and
+/// single codegen unit. Trunk only orchestrates the build and wasm-bindgen spends a second
+/// or two per binary, so their speed hardly matters, while those settings cost many minutes
+/// of a fresh machine's CI time (Trunk's install spent most of it in one final LTO step).
+fn quick_release(cargo: Cmd) -> Cmd {
+    cargo
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
 }
 
 fn wasm_opt(binaryen: &str) -> Result<()> {
@@ -201,8 +226,10 @@ fn browser() -> Result<()> {
     }
 }
 
-/// Installs Debian packages, with `sudo` when not root.
+/// Installs Debian packages, with `sudo` when not root; one call at a time (dpkg's lock).
 fn apt_install(packages: &[&str]) -> Result<()> {
+    static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = APT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let is_root = Cmd::new("id").arg("-u").probe().as_deref() == Some("0");
     let apt_get = |args: &[&str]| {
         let cmd = if is_root {
