@@ -7,7 +7,8 @@
 //!   — the agent workspace; [`admin`] — its settings area, for admins.
 //!
 //! Two binaries of one crate, so that visitors download only the customer side: the agent
-//! workspace is most of the code and none of their business. Trunk builds both (index.html).
+//! workspace is most of the code and none of their business. `cargo xtask build-widget` builds
+//! both.
 //!
 //! Shared: [`transcript`] (a conversation's log, folded with kefu-core's reducer, and how it
 //! reads), [`socket`] (a reconnecting WebSocket), [`i18n`] (every visible string in zh-CN and

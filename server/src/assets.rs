@@ -1,4 +1,4 @@
-//! The built widget (Trunk's output), loaded into memory once at start-up and compressed once,
+//! The built widget (`cargo xtask build-widget`'s output), loaded into memory once at start-up and compressed once,
 //! so every request is a map lookup. A missing directory is not fatal: the API and the
 //! sockets still work, and the pages say what to build.
 
@@ -123,7 +123,7 @@ mod tests {
         assert!(js.gzip.as_ref().unwrap().len() < js.raw.len());
         assert!(
             assets.get("index.html").is_none(),
-            "Trunk's page is not served: it has an inline script"
+            "an index.html is not served: a bundler's would have an inline script"
         );
         assert!(assets.get("boot.js").is_some());
         std::fs::write(dir.path().join("kefu-widget.js"), "changed").unwrap();

@@ -31,7 +31,7 @@ enum Command {
         /// Address to listen on; overrides `listen` in kefu.toml.
         #[arg(long)]
         listen: Option<SocketAddr>,
-        /// Directory of the built widget (Trunk's output); overrides `assets` in kefu.toml.
+        /// Directory of the built widget (`cargo xtask build-widget`); overrides `assets` in kefu.toml.
         #[arg(long)]
         assets: Option<PathBuf>,
     },

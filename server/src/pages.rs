@@ -1,13 +1,13 @@
 //! The HTML pages the server serves, and their Content-Security-Policy.
 //!
-//! Trunk's own `index.html` starts the Wasm with an inline script, which a strict CSP forbids.
-//! So the server writes its own small pages: each loads `boot.js` (an external module that
+//! A bundler's `index.html` would start the Wasm with an inline script, which a strict CSP
+//! forbids. So the server writes its own small pages: each loads `boot.js` (an external module that
 //! imports the wasm-bindgen glue) and the widget's stylesheet, and carries no inline script
 //! or style. The customer bundle runs at `/widget` (inside the iframe that `embed.js` opens),
 //! the agent bundle at `/agent`: two binaries of the widget crate, one stylesheet.
 
-/// Served at `/static/boot.js`: starts the customer bundle built by Trunk (stable file names,
-/// `filehash = false` in Trunk.toml; the version query defeats stale caches).
+/// Served at `/static/boot.js`: starts the customer bundle (stable file names from `cargo
+/// xtask build-widget`; the version query defeats stale caches).
 pub const BOOT_JS: &str = "import init from './kefu-widget.js';\ninit({ module_or_path: new URL('./kefu-widget_bg.wasm', import.meta.url) });\n";
 
 /// Served at `/static/boot-agent.js`: starts the agent bundle, a second binary of the same

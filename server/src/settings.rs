@@ -25,7 +25,7 @@ pub struct Settings {
     /// SQLite file, relative to the data directory.
     #[serde(default = "default_database")]
     pub database: String,
-    /// Directory with the built widget (Trunk's output). Relative to the data directory.
+    /// Directory with the built widget (`cargo xtask build-widget`). Relative to the data directory.
     #[serde(default)]
     pub assets: Option<PathBuf>,
     /// Origins (scheme://host:port) of the pages allowed to embed the widget and open its
@@ -155,7 +155,7 @@ fn default_file(identity_secret: &str) -> String {
 # SQLite database file, relative to this directory.
 # database = "kefu.db"
 
-# Directory of the built widget (Trunk's output), relative to this directory.
+# Directory of the built widget (cargo xtask build-widget), relative to this directory.
 # assets = "../dist"
 
 # Pages allowed to embed the widget and to open its WebSocket (scheme://host[:port]).

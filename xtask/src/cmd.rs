@@ -53,12 +53,6 @@ impl Cmd {
         self
     }
 
-    /// Sets an environment variable without echoing it (e.g. a long `PATH`).
-    pub(crate) fn env_quiet(mut self, key: &str, value: impl AsRef<OsStr>) -> Cmd {
-        self.command.env(key, value);
-        self
-    }
-
     /// Echoes the command, runs it with inherited stdio, and fails unless it exits with 0.
     pub(crate) fn run(mut self) -> Result<()> {
         println!("$ {}", self.display);
@@ -91,7 +85,7 @@ impl Cmd {
         }
     }
 
-    /// Runs a read-only probe such as `trunk --version` without echoing it, and returns its
+    /// Runs a read-only probe such as `wasm-bindgen --version` without echoing it, and returns its
     /// trimmed stdout, or `None` when the program is missing or fails. Callers print the
     /// probe in their one-line status, so nothing runs unseen.
     pub(crate) fn probe(mut self) -> Option<String> {

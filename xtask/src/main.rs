@@ -4,7 +4,7 @@
 //! - `setup [--test]` ([`setup`]): installs the pinned tools the build needs, and with
 //!   `--test` also Chromium, ChromeDriver and a CJK font for readable screenshots.
 //!   Idempotent, and fast when nothing is missing.
-//! - `build-widget` ([`widget`]): `trunk build --release --offline` into `target/dist/`.
+//! - `build-widget` ([`widget`]): cargo, wasm-bindgen and wasm-opt into `target/dist/`.
 //! - `run [--port 8080] [--data-dir target/kefu-run] [--release]` ([`run`]): set-up, widget,
 //!   server, then the server in the foreground.
 //! - `test` ([`test`]): everything CI checks, in order, stopping at the first failure.
@@ -36,10 +36,10 @@ const HELP: &str = "\
 cargo xtask <task> [options]
 
 Tasks:
-  setup [--test]     install missing tools: wasm32 target, trunk 0.21, wasm-bindgen-cli
+  setup [--test]     install missing tools: wasm32 target, wasm-bindgen-cli
                      (Cargo.lock's version), wasm-opt (npm binaryen); --test adds
                      chromium, chromium-driver and a CJK font (apt)
-  build-widget       build the widget with trunk into target/dist/
+  build-widget       build the widget (cargo, wasm-bindgen, wasm-opt) into target/dist/
   run [--port 8080] [--data-dir target/kefu-run] [--release]
                      set up, build, and run the server on 127.0.0.1 in the foreground
   test               set-up, native tests, reliability (short), widget browser tests,

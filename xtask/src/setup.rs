@@ -1,26 +1,21 @@
 //! `cargo xtask setup [--test]`: installs what building (and, with `--test`, testing) needs,
 //! each tool only when it is missing or has the wrong version.
 //!
-//! Versions are pinned in one place each: Trunk here (`0.21.x`, the last line that builds with
-//! our toolchain), wasm-bindgen by `Cargo.lock` (the CLI must match the library exactly), and
-//! wasm-opt by `Trunk.toml`'s `[tools] wasm_opt = "version_N"` (installed from npm's
+//! Versions are pinned in one place each: wasm-bindgen by `Cargo.lock` (the CLI must match
+//! the library exactly) and wasm-opt by [`BINARYEN_VERSION`] (installed from npm's
 //! `binaryen@N`, because Debian's binaryen is too old for current Rust output). Everything
-//! comes from crates.io, npm or Debian packages; nothing is downloaded from elsewhere, and
-//! `trunk build --offline` then finds the exact versions on `PATH` instead of fetching its own.
+//! comes from crates.io, npm or Debian packages; nothing is downloaded from elsewhere.
 
 use std::{
-    env,
-    ffi::OsString,
-    fs,
+    env, fs,
     path::{Path, PathBuf},
 };
 
 use crate::{Error, Result, cmd::Cmd, project_root};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-/// What `cargo install` is asked for, and the prefix `trunk --version` must report.
-const TRUNK_REQUIREMENT: &str = "~0.21";
-const TRUNK_VERSION_PREFIX: &str = "0.21.";
+/// Binaryen's release whose `wasm-opt` shrinks the widget (npm's `binaryen@132`).
+const BINARYEN_VERSION: &str = "132";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -32,7 +27,6 @@ pub(crate) fn setup(with_test_tools: bool) -> Result<()> {
         let browser = with_test_tools.then(|| scope.spawn(browser));
         let tools = (|| {
             wasm_target()?;
-            trunk()?;
             wasm_bindgen(&versions.wasm_bindgen)?;
             wasm_opt(&versions.binaryen)
         })();
@@ -46,45 +40,27 @@ pub(crate) fn setup(with_test_tools: bool) -> Result<()> {
     })
 }
 
-/// `PATH` with the tools installed outside `~/.cargo/bin` (wasm-opt) in front, for Trunk.
-pub(crate) fn path_with_tools() -> Result<OsString> {
-    let versions = PinnedVersions::read()?;
-    let mut paths = vec![binaryen_bin_dir(&versions.binaryen)?];
-    if let Some(path) = env::var_os("PATH") {
-        paths.extend(env::split_paths(&path));
-    }
-    env::join_paths(paths).map_err(|error| Error::new(format!("cannot build PATH: {error}")))
+/// The pinned `wasm-opt`, which npm installs outside `PATH`.
+pub(crate) fn wasm_opt_path() -> Result<PathBuf> {
+    Ok(binaryen_bin_dir(BINARYEN_VERSION)?.join("wasm-opt"))
 }
 
 /// The tool versions the repository pins.
 struct PinnedVersions {
     /// The `wasm-bindgen` crate's version in `Cargo.lock`, e.g. `0.2.130`.
     wasm_bindgen: String,
-    /// Binaryen's release number from `Trunk.toml`, e.g. `132`.
+    /// Binaryen's release number, e.g. `132`.
     binaryen: String,
 }
 
 impl PinnedVersions {
     fn read() -> Result<PinnedVersions> {
-        let root = project_root();
-        let lock = read_to_string(&root.join("Cargo.lock"))?;
+        let lock = read_to_string(&project_root().join("Cargo.lock"))?;
         let wasm_bindgen = cargo_lock_version(&lock, "wasm-bindgen")
             .ok_or_else(|| Error::new("Cargo.lock has no `wasm-bindgen` package"))?;
-        let trunk_toml = read_to_string(&root.join("Trunk.toml"))?;
-        let trunk_wasm_bindgen = toml_string(&trunk_toml, "wasm_bindgen")
-            .ok_or_else(|| Error::new("Trunk.toml: [tools] wasm_bindgen is missing"))?;
-        if trunk_wasm_bindgen != wasm_bindgen {
-            return Err(Error::new(format!(
-                "Trunk.toml pins wasm_bindgen = \"{trunk_wasm_bindgen}\" but Cargo.lock has \
-                 wasm-bindgen {wasm_bindgen}; set Trunk.toml's [tools] wasm_bindgen to \"{wasm_bindgen}\""
-            )));
-        }
-        let binaryen = toml_string(&trunk_toml, "wasm_opt")
-            .and_then(|version| version.strip_prefix("version_").map(str::to_string))
-            .ok_or_else(|| Error::new("Trunk.toml: [tools] wasm_opt = \"version_N\" is missing"))?;
         Ok(PinnedVersions {
             wasm_bindgen,
-            binaryen,
+            binaryen: BINARYEN_VERSION.to_string(),
         })
     }
 }
@@ -104,37 +80,6 @@ fn wasm_target() -> Result<()> {
     Cmd::new("rustup")
         .args(["target", "add", WASM_TARGET])
         .run()
-}
-
-fn trunk() -> Result<()> {
-    let is_pinned = |version: &str| {
-        version
-            .strip_prefix("trunk ")
-            .is_some_and(|v| v.starts_with(TRUNK_VERSION_PREFIX))
-    };
-    let found = Cmd::new("trunk").arg("--version").probe();
-    if let Some(version) = found.as_deref().filter(|version| is_pinned(version)) {
-        return ok("trunk", version);
-    }
-    installing(
-        "trunk",
-        &format!("found {}, want {TRUNK_VERSION_PREFIX}x", describe(&found)),
-    );
-    quick_release(Cmd::cargo())
-        .args([
-            "install",
-            "--locked",
-            "trunk",
-            "--version",
-            TRUNK_REQUIREMENT,
-            // Trunk's crates.io update check is never used here (offline builds).
-            "--no-default-features",
-            "--features",
-            "rustls",
-        ])
-        .run()?;
-    let found = Cmd::new("trunk").arg("--version").probe();
-    verify("trunk", found.as_deref().is_some_and(is_pinned), &found)
 }
 
 fn wasm_bindgen(version: &str) -> Result<()> {
@@ -161,9 +106,8 @@ fn wasm_bindgen(version: &str) -> Result<()> {
 }
 
 /// Builds a tool with light optimisation, without its own release profile's fat LTO and
-/// single codegen unit. Trunk only orchestrates the build and wasm-bindgen spends a second
-/// or two per binary, so their speed hardly matters, while those settings cost many minutes
-/// of a fresh machine's CI time (Trunk's install spent most of it in one final LTO step).
+/// single codegen unit: wasm-bindgen spends a second or two per binary, so its speed hardly
+/// matters, while those settings cost minutes of a fresh machine's CI time.
 fn quick_release(cargo: Cmd) -> Cmd {
     cargo
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
@@ -174,7 +118,7 @@ fn quick_release(cargo: Cmd) -> Cmd {
 fn wasm_opt(binaryen: &str) -> Result<()> {
     let prefix = binaryen_prefix(binaryen)?;
     let wasm_opt = binaryen_bin_dir(binaryen)?.join("wasm-opt");
-    // Trunk reads the third word of `wasm-opt --version` ("wasm-opt version 132 (...)").
+    // The third word of `wasm-opt --version` is the release ("wasm-opt version 132 (...)").
     let is_pinned = |output: &str| output.split(' ').nth(2) == Some(binaryen);
     let found = Cmd::new(&wasm_opt).arg("--version").probe();
     if let Some(version) = found.as_deref().filter(|output| is_pinned(output)) {
