@@ -341,6 +341,19 @@ impl Browser {
         }
     }
 
+    /// Waits until `attempt` (a check made from the test, such as reading the browser's
+    /// console) returns `Some`, and returns its value; panics after [`TIMEOUT`] with
+    /// `description`.
+    pub fn wait_for<T>(&self, description: &str, attempt: impl FnMut() -> Option<T>) -> T {
+        poll(TIMEOUT, POLL_INTERVAL, attempt).unwrap_or_else(|| {
+            panic!(
+                "timed out after {} s waiting until {description} in {}",
+                TIMEOUT.as_secs(),
+                self.url_for_messages()
+            )
+        })
+    }
+
     /// Makes `frame` (an `<iframe>` element of the current frame) the context of the
     /// following lookups, scripts and waits.
     pub fn switch_to_frame(&self, frame: &Element<'_>) {

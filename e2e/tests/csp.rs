@@ -4,8 +4,6 @@
 //! violation; the site owner's page works with exactly the directives README.md lists for
 //! the loader; and a page of an origin that is not allowed cannot frame the panel.
 
-use std::{thread, time::Duration};
-
 use kefu_e2e::{Agent, Browser, Customer, KefuServer, ServerOptions, TestSite};
 
 /// `kefu.toml` allowing the test site's origin to embed the widget.
@@ -153,10 +151,13 @@ fn the_widget_and_the_workspace_work_under_a_strict_csp_without_violations() {
         Some(false),
         "an inline script ran in the panel"
     );
-    let reported = kefu_e2e_poll(|| {
-        let errors = csp_errors(&customer.browser);
-        (!errors.is_empty()).then_some(errors)
-    });
+    let reported =
+        customer
+            .browser
+            .wait_for("the browser reports the refused inline script", || {
+                let errors = csp_errors(&customer.browser);
+                (!errors.is_empty()).then_some(errors)
+            });
     assert!(
         reported.iter().any(|error| error.contains("script-src")),
         "the refused inline script is reported: {reported:?}"
@@ -179,7 +180,7 @@ fn a_page_of_an_origin_not_allowed_cannot_frame_the_panel() {
     let browser = Browser::start();
     browser.goto(&format!("{}/shop", site.foreign_origin()));
     browser.find_by_role("button", "在线客服").click();
-    let refused = kefu_e2e_poll(|| {
+    let refused = browser.wait_for("the browser reports the refused frame", || {
         let errors = csp_errors(&browser);
         (!errors.is_empty()).then_some(errors)
     });
@@ -245,15 +246,4 @@ fn try_socket(browser: &Browser, url: &str) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// Polls for up to 10 s.
-fn kefu_e2e_poll<T>(mut attempt: impl FnMut() -> Option<T>) -> T {
-    for _ in 0..100 {
-        if let Some(value) = attempt() {
-            return value;
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-    panic!("nothing within 10 s");
 }
