@@ -18,8 +18,10 @@
 //! a failing test also leaves the server's logs, a screenshot and ChromeDriver's log behind
 //! and prints where they are.
 //!
-//! The tests in `e2e/tests/` run through `cargo xtask test`, which builds the server and the
-//! widget and passes them in `KEFU_BIN` and `KEFU_ASSETS`.
+//! The tests in `e2e/tests/` run through `cargo xtask test` (or `cargo xtask e2e`), which
+//! builds the server and the widget and passes them in `KEFU_BIN` and `KEFU_ASSETS`. Two
+//! test files run at the same time, so a test must not assume it has the machine (or any
+//! fixed port) to itself: it takes free ports and its own directories, as the harness does.
 
 mod browser;
 mod people;

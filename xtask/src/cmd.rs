@@ -85,6 +85,27 @@ impl Cmd {
         }
     }
 
+    /// Echoes the command, runs it, prints its stderr once it ends (cargo's progress and
+    /// errors) and returns that stderr as text; stdout goes to the terminal.
+    pub(crate) fn read_stderr(mut self) -> Result<String> {
+        println!("$ {}", self.display);
+        let output = self
+            .command
+            .stdout(Stdio::inherit())
+            .output()
+            .map_err(|error| Error::new(format!("could not start `{}`: {error}", self.display)))?;
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        eprint!("{stderr}");
+        if output.status.success() {
+            Ok(stderr)
+        } else {
+            Err(Error::new(format!(
+                "`{}` failed ({})",
+                self.display, output.status
+            )))
+        }
+    }
+
     /// Runs a read-only probe such as `wasm-bindgen --version` without echoing it, and returns its
     /// trimmed stdout, or `None` when the program is missing or fails. Callers print the
     /// probe in their one-line status, so nothing runs unseen.

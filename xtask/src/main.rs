@@ -17,6 +17,7 @@
 
 mod bench;
 mod cmd;
+mod e2e;
 mod embed;
 mod reliability;
 mod run;
@@ -44,6 +45,8 @@ Tasks:
                      set up, build, and run the server on 127.0.0.1 in the foreground
   test               set-up, native tests, reliability (short), widget browser tests,
                      e2e tests
+  e2e                build the widget and the server, then only the e2e tests, as
+                     `test` runs them (KEFU_E2E_JOBS=1 for one test file at a time)
   bench [--quick]    sizes, host-page cost, server load against a bare relay, robot
                      throughput; writes target/bench/results.md (--quick: tiny sizes)
   minify-embed       regenerate embed/embed.min.js (what the server sends) from
@@ -100,6 +103,17 @@ fn run_task(args: Vec<OsString>) -> Result<()> {
         "test" => {
             args.finish()?;
             test::test()
+        }
+        "e2e" => {
+            args.finish()?;
+            widget::build_widget()?;
+            cmd::Cmd::cargo()
+                .args(["build", "--package", "kefu-server"])
+                .run()?;
+            e2e::run(
+                &target_dir().join("debug/kefu"),
+                &project_root().join("target/dist"),
+            )
         }
         "bench" => {
             let quick = args.flag("--quick");

@@ -7,15 +7,16 @@
 //!
 //! The native tests exclude the widget (built for wasm32 only) and the e2e crate (which
 //! needs the built server and widget); both run later against the real artefacts: the
-//! widget's wasm-bindgen tests in headless Chromium, then the e2e suite one test at a time,
-//! since each test drives its own server and browsers and the machine has few cores.
+//! widget's wasm-bindgen tests in headless Chromium, then the e2e suite: one test at a time
+//! inside each test file, two files at a time (`e2e.rs` says why), since each test drives
+//! its own server and browsers and the machine has few cores.
 //! Right after the server is built, the short run of the history checker (`kefu-reliability
 //! short`, see RELIABILITY.md) drives it under faults and fails on any lost or duplicated
 //! acknowledged message.
 
 use std::time::{Duration, Instant};
 
-use crate::{Result, cmd::Cmd, project_root, reliability, setup, target_dir, widget};
+use crate::{Result, cmd::Cmd, e2e, project_root, reliability, setup, target_dir, widget};
 
 pub(crate) fn test() -> Result<()> {
     let mut steps = Steps::default();
@@ -96,20 +97,7 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .run()
     })?;
-    steps.run("e2e tests", || {
-        Cmd::cargo()
-            .args([
-                "test",
-                "--no-fail-fast",
-                "--package",
-                "kefu-e2e",
-                "--",
-                "--test-threads=1",
-            ])
-            .env("KEFU_BIN", &kefu)
-            .env("KEFU_ASSETS", &assets)
-            .run()
-    })?;
+    steps.run("e2e tests", || e2e::run(&kefu, &assets))?;
     Ok(())
 }
 
