@@ -107,7 +107,7 @@ scenarios! {
     "agents/presence", Agent,
         "set_status is answered with agent_status on every socket of the agent, and the status outlives a reconnect";
     "agents/assignment-snapshot", Agent,
-        "a transferred conversation is assigned: the customer gets agent_assigned, the agent a snapshot of the whole log";
+        "a transferred conversation is assigned: the customer gets agent_assigned, the agent a snapshot of the whole log, whose user has no user_hash";
     "agents/both-ways", Agent,
         "agent and customer messages reach both sides with one gap-free seq sequence; agent sends are acked and idempotent";
     "agents/typing", Agent,
@@ -1082,7 +1082,9 @@ async fn assigned<'s, T: Target>(
 ) -> Result<(Peer<T::Conn>, Peer<T::Conn>, String, Value, String), String> {
     let (token, agent_id) = s.login().await?;
     let mut agent = s.online_agent("agent", &token).await?;
-    let mut customer = s.customer("customer").await?;
+    // An unverified user, whose copy the agent gets without any user_hash.
+    let user = json!({"user": {"id": "conformance-user", "name": "一致性测试客户"}});
+    let mut customer = s.customer_with("customer", user).await?;
     if customer.welcome["service_mode"] == "robot_only" {
         return Err("robot_only: nobody can be transferred (run the agent scenarios against a robot_first or human_only service)".into());
     }
@@ -1138,6 +1140,14 @@ async fn assignment_snapshot<T: Target>(s: &Session<'_, T>) -> Check {
         summary["visitor"]["visitor_id"] == customer.welcome["visitor_id"],
         || format!("the snapshot names another visitor: {summary}"),
     )?;
+    let user = &summary["visitor"]["user"];
+    ensure(
+        user["id"] == "conformance-user" && user.get("user_hash").is_none(),
+        || format!("the snapshot's user is not the hello's, without user_hash: {user}"),
+    )?;
+    ensure(summary["visitor"]["verified"] == false, || {
+        format!("a user without a hash is shown as verified: {summary}")
+    })?;
     let events: Vec<&Value> = snapshot["events"]
         .as_array()
         .ok_or("snapshot without events")?
