@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use gloo_timers::callback::Timeout;
+use gloo_timers::callback::{Interval, Timeout};
 use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
@@ -31,6 +31,7 @@ struct Inner {
     attempt: u32,
     stopped: bool,
     retry: Option<Timeout>,
+    keep_alive: Option<Interval>,
     // Kept alive as long as the socket they are attached to.
     closures: Vec<Closure<dyn FnMut(JsValue)>>,
 }
@@ -52,6 +53,7 @@ impl Socket {
                 attempt: 0,
                 stopped: false,
                 retry: None,
+                keep_alive: None,
                 closures: Vec::new(),
             })),
             handlers: Rc::new(handlers),
@@ -132,11 +134,22 @@ impl Socket {
         }
     }
 
+    /// Sends `text` every `every_ms` milliseconds while the socket is open: the protocol's
+    /// `ping`, without which the server closes a quiet connection (PROTOCOL.md, "Keep-alive").
+    pub fn keep_alive(&self, text: String, every_ms: u32) {
+        let this = self.clone();
+        let interval = Interval::new(every_ms, move || {
+            this.send(&text);
+        });
+        self.inner.borrow_mut().keep_alive = Some(interval);
+    }
+
     /// Closes for good.
     pub fn stop(&self) {
         let mut inner = self.inner.borrow_mut();
         inner.stopped = true;
         inner.retry = None;
+        inner.keep_alive = None;
         if let Some(ws) = inner.socket.take() {
             ws.set_onclose(None);
             let _ = ws.close();

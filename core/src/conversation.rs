@@ -199,6 +199,9 @@ pub struct State {
     pub customer_client_msg_ids: BTreeMap<String, u64>,
     /// (agent id, client message id) → seq of its `AgentMessage`.
     pub agent_client_msg_ids: BTreeMap<(String, String), u64>,
+    /// Every agent ever assigned, so that one who acts on the conversation after its end is
+    /// told it ended (`invalid_state`) rather than that it does not exist.
+    pub served_by: std::collections::BTreeSet<String>,
 }
 
 /// A state that no log should produce, found by [`State::check_invariants`].
@@ -259,6 +262,7 @@ impl State {
                 agent_name,
             } => {
                 self.phase = Phase::Human;
+                self.served_by.insert(agent_id.clone());
                 self.agent = Some(AssignedAgent {
                     agent_id: agent_id.clone(),
                     agent_name: agent_name.clone(),

@@ -36,6 +36,9 @@ pub const MAX_RESUME_CURSORS: usize = 64;
 pub const MAX_PAGE_FIELD_CHARS: usize = 2048;
 /// The most custom attributes of a user identity.
 pub const MAX_USER_ATTRIBUTES: usize = 32;
+/// How often a client sends `ping` while connected, in seconds: well inside the server's
+/// idle close (60 seconds without any frame).
+pub const PING_EVERY_SECONDS: u32 = 25;
 
 /// Why a frame was refused. Serialized in snake_case (`bad_frame`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -150,7 +153,8 @@ pub struct UserIdentity {
     pub phone: Option<String>,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
-    #[serde(default)]
+    /// Left out of the JSON when absent: the server removes it before an agent sees the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_hash: Option<String>,
 }
 
@@ -435,9 +439,31 @@ pub fn encode_agent_frame(frame: &AgentFrame) -> String {
 
 /// Decodes a frame from a customer, checking size, version, type and limits.
 pub fn decode_customer_frame(text: &str) -> Result<CustomerFrame, FrameError> {
-    let frame: CustomerFrame = decode_versioned(text, CUSTOMER_FRAME_TYPES)?;
+    let value = decode_value(text, CUSTOMER_FRAME_TYPES)?;
+    // Unknown fields are ignored, except this one: a `user_hash` beside `user` instead of
+    // inside it would silently leave the identity unverified.
+    if value.get("type").and_then(|kind| kind.as_str()) == Some("hello")
+        && value.get("user_hash").is_some()
+    {
+        return Err(FrameError::new(
+            ErrorCode::BadFrame,
+            "\"user_hash\" belongs inside \"user\", not beside it",
+        ));
+    }
+    let frame: CustomerFrame = from_value(value)?;
     check_customer_frame(&frame)?;
     Ok(frame)
+}
+
+/// The `client_msg_id` of a frame that could not be decoded, so that the `error` answering
+/// it can carry it and the client can mark exactly that message as failed. Frames over
+/// [`MAX_FRAME_BYTES`] are not parsed at all.
+pub fn client_msg_id_of(text: &str) -> Option<String> {
+    if text.len() > MAX_FRAME_BYTES {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value.get("client_msg_id")?.as_str().map(str::to_owned)
 }
 
 /// Decodes a frame from an agent, checking size, version, type and limits.
@@ -481,6 +507,17 @@ fn decode_versioned<T: DeserializeOwned>(
     text: &str,
     known_types: &[&str],
 ) -> Result<T, FrameError> {
+    from_value(decode_value(text, known_types)?)
+}
+
+/// The frame's fields, once the JSON, the version and the type are known to be right.
+fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, FrameError> {
+    serde_json::from_value(value)
+        .map_err(|error| FrameError::new(ErrorCode::BadFrame, format!("invalid frame: {error}")))
+}
+
+/// The steps of [`decode_versioned`] before the frame's own fields.
+fn decode_value(text: &str, known_types: &[&str]) -> Result<serde_json::Value, FrameError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(FrameError::new(
             ErrorCode::TooLarge,
@@ -535,8 +572,7 @@ fn decode_versioned<T: DeserializeOwned>(
             format!("unknown frame type \"{shown}\""),
         ));
     }
-    serde_json::from_value(value)
-        .map_err(|error| FrameError::new(ErrorCode::BadFrame, format!("invalid frame: {error}")))
+    Ok(value)
 }
 
 fn check_length(

@@ -510,3 +510,43 @@ fn protocol_md_examples_decode() {
     }
     assert!(checked >= 24, "only {checked} examples checked");
 }
+
+/// `user_hash` goes inside `user`: beside it, it would leave the identity silently
+/// unverified, so it is refused rather than ignored like other unknown fields; and a user
+/// without a hash is written without the key (agents never see `"user_hash": null`).
+#[test]
+fn user_hash_belongs_inside_user_and_is_left_out_when_absent() {
+    assert_code(
+        decode_customer_frame(r#"{"v":1,"type":"hello","user":{"id":"u1"},"user_hash":"ab"}"#),
+        ErrorCode::BadFrame,
+    );
+    assert!(
+        decode_customer_frame(r#"{"v":1,"type":"hello","user":{"id":"u1","user_hash":"ab"}}"#)
+            .is_ok()
+    );
+    // Only in a hello: elsewhere it is an unknown field like any other.
+    assert!(decode_customer_frame(r#"{"v":1,"type":"ping","user_hash":"ab"}"#).is_ok());
+    let user = UserIdentity {
+        id: "u1".into(),
+        ..UserIdentity::default()
+    };
+    let json = serde_json::to_value(&user).unwrap();
+    assert!(json.get("user_hash").is_none(), "{json}");
+}
+
+/// The id an `error` carries for a frame that did not decode.
+#[test]
+fn the_client_msg_id_of_a_refused_frame_is_found_unless_it_is_too_large() {
+    let text = format!(
+        r#"{{"v":1,"type":"send","client_msg_id":"m_9","text":"{}"}}"#,
+        "长".repeat(4001)
+    );
+    assert_code(decode_customer_frame(&text), ErrorCode::TooLarge);
+    assert_eq!(client_msg_id_of(&text).as_deref(), Some("m_9"));
+    let huge = format!(
+        r#"{{"v":1,"type":"send","client_msg_id":"m_9","text":"{}"}}"#,
+        "x".repeat(MAX_FRAME_BYTES)
+    );
+    assert_eq!(client_msg_id_of(&huge), None);
+    assert_eq!(client_msg_id_of("not json"), None);
+}

@@ -37,6 +37,7 @@ use crate::store::{AgentRecord, Store};
 pub struct Outbox {
     frames: mpsc::Sender<ServerFrame>,
     closing: Arc<tokio::sync::Notify>,
+    ending: Arc<std::sync::Mutex<Option<Ending>>>,
 }
 
 /// The connection task's end of an [`Outbox`].
@@ -45,6 +46,53 @@ pub struct OutboxReceiver {
     /// Notified when the connection must close: a frame had to be dropped (the client
     /// resumes from its last seq) or the agent's session was revoked.
     pub closing: Arc<tokio::sync::Notify>,
+    /// Why, once `closing` is notified (see [`OutboxReceiver::ending`]).
+    ending: Arc<std::sync::Mutex<Option<Ending>>>,
+}
+
+/// How the hub ends a connection (PROTOCOL.md, "Close codes"): the last `error` frame, if
+/// any, then a WebSocket close frame with this code and reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ending {
+    pub error: Option<ServerFrame>,
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+impl Ending {
+    /// The agent's session ended (logout, disabled): `unauthorized`, then close 1008.
+    pub fn session_ended() -> Ending {
+        Ending {
+            error: Some(error_frame(
+                ErrorCode::Unauthorized,
+                "the session has ended; log in again",
+                None,
+            )),
+            code: 1008,
+            reason: "session ended",
+        }
+    }
+
+    /// The client did not read its frames fast enough: close 1013 (try again later); it
+    /// reconnects and resumes from its last seq.
+    pub fn too_slow() -> Ending {
+        Ending {
+            error: None,
+            code: 1013,
+            reason: "client too slow; reconnect and resume",
+        }
+    }
+}
+
+impl OutboxReceiver {
+    /// Why the hub asked to close (after `closing` was notified).
+    pub fn ending(&self) -> Ending {
+        self.ending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .unwrap_or_else(Ending::too_slow)
+    }
 }
 
 /// How many frames may wait for a slow connection before it is dropped.
@@ -54,14 +102,17 @@ impl Outbox {
     pub fn new() -> (Outbox, OutboxReceiver) {
         let (sender, receiver) = mpsc::channel(OUTBOX_CAPACITY);
         let closing = Arc::new(tokio::sync::Notify::new());
+        let ending = Arc::new(std::sync::Mutex::new(None));
         (
             Outbox {
                 frames: sender,
                 closing: closing.clone(),
+                ending: ending.clone(),
             },
             OutboxReceiver {
                 frames: receiver,
                 closing,
+                ending,
             },
         )
     }
@@ -71,8 +122,17 @@ impl Outbox {
         send(self, frame);
     }
 
-    /// Asks the connection to close.
+    /// Asks the connection to close because it is too slow ([`Ending::too_slow`]).
     pub fn close(&self) {
+        self.end(Ending::too_slow());
+    }
+
+    /// Asks the connection to close with `ending` (the first reason given wins).
+    pub fn end(&self, ending: Ending) {
+        self.ending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get_or_insert(ending);
         self.closing.notify_one();
     }
 }
@@ -561,7 +621,14 @@ impl Hub {
                     .collect();
                 for conn in conns {
                     if let Some(agent_conn) = self.agent_conns.remove(&conn) {
-                        agent_conn.outbox.close();
+                        agent_conn.outbox.end(Ending::session_ended());
+                        // Gone as far as routing is concerned, as after a disconnect: no
+                        // new chats, and its chats go back to the queue after the grace period.
+                        if !self.agent_conns.has_owner(&agent_conn.agent_id)
+                            && let Some(live) = self.agents.get_mut(&agent_conn.agent_id)
+                        {
+                            live.disconnected_at.get_or_insert(self.clock.now_ms());
+                        }
                     }
                 }
             }
@@ -1220,7 +1287,11 @@ impl Hub {
             return;
         };
         let mut state = conversation.state.clone();
-        if state.agent_id() != Some(agent_id) {
+        // An ended conversation this agent served is answered by the state machine
+        // (`invalid_state`: it has ended); any other conversation not assigned to the agent
+        // is `not_found`.
+        let served_and_ended = state.is_ended() && state.served_by.contains(agent_id);
+        if state.agent_id() != Some(agent_id) && !served_and_ended {
             // Duplicates of an already stored message are still acknowledged, even after the end.
             if let Some(id) = &client_msg_id
                 && let Some(seq) = state
@@ -1599,7 +1670,7 @@ impl Hub {
                         .collect();
                     for conn in conns {
                         if let Some(agent_conn) = self.agent_conns.remove(&conn) {
-                            agent_conn.outbox.close();
+                            agent_conn.outbox.end(Ending::session_ended());
                         }
                     }
                     if let Some(live) = self.agents.get_mut(&agent_id) {

@@ -60,6 +60,14 @@ pub struct Settings {
     /// else that header is ignored, so it cannot be forged to dodge the per-address limit.
     #[serde(default)]
     pub trusted_proxies: Vec<IpAddr>,
+    /// How long a WebSocket client has to send its `hello` after connecting, in seconds
+    /// (PROTOCOL.md, "Connection lifecycle"; 10 by default).
+    #[serde(default = "default_hello_timeout_seconds")]
+    pub hello_timeout_seconds: u32,
+    /// A WebSocket connection from which nothing (no frame at all, a `ping` included)
+    /// arrived for this many seconds is closed with code 1000 (PROTOCOL.md; 60 by default).
+    #[serde(default = "default_idle_close_seconds")]
+    pub idle_close_seconds: u32,
 }
 
 impl Settings {
@@ -95,6 +103,14 @@ fn default_ip_burst() -> f64 {
 }
 
 fn default_grace_seconds() -> u32 {
+    60
+}
+
+fn default_hello_timeout_seconds() -> u32 {
+    10
+}
+
+fn default_idle_close_seconds() -> u32 {
     60
 }
 
@@ -186,6 +202,11 @@ identity_secret = "{identity_secret}"
 # are counted under the client address in their X-Forwarded-For header. Leave empty when
 # browsers connect directly; the header is then ignored.
 # trusted_proxies = ["127.0.0.1"]
+
+# WebSocket deadlines (PROTOCOL.md): the time a client has to send its hello, and how long
+# a connection may stay silent (clients ping every 25 seconds) before it is closed.
+# hello_timeout_seconds = 10
+# idle_close_seconds = 60
 "#
     )
 }

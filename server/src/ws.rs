@@ -22,9 +22,6 @@ use crate::app::AppState;
 use crate::hub::{CustomerHello, Outbox, OutboxReceiver, Request};
 use crate::metrics::Metrics;
 
-/// How long a client has to send `hello` after connecting.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The transport refuses (and closes on) messages over this size; between
 /// [`MAX_FRAME_BYTES`] and this, kefu-core's decoding answers `too_large` and the connection
 /// lives on, as PROTOCOL.md promises.
@@ -126,7 +123,7 @@ async fn customer_connection(
     let conn = state.hub.next_conn_id();
     let (outbox, receiver) = Outbox::new();
     let (mut sink, mut stream) = socket.split();
-    let hello = match first_frame(&mut stream, protocol::decode_customer_frame).await {
+    let hello = match first_frame(&state, &mut stream, protocol::decode_customer_frame).await {
         Ok(CustomerFrame::Hello {
             visitor_token,
             resume,
@@ -152,8 +149,8 @@ async fn customer_connection(
             Metrics::sub(&state.metrics.customer_connections, 1);
             return;
         }
-        Err(error) => {
-            close_with(&mut sink, error).await;
+        Err(refusal) => {
+            refuse(&mut sink, refusal).await;
             Metrics::sub(&state.metrics.customer_connections, 1);
             return;
         }
@@ -205,11 +202,8 @@ async fn customer_connection(
         }
         Ok(Err(error)) => close_with(&mut sink, error).await,
         Err(_) => {
-            close_with(
-                &mut sink,
-                FrameError::new(ErrorCode::Internal, "the server is shutting down"),
-            )
-            .await
+            let error = FrameError::new(ErrorCode::Internal, "the server is shutting down");
+            close_with_code(&mut sink, error, 1001).await
         }
     }
     Metrics::sub(&state.metrics.customer_connections, 1);
@@ -220,27 +214,27 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
     let conn = state.hub.next_conn_id();
     let (outbox, receiver) = Outbox::new();
     let (mut sink, mut stream) = socket.split();
-    let (session_token, resume) = match first_frame(&mut stream, protocol::decode_agent_frame).await
-    {
-        Ok(AgentFrame::Hello {
-            session_token,
-            resume,
-        }) => (session_token, resume),
-        Ok(_) => {
-            close_with(
-                &mut sink,
-                FrameError::new(ErrorCode::BadFrame, "the first frame must be hello"),
-            )
-            .await;
-            Metrics::sub(&state.metrics.agent_connections, 1);
-            return;
-        }
-        Err(error) => {
-            close_with(&mut sink, error).await;
-            Metrics::sub(&state.metrics.agent_connections, 1);
-            return;
-        }
-    };
+    let (session_token, resume) =
+        match first_frame(&state, &mut stream, protocol::decode_agent_frame).await {
+            Ok(AgentFrame::Hello {
+                session_token,
+                resume,
+            }) => (session_token, resume),
+            Ok(_) => {
+                close_with(
+                    &mut sink,
+                    FrameError::new(ErrorCode::BadFrame, "the first frame must be hello"),
+                )
+                .await;
+                Metrics::sub(&state.metrics.agent_connections, 1);
+                return;
+            }
+            Err(refusal) => {
+                refuse(&mut sink, refusal).await;
+                Metrics::sub(&state.metrics.agent_connections, 1);
+                return;
+            }
+        };
     let (reply, answer) = oneshot::channel();
     let token = session_token.clone();
     state
@@ -284,11 +278,8 @@ async fn agent_connection(state: Arc<AppState>, socket: WebSocket) {
         }
         Ok(Err(error)) => close_with(&mut sink, error).await,
         Err(_) => {
-            close_with(
-                &mut sink,
-                FrameError::new(ErrorCode::Internal, "the server is shutting down"),
-            )
-            .await
+            let error = FrameError::new(ErrorCode::Internal, "the server is shutting down");
+            close_with_code(&mut sink, error, 1001).await
         }
     }
     Metrics::sub(&state.metrics.agent_connections, 1);
@@ -336,27 +327,57 @@ fn close_frame_for(error: &axum::Error) -> Option<CloseFrame> {
     })
 }
 
-/// Waits for the first frame and decodes it.
+/// Why no connection was made of a socket's first frame.
+enum Refusal {
+    /// A frame that is not a valid `hello`, or none in time: answered with this error, then
+    /// closed (see [`close_with`]).
+    Frame(FrameError),
+    /// The client closed first: its close frame is answered, nothing else is sent.
+    ClientClosed,
+    /// The transport refused the frame (over 262,144 bytes, not UTF-8): this close frame.
+    Transport(Option<CloseFrame>),
+}
+
+impl From<FrameError> for Refusal {
+    fn from(error: FrameError) -> Refusal {
+        Refusal::Frame(error)
+    }
+}
+
+async fn refuse(sink: &mut Sink, refusal: Refusal) {
+    match refusal {
+        Refusal::Frame(error) => close_with(sink, error).await,
+        Refusal::ClientClosed => answer_close(sink).await,
+        Refusal::Transport(reason) => send_close(sink, reason).await,
+    }
+}
+
+/// Waits for the first frame (at most `hello_timeout_seconds`) and decodes it.
 async fn first_frame<T>(
+    state: &AppState,
     stream: &mut Stream,
     decode: fn(&str) -> Result<T, FrameError>,
-) -> Result<T, FrameError> {
-    let timeout = FrameError::new(ErrorCode::BadFrame, "no hello within 10 seconds");
+) -> Result<T, Refusal> {
+    let seconds = state.settings.hello_timeout_seconds;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(seconds));
     loop {
-        match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
-            Err(_) | Ok(None) => return Err(timeout),
-            Ok(Some(Err(_))) => {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Err(_) => {
                 return Err(FrameError::new(
-                    ErrorCode::TooLarge,
-                    "unreadable or oversized frame",
-                ));
+                    ErrorCode::BadFrame,
+                    format!("no hello within {seconds} seconds"),
+                )
+                .into());
             }
-            Ok(Some(Ok(Message::Text(text)))) => return decode(text.as_str()),
+            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return Err(Refusal::ClientClosed),
+            Ok(Some(Err(error))) => return Err(Refusal::Transport(close_frame_for(&error))),
+            Ok(Some(Ok(Message::Text(text)))) => return Ok(decode(text.as_str())?),
             Ok(Some(Ok(Message::Binary(_)))) => {
                 return Err(FrameError::new(
                     ErrorCode::BadFrame,
                     "frames are JSON text, not binary",
-                ));
+                )
+                .into());
             }
             Ok(Some(Ok(_))) => continue,
         }
@@ -411,7 +432,19 @@ async fn read_frames<T>(
     limit: Option<&RateKey>,
     request: impl Fn(T) -> Request,
 ) -> Option<CloseFrame> {
-    while let Some(message) = stream.next().await {
+    let idle = Duration::from_secs(u64::from(state.settings.idle_close_seconds));
+    loop {
+        // Any frame counts as activity: text, binary, and WebSocket pings and pongs.
+        let message = match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(message)) => message,
+            Ok(None) => return None,
+            Err(_) => {
+                return Some(CloseFrame {
+                    code: 1000,
+                    reason: "idle: nothing received for a while; reconnect to continue".into(),
+                });
+            }
+        };
         let text = match message {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
@@ -424,7 +457,14 @@ async fn read_frames<T>(
                 .await;
                 continue;
             }
-            Ok(Message::Close(_)) => break,
+            // The closing handshake (RFC 6455, 5.5.1): the transport has queued the echo of
+            // the client's close frame; the writer's close sends it.
+            Ok(Message::Close(frame)) => {
+                return Some(frame.unwrap_or(CloseFrame {
+                    code: 1000,
+                    reason: "".into(),
+                }));
+            }
             Err(error) => return close_frame_for(&error),
             Ok(_) => continue,
         };
@@ -441,30 +481,27 @@ async fn read_frames<T>(
                 "too many frames; slow down and retry in a moment",
             );
             let _ = replies
-                .send(error.to_server_frame(client_msg_id_of(text.as_str())))
+                .send(error.to_server_frame(protocol::client_msg_id_of(text.as_str())))
                 .await;
             continue;
         }
         match decode(text.as_str()) {
             Ok(frame) => {
                 if !state.hub.send(request(frame)).await {
-                    break;
+                    return None;
                 }
             }
-            Err(error) => reject(state, replies, error, client_msg_id_of(text.as_str())).await,
+            Err(error) => {
+                reject(
+                    state,
+                    replies,
+                    error,
+                    protocol::client_msg_id_of(text.as_str()),
+                )
+                .await
+            }
         }
     }
-    None
-}
-
-/// The `client_msg_id` of a frame that was not decoded, so the client can mark exactly that
-/// message as failed. Frames over the size limit are not parsed at all.
-fn client_msg_id_of(text: &str) -> Option<String> {
-    if text.len() > MAX_FRAME_BYTES {
-        return None;
-    }
-    let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    value.get("client_msg_id")?.as_str().map(str::to_owned)
 }
 
 async fn reject(
@@ -510,22 +547,28 @@ async fn write_frames(
     loop {
         tokio::select! {
             biased;
-            () = receiver.closing.notified() => break,
+            () = receiver.closing.notified() => {
+                let ending = receiver.ending();
+                if let Some(error) = ending.error {
+                    let _ = sink.send(Message::text(protocol::encode(&error))).await;
+                }
+                let reason = CloseFrame { code: ending.code, reason: ending.reason.into() };
+                send_close(&mut sink, Some(reason)).await;
+                return;
+            }
             Some(frame) = replies.recv() => {
                 if sink.send(Message::text(protocol::encode(&frame))).await.is_err() {
-                    return;
+                    break;
                 }
             }
             reason = &mut close => {
-                if let Ok(reason) = reason {
-                    let _ = sink.send(Message::Close(Some(reason))).await;
-                }
+                send_close(&mut sink, reason.ok()).await;
                 return;
             }
             frame = receiver.frames.recv() => match frame {
                 Some(frame) => {
                     if sink.send(Message::text(protocol::encode(&frame))).await.is_err() {
-                        return;
+                        break;
                     }
                 }
                 None => break,
@@ -535,9 +578,39 @@ async fn write_frames(
     let _ = sink.close().await;
 }
 
-/// Sends a last error frame and closes.
+/// Sends a last error frame and closes: code 1011 when the error is `internal`, 1008 (policy
+/// violation) for every other refused `hello` (PROTOCOL.md, "Close codes").
 async fn close_with(sink: &mut Sink, error: FrameError) {
+    let code = if error.code == ErrorCode::Internal {
+        1011
+    } else {
+        1008
+    };
+    close_with_code(sink, error, code).await
+}
+
+async fn close_with_code(sink: &mut Sink, error: FrameError, code: u16) {
     let frame: ServerFrame = error.to_server_frame(None);
     let _ = sink.send(Message::text(protocol::encode(&frame))).await;
+    let reason = CloseFrame {
+        code,
+        reason: error.code.as_str().into(),
+    };
+    send_close(sink, Some(reason)).await;
+}
+
+/// Answers a close frame the client sent first: the transport queued the echo of its code
+/// when it read it, and this sends it.
+async fn answer_close(sink: &mut Sink) {
+    send_close(sink, None).await;
+}
+
+/// Sends a close frame with `reason` and flushes. After the client's close frame, the
+/// transport refuses to send another (`SendAfterClosing`) but has queued the echo of the
+/// client's code, which the closing flush writes: either way the client gets its answer.
+async fn send_close(sink: &mut Sink, reason: Option<CloseFrame>) {
+    if let Some(reason) = reason {
+        let _ = sink.send(Message::Close(Some(reason))).await;
+    }
     let _ = sink.close().await;
 }

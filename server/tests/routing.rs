@@ -393,8 +393,7 @@ async fn the_agent_ends_the_conversation() {
     agent
         .expect_event(|body| matches!(body, EventBody::Ended { .. }))
         .await;
-    // Ended means ended: the agent can no longer write there. The chat is no longer the
-    // agent's, and to an agent a conversation that is not theirs is `not_found`.
+    // Ended means ended: the agent can no longer write there, and is told it ended.
     agent
         .send_agent(&AgentFrame::Send {
             conversation_id,
@@ -408,7 +407,7 @@ async fn the_agent_ends_the_conversation() {
     assert!(
         matches!(
             &refused,
-            ServerFrame::Error { code: kefu_core::protocol::ErrorCode::NotFound, client_msg_id: Some(id), .. } if id == "late"
+            ServerFrame::Error { code: kefu_core::protocol::ErrorCode::InvalidState, client_msg_id: Some(id), .. } if id == "late"
         ),
         "{refused:?}"
     );

@@ -212,6 +212,10 @@ fn connect(session: RwSignal<AgentSession>) -> Socket {
             on_close: Box::new(on_close),
         },
     );
+    socket.keep_alive(
+        protocol::encode_agent_frame(&AgentFrame::Ping {}),
+        protocol::PING_EVERY_SECONDS * 1000,
+    );
     *socket_cell.borrow_mut() = Some(socket.clone());
     socket
 }

@@ -60,6 +60,14 @@ pub fn from_name(name: Option<&str>) -> Rc<dyn Backend> {
     }
 }
 
+/// A server frame from the text of a WebSocket message, as the widget reads every server's.
+/// A frame it cannot read (malformed, over 64 KiB, a type it does not know) is dropped: the
+/// protocol's rules keep every later frame meaningful (events carry their seq, and the
+/// session resumes when a dropped event leaves a gap).
+pub fn frame_of_text(text: &str) -> Option<ServerFrame> {
+    protocol::decode_server_frame(text).ok()
+}
+
 // ---- WebSocket ------------------------------------------------------------------------
 
 /// A Kefu server over a reconnecting WebSocket (backoff with jitter, see [`crate::socket`]).
@@ -85,9 +93,7 @@ impl Backend for WebSocketBackend {
             on_close,
         } = listener;
         let on_text = move |text: String| {
-            // A frame this client cannot read is dropped; the protocol's rules make every
-            // later frame still meaningful (events carry their seq, resume fills gaps).
-            if let Ok(frame) = protocol::decode_server_frame(&text) {
+            if let Some(frame) = frame_of_text(&text) {
                 on_frame(frame);
             }
         };
@@ -96,7 +102,12 @@ impl Backend for WebSocketBackend {
             on_text: Box::new(on_text),
             on_close,
         };
-        *self.socket.borrow_mut() = Some(Socket::connect(self.url.clone(), handlers));
+        let socket = Socket::connect(self.url.clone(), handlers);
+        socket.keep_alive(
+            protocol::encode_customer_frame(&CustomerFrame::Ping {}),
+            protocol::PING_EVERY_SECONDS * 1000,
+        );
+        *self.socket.borrow_mut() = Some(socket);
     }
 
     fn send(&self, frame: &CustomerFrame) -> bool {
@@ -138,6 +149,9 @@ struct World {
     connected: bool,
     conversations: Vec<(String, State, Vec<Event>)>,
     next_conversation: u32,
+    /// The visitor token this backend hands out: one per backend, so that a client of
+    /// several (the conformance kit) tells them apart; it does not outlive the page.
+    visitor_token: String,
 }
 
 const LOCAL_VISITOR_ID: &str = "local-visitor";
@@ -157,6 +171,10 @@ impl LocalBackend {
             connected: false,
             conversations: Vec::new(),
             next_conversation: 1,
+            visitor_token: format!(
+                "local-{:013x}",
+                (js_sys::Math::random() * (1u64 << 52) as f64) as u64
+            ),
         };
         LocalBackend {
             world: Rc::new(RefCell::new(world)),
@@ -171,6 +189,23 @@ impl LocalBackend {
             (true, false) => self.close(),
             (false, true) => self.open_later(),
             _ => {}
+        }
+    }
+
+    /// Takes a frame as the text a WebSocket would carry, decoded and checked as a server
+    /// does (PROTOCOL.md, "Limits"): a frame that does not decode is answered with its
+    /// `error` (carrying its `client_msg_id`). False when "the network" is down.
+    pub fn receive_text(&self, text: &str) -> bool {
+        match protocol::decode_customer_frame(text) {
+            Ok(frame) => self.send(&frame),
+            Err(refused) => {
+                if !self.world.borrow().online {
+                    return false;
+                }
+                let id = protocol::client_msg_id_of(text);
+                self.deliver(vec![refused.to_server_frame(id)]);
+                true
+            }
         }
     }
 
@@ -290,12 +325,19 @@ impl World {
     /// The frames a server would answer `frame` with.
     fn handle(&mut self, frame: CustomerFrame, now: i64) -> Vec<ServerFrame> {
         match frame {
+            CustomerFrame::Hello { .. } if self.connected => {
+                vec![error(
+                    ErrorCode::InvalidState,
+                    "hello was already received",
+                    None,
+                )]
+            }
             CustomerFrame::Hello { resume, .. } => {
                 self.connected = true;
                 let group = self.config.resolve_group(None);
                 let mode = self.config.service.mode;
                 let mut frames = vec![ServerFrame::Welcome {
-                    visitor_token: "local".to_owned(),
+                    visitor_token: self.visitor_token.clone(),
                     visitor_id: LOCAL_VISITOR_ID.to_owned(),
                     conversation_id: self.conversations.last().map(|(id, _, _)| id.clone()),
                     group_display_name: group
@@ -321,7 +363,11 @@ impl World {
                 }
                 frames
             }
-            _ if !self.connected => vec![error(ErrorCode::InvalidState, "hello first", None)],
+            _ if !self.connected => vec![error(
+                ErrorCode::BadFrame,
+                "the first frame must be hello",
+                None,
+            )],
             CustomerFrame::Send {
                 client_msg_id,
                 text,
@@ -602,6 +648,46 @@ mod tests {
     }
 
     #[test]
+    fn a_second_hello_is_refused_and_frames_before_hello_are_bad() {
+        let LocalBackend { world } = LocalBackend::demo();
+        let mut world = Rc::try_unwrap(world).ok().expect("one owner").into_inner();
+        let early = world.handle(CustomerFrame::Ping {}, 0);
+        assert!(
+            matches!(
+                early.as_slice(),
+                [ServerFrame::Error {
+                    code: ErrorCode::BadFrame,
+                    ..
+                }]
+            ),
+            "{early:?}"
+        );
+        let hello = CustomerFrame::Hello {
+            visitor_token: None,
+            resume: Vec::new(),
+            locale: None,
+            group: None,
+            page: None,
+            user: None,
+        };
+        assert!(matches!(
+            world.handle(hello.clone(), 1).as_slice(),
+            [ServerFrame::Welcome { .. }]
+        ));
+        let again = world.handle(hello, 2);
+        assert!(
+            matches!(
+                again.as_slice(),
+                [ServerFrame::Error {
+                    code: ErrorCode::InvalidState,
+                    ..
+                }]
+            ),
+            "{again:?}"
+        );
+    }
+
+    #[test]
     fn a_hello_resumes_after_the_cursor() {
         let mut world = connected_world();
         send(&mut world, "m1", "退款多久到账？");
@@ -617,6 +703,8 @@ mod tests {
             page: None,
             user: None,
         };
+        // A new connection (the old one dropped) says hello again.
+        world.connected = false;
         let frames = world.handle(hello, 3);
         let seqs: Vec<u64> = frames
             .iter()

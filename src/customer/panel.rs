@@ -43,7 +43,16 @@ fn connect(session: RwSignal<CustomerSession>, backend: Rc<dyn Backend>) {
                 }
             );
             let mut news = false;
-            session.update(|session| news = session.on_frame(frame));
+            let mut reconnect = false;
+            session.update(|session| {
+                news = session.on_frame(frame);
+                reconnect = std::mem::take(&mut session.reconnect_now);
+            });
+            if reconnect {
+                // A gap in a conversation's seqs: resume to fill it (PROTOCOL.md, "Events").
+                backend.reconnect();
+                return;
+            }
             if agent_typing {
                 let count = session.with_untracked(|session| session.agent_typing_count);
                 crate::typing::forget_later(move || {
@@ -291,7 +300,7 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                         </div>
                     }
                 }/>
-                <For each=pending key=|pending| pending.client_msg_id.clone() children=move |pending| {
+                <For each=pending key=|pending| (pending.client_msg_id.clone(), pending.error.is_some()) children=move |pending| {
                     let failed = pending.error.is_some();
                     view! {
                         <div class="kefu-line mine pending">

@@ -48,6 +48,15 @@ pub struct CustomerSession {
     pub page_in_hello: Option<Option<PageInfo>>,
     /// Messages from the robot or an agent not yet seen (for the launcher's badge).
     pub unread: u32,
+    /// An event arrived past a gap in its conversation's seqs (PROTOCOL.md, "Events"): the
+    /// events are held back until the next `welcome`, whose resume fills the gap.
+    pub awaiting_resume: bool,
+    /// A resume was already asked for because of a gap, and no event has been applied in
+    /// order since: if the server still skips that seq, it has no such event, and the next
+    /// one is applied as it is rather than reconnecting for ever.
+    pub resumed_for_gap: bool,
+    /// The connection should be dropped and opened again (the panel does it and clears it).
+    pub reconnect_now: bool,
 }
 
 impl CustomerSession {
@@ -154,6 +163,7 @@ impl CustomerSession {
                 self.service_mode = Some(service_mode);
                 self.transfer_button = transfer_button;
                 self.connected = true;
+                self.awaiting_resume = false;
                 false
             }
             ServerFrame::Ack { client_msg_id, .. } => {
@@ -165,6 +175,26 @@ impl CustomerSession {
                 conversation_id,
                 event,
             } => {
+                if self.awaiting_resume {
+                    return false;
+                }
+                let last_seq = self
+                    .conversations
+                    .iter()
+                    .find(|log| log.id == conversation_id)
+                    .map_or(0, |log| log.state.last_seq);
+                if event.seq > last_seq + 1 {
+                    if !self.resumed_for_gap {
+                        // Applying it would move the resume cursor past the missing events
+                        // for good; resume from `last_seq` instead.
+                        self.resumed_for_gap = true;
+                        self.awaiting_resume = true;
+                        self.reconnect_now = true;
+                        return false;
+                    }
+                } else if event.seq == last_seq + 1 {
+                    self.resumed_for_gap = false;
+                }
                 if let EventBody::CustomerMessage { client_msg_id, .. } = &event.body {
                     self.pending
                         .retain(|pending| &pending.client_msg_id != client_msg_id);
@@ -294,6 +324,47 @@ mod tests {
             CustomerFrame::Hello { resume, .. } => assert_eq!(resume[0].after_seq, 1),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A server that skips a seq (a dropped or unreadable frame) must not move the resume
+    /// cursor past it: the session holds the later events back and asks for a reconnect,
+    /// once; if the resume still lacks it, the next event is taken as it is.
+    #[test]
+    fn a_gap_in_the_seqs_asks_for_a_resume_once() {
+        let mut session = CustomerSession::default();
+        session.on_frame(welcome());
+        session.on_frame(message_event(1, "m1"));
+        session.on_frame(message_event(3, "m3"));
+        assert!(session.reconnect_now && session.awaiting_resume);
+        assert_eq!(session.conversations[0].events.len(), 1, "3 is held back");
+        session.on_frame(message_event(4, "m4"));
+        assert_eq!(
+            session.conversations[0].events.len(),
+            1,
+            "so is what follows"
+        );
+        match session.hello() {
+            CustomerFrame::Hello { resume, .. } => assert_eq!(resume[0].after_seq, 1),
+            other => panic!("{other:?}"),
+        }
+        // The resume fills the gap.
+        session.on_frame(welcome());
+        for seq in 2..=4 {
+            session.on_frame(message_event(seq, &format!("m{seq}")));
+        }
+        let seqs: Vec<u64> = session.conversations[0]
+            .events
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+        // A server that has no seq 6 at all: one resume, then 7 is taken.
+        session.reconnect_now = false;
+        session.on_frame(message_event(7, "m7"));
+        assert!(session.reconnect_now);
+        session.on_frame(welcome());
+        session.on_frame(message_event(7, "m7"));
+        assert_eq!(session.conversations[0].state.last_seq, 7);
     }
 
     #[test]

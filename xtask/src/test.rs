@@ -12,7 +12,8 @@
 //! its own server and browsers and the machine has few cores.
 //! Right after the server is built, the short run of the history checker (`kefu-reliability
 //! short`, see RELIABILITY.md) drives it under faults and fails on any lost or duplicated
-//! acknowledged message.
+//! acknowledged message; then the protocol's conformance kit (`kefu-conformance
+//! reference`, see PROTOCOL.md) plays every scenario of the document against it.
 
 use std::time::{Duration, Instant};
 
@@ -82,6 +83,21 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
     })?;
     steps.run("reliability (short)", || {
         reliability::run_short(&kefu, &assets)
+    })?;
+    steps.run("conformance (reference server)", || {
+        // The protocol kit against the server just built: every scenario of PROTOCOL.md,
+        // with the deadlines shortened so that the run takes seconds (conformance/).
+        Cmd::cargo()
+            .args([
+                "run",
+                "--package",
+                "kefu-conformance",
+                "--",
+                "reference",
+                "--kefu",
+            ])
+            .arg(&kefu)
+            .run()
     })?;
     steps.run("widget browser tests", || {
         // wasm-bindgen-test-runner (the wasm32 runner in .cargo/config.toml) starts this

@@ -217,6 +217,8 @@ pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Every frame received so far, in order.
     pub received: Vec<ServerFrame>,
+    /// The same frames as the JSON text that came over the wire.
+    pub raw: Vec<String>,
 }
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -253,6 +255,7 @@ impl Client {
         Ok(Client {
             ws,
             received: Vec::new(),
+            raw: Vec::new(),
         })
     }
 
@@ -287,12 +290,56 @@ impl Client {
                     let frame = protocol::decode_server_frame(text.as_str())
                         .unwrap_or_else(|error| panic!("undecodable {text}: {error}"));
                     self.received.push(frame.clone());
+                    self.raw.push(text.to_string());
                     return Some(frame);
                 }
                 Ok(Message::Close(_)) | Err(_) => return None,
                 Ok(_) => continue,
             }
         }
+    }
+
+    /// Reads frames until the server's close frame and returns its code and reason; `None`
+    /// when the connection ended without one (no close frame, or a close frame without a code).
+    pub async fn expect_close(&mut self) -> Option<(u16, String)> {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("no close within 5 s");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    let frame = protocol::decode_server_frame(text.as_str())
+                        .unwrap_or_else(|error| panic!("undecodable {text}: {error}"));
+                    self.received.push(frame);
+                    self.raw.push(text.to_string());
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return frame.map(|frame| (u16::from(frame.code), frame.reason.to_string()));
+                }
+                Some(Ok(_)) => continue,
+                None | Some(Err(_)) => return None,
+            }
+        }
+    }
+
+    /// Starts the closing handshake with `code`, as a client leaving politely does.
+    pub async fn send_close(&mut self, code: u16) {
+        use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+        self.ws
+            .send(Message::Close(Some(CloseFrame {
+                code: code.into(),
+                reason: "bye".into(),
+            })))
+            .await
+            .unwrap();
+    }
+
+    /// Sends a WebSocket ping control frame (what non-browser clients may use as keep-alive).
+    pub async fn send_ws_ping(&mut self) {
+        self.ws
+            .send(Message::Ping(Default::default()))
+            .await
+            .unwrap();
     }
 
     /// Reads frames until one matches, and returns it.
@@ -343,6 +390,7 @@ impl Client {
         {
             let frame = protocol::decode_server_frame(text.as_str()).unwrap();
             self.received.push(frame.clone());
+            self.raw.push(text.to_string());
             frames.push(frame);
         }
         frames
