@@ -21,6 +21,7 @@
 //! The tests in `e2e/tests/` run through `cargo xtask test`, which builds the server and the
 //! widget and passes them in `KEFU_BIN` and `KEFU_ASSETS`.
 
+mod axe;
 mod browser;
 mod people;
 mod server;
@@ -35,6 +36,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+pub use axe::Violation;
 pub use browser::{Browser, BrowserOptions, Element};
 pub use people::{Agent, Customer, RECONNECT_TIMEOUT};
 pub use server::{KefuServer, ServerOptions};

@@ -108,6 +108,7 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
             ])
             .env("KEFU_BIN", &kefu)
             .env("KEFU_ASSETS", &assets)
+            .env("KEFU_AXE_JS", setup::axe_core_script()?)
             .run()
     })?;
     Ok(())
