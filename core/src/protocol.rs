@@ -206,6 +206,12 @@ pub enum CustomerFrame {
     Typing {
         typing: bool,
     },
+    /// The panel has shown the visitor `conversation_id` up to `seq` (open, on a visible
+    /// page): the agent's messages up to there are read.
+    Read {
+        conversation_id: String,
+        seq: u64,
+    },
     Ping {},
 }
 
@@ -279,6 +285,10 @@ pub struct VisitorProfile {
     /// The visitor's earlier conversations, newest first (at most [`MAX_PAST_CONVERSATIONS`]).
     #[serde(default)]
     pub previous_conversations: Vec<PastConversation>,
+    /// Whether the visitor has the panel open now (a connection to the server). An agent's
+    /// chat is sent again when this changes, so the list can mark visitors who left.
+    #[serde(default)]
+    pub online: bool,
 }
 
 /// The most earlier conversations listed in a [`VisitorProfile`].
@@ -320,6 +330,9 @@ pub struct ConversationSummary {
     pub agent_id: Option<String>,
     pub started_at: i64,
     pub last_seq: u64,
+    /// How far the customer has seen the log (a `read` of theirs), for the agent's "已读".
+    #[serde(default)]
+    pub read_seq: u64,
 }
 
 /// Who is typing, in a `typing` frame from the server.
@@ -391,6 +404,11 @@ pub enum ServerFrame {
         conversation_id: String,
         from: TypingParty,
         typing: bool,
+    },
+    /// To the agent: the customer has seen the conversation up to `seq`.
+    Read {
+        conversation_id: String,
+        seq: u64,
     },
     /// Confirms an agent's `set_status` (or a change made by the server, e.g. on timeout).
     AgentStatus {
@@ -647,6 +665,9 @@ fn check_customer_frame(frame: &CustomerFrame) -> Result<(), FrameError> {
             Some(client_msg_id) => check_id("client_msg_id", client_msg_id),
             None => Ok(()),
         },
+        CustomerFrame::Read {
+            conversation_id, ..
+        } => check_id("conversation_id", conversation_id),
         CustomerFrame::End {} | CustomerFrame::Typing { .. } | CustomerFrame::Ping {} => Ok(()),
     }
 }

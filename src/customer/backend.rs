@@ -138,6 +138,8 @@ struct World {
     connected: bool,
     conversations: Vec<(String, State, Vec<Event>)>,
     next_conversation: u32,
+    /// The language of the panel's last `hello`, for the texts the visitor reads.
+    locale: Option<String>,
 }
 
 const LOCAL_VISITOR_ID: &str = "local-visitor";
@@ -157,6 +159,7 @@ impl LocalBackend {
             connected: false,
             conversations: Vec::new(),
             next_conversation: 1,
+            locale: None,
         };
         LocalBackend {
             world: Rc::new(RefCell::new(world)),
@@ -272,8 +275,9 @@ impl World {
             .map(|group| group.name.clone())
             .unwrap_or_default();
         self.config
-            .conversation_settings(&group)
+            .conversation_settings_for(&group, self.locale.as_deref())
             .unwrap_or_else(|| ConversationSettings {
+                group_display_name: String::new(),
                 mode: ServiceMode::RobotOnly,
                 no_answer_reply: String::new(),
                 robot_only_reply: String::new(),
@@ -290,22 +294,26 @@ impl World {
     /// The frames a server would answer `frame` with.
     fn handle(&mut self, frame: CustomerFrame, now: i64) -> Vec<ServerFrame> {
         match frame {
-            CustomerFrame::Hello { resume, .. } => {
+            CustomerFrame::Hello { resume, locale, .. } => {
                 self.connected = true;
-                let group = self.config.resolve_group(None);
+                self.locale = locale;
+                let group = self
+                    .config
+                    .resolve_group(None)
+                    .map(|group| group.name.clone())
+                    .unwrap_or_default();
+                let texts = self.config.texts_for(&group, self.locale.as_deref());
                 let mode = self.config.service.mode;
                 let mut frames = vec![ServerFrame::Welcome {
                     visitor_token: "local".to_owned(),
                     visitor_id: LOCAL_VISITOR_ID.to_owned(),
                     conversation_id: self.conversations.last().map(|(id, _, _)| id.clone()),
-                    group_display_name: group
-                        .map(|group| group.display_name.clone())
-                        .unwrap_or_default(),
+                    group_display_name: texts.chat_title,
                     service_mode: mode,
                     transfer_button: self.config.service.robot.transfer_button
                         && mode == ServiceMode::RobotFirst,
                     server_time: now,
-                    greeting: self.config.widget.greeting.clone(),
+                    greeting: texts.greeting,
                 }];
                 for (id, _, events) in &self.conversations {
                     let after_seq = resume
@@ -337,6 +345,8 @@ impl World {
             }
             CustomerFrame::End {} => self.command(Command::EndByCustomer, None, false, now),
             CustomerFrame::Ping {} => vec![ServerFrame::Pong {}],
+            // No agent reads receipts here.
+            CustomerFrame::Read { .. } => Vec::new(),
             CustomerFrame::Typing { .. } => Vec::new(),
         }
     }
