@@ -23,6 +23,10 @@ pub struct Follow {
     /// The scrolling element (`node_ref` on the transcript).
     pub node: NodeRef<Div>,
     at_bottom: RwSignal<bool>,
+    /// Where this code last put the scroll position (at the bottom, then). Its own scroll
+    /// event may arrive after more lines came, when the position no longer looks like the
+    /// bottom: it still says "at the bottom", only a reader's scroll elsewhere says not.
+    placed_at: RwSignal<i32>,
     /// Lines that arrived while the reader was scrolled up.
     pub unseen: RwSignal<usize>,
 }
@@ -39,6 +43,7 @@ impl Follow {
         let follow = Follow {
             node: NodeRef::new(),
             at_bottom: RwSignal::new(true),
+            placed_at: RwSignal::new(-1),
             unseen: RwSignal::new(0),
         };
         follow.watch();
@@ -75,8 +80,9 @@ impl Follow {
         let Some(element) = self.node.get_untracked() else {
             return;
         };
-        let at_bottom =
-            element.scroll_top() + element.client_height() >= element.scroll_height() - SLACK_PX;
+        let placed_at = self.placed_at.get_untracked();
+        let at_bottom = (placed_at > 0 && element.scroll_top() == placed_at)
+            || element.scroll_top() + element.client_height() >= element.scroll_height() - SLACK_PX;
         if at_bottom != self.at_bottom.get_untracked() {
             self.at_bottom.set(at_bottom);
         }
@@ -100,6 +106,7 @@ impl Follow {
     fn to_end_now(self) {
         if let Some(element) = self.node.get_untracked() {
             element.set_scroll_top(element.scroll_height());
+            self.placed_at.set(element.scroll_top());
         }
     }
 

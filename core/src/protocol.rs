@@ -470,7 +470,8 @@ pub fn decode_server_frame(text: &str) -> Result<ServerFrame, FrameError> {
     decode_versioned(text, SERVER_FRAME_TYPES)
 }
 
-const CUSTOMER_FRAME_TYPES: &[&str] = &["hello", "send", "transfer", "end", "typing", "ping"];
+const CUSTOMER_FRAME_TYPES: &[&str] =
+    &["hello", "send", "transfer", "end", "typing", "read", "ping"];
 const AGENT_FRAME_TYPES: &[&str] = &[
     "hello",
     "set_status",
@@ -488,6 +489,7 @@ const SERVER_FRAME_TYPES: &[&str] = &[
     "snapshot",
     "queue_position",
     "typing",
+    "read",
     "agent_status",
     "error",
     "pong",
