@@ -794,8 +794,10 @@ fn ConversationPane(
         }
         (selected, count)
     });
+    // What grows the log without a new line (typing…, a "Read" mark) is followed too.
     Effect::new(move |_| {
-        if customer_typing() && follow.at_bottom() {
+        let (typing, read) = (customer_typing(), read_seq());
+        if (typing || read > 0) && follow.at_bottom() {
             follow.to_end();
         }
     });

@@ -343,7 +343,8 @@ mod tests {
 
     #[test]
     fn the_e2e_harness_looks_for_the_axe_core_release_setup_installs() {
-        let harness = read_to_string(&project_root().join("e2e/src/axe.rs")).unwrap();
+        let harness = fs::read_to_string(project_root().join("e2e/src/axe.rs"))
+            .expect("e2e/src/axe.rs is readable");
         assert!(
             harness.contains(&format!("\"axe-core-{AXE_CORE_VERSION}\"")),
             "e2e/src/axe.rs must name axe-core-{AXE_CORE_VERSION}"
