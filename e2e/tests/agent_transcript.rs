@@ -112,9 +112,8 @@ fn the_transcript_opens_at_the_newest_message_follows_it_and_counts_what_came_wh
         &LAST_REPLY_READ.replace("arguments[0]", "'处理好了。'"),
     );
 
-    // The visitor leaves the page: their chat says so in the agent's list.
+    // The visitor closes their browser: their chat says so in the agent's list.
     assert!(!browser.visible_text().contains("Visitor left"));
-    customer.browser.switch_to_top();
-    customer.browser.goto("about:blank");
+    drop(customer);
     browser.find_by_role_containing("button", "Visitor left");
 }
