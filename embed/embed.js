@@ -35,7 +35,7 @@
   }
 
   var launcher = css(doc.createElement('button'), {
-    position: 'fixed', bottom: '20px', [side]: '20px', 'z-index': '2147483000', border: '0',
+    position: 'fixed', 'z-index': '2147483000', border: '0',
     'border-radius': '24px', padding: '12px 18px', 'font': '600 16px/1.2 system-ui,sans-serif',
     background: accent, color: '#fff', cursor: 'pointer', 'box-shadow': '0 4px 16px rgba(0,0,0,.2)'
   });
@@ -61,21 +61,32 @@
   }
   function nameLauncher() { launcher.setAttribute('aria-label', unread > 0 ? label + ' (' + unread + ')' : label); }
 
+  // Placed by the visual viewport (what the visitor sees), not the layout viewport that fixed
+  // elements use: on a phone, a host page that overflows sideways widens the layout viewport
+  // past the screen, and right/bottom/100% would then put the launcher and the panel's
+  // buttons out of reach.
   function layout() {
-    if (!frame) return;
     var small = win.matchMedia('(max-width: 640px)').matches;
     // Full screen on a phone: the page behind must not scroll (nor take room with its
     // scrollbars), so this comes before the viewport is measured.
     doc.documentElement.style.overflow = isOpen && small ? 'hidden' : '';
-    var vv = win.visualViewport;
+    var vv = win.visualViewport, y = vv.offsetTop;
+    // From the layout viewport's edges to the visible area's, on a phone (on a desktop both
+    // coincide, and its scroll bars, inside innerWidth/innerHeight, would only skew them).
+    var gap = small ? side === 'left' ? vv.offsetLeft : win.innerWidth - vv.offsetLeft - vv.width : 0;
+    var lift = small ? win.innerHeight - y - vv.height : 0;
+    css(launcher, { bottom: lift + 20 + 'px', [side]: gap + 20 + 'px' });
+    launcher.style.display = isOpen && small ? 'none' : 'block';
+    if (!frame) return;
     css(frame, small ? {
-      top: (vv ? vv.offsetTop : 0) + 'px', left: '0', width: '100%', bottom: 'auto', [side]: 'auto',
-      height: (vv ? vv.height : win.innerHeight) + 'px', 'border-radius': '0'
+      // With top and height set, a bottom left from the desktop layout is ignored.
+      top: y + 'px', [side]: gap + 'px', width: vv.width + 'px', height: vv.height + 'px',
+      'border-radius': '0'
     } : {
-      top: 'auto', bottom: '84px', [side]: '20px', width: '380px', height: 'min(640px, calc(100% - 104px))', 'border-radius': '12px'
+      top: 'auto', bottom: '84px', [side]: gap + 20 + 'px', width: '380px',
+      height: 'min(640px, calc(100% - 104px))', 'border-radius': '12px'
     });
     frame.style.display = isOpen ? 'block' : 'none';
-    launcher.style.display = isOpen && small ? 'none' : 'block';
   }
 
   function ensureFrame() {
@@ -85,19 +96,12 @@
     for (var k in params) if (params[k]) src.searchParams.set(k, params[k]);
     frame = css(doc.createElement('iframe'), {
       position: 'fixed', 'z-index': '2147483001', border: '0', display: 'none',
-      'box-shadow': '0 8px 32px rgba(0,0,0,.25)', background: '#fff', 'max-width': '100%'
+      'box-shadow': '0 8px 32px rgba(0,0,0,.25)', background: '#fff'
     });
     frame.title = label;
     frame.src = src.href;
     frame.setAttribute('allow', 'clipboard-write');
     doc.body.appendChild(frame);
-    win.addEventListener('resize', layout);
-    // iOS shows its keyboard by shrinking and scrolling the visual viewport: follow both, so
-    // the composer stays just above the keyboard.
-    if (win.visualViewport) {
-      win.visualViewport.addEventListener('resize', layout);
-      win.visualViewport.addEventListener('scroll', layout);
-    }
   }
 
   win.addEventListener('message', function (event) {
@@ -114,6 +118,9 @@
       setUnread(isOpen ? 0 : msg.count | 0);
     } else if (msg.type === 'message') {
       emit('message', msg.message);
+    } else if (msg.type === 'setLocale') {
+      // The panel's own language button: the launcher follows (the panel ignores the echo).
+      api.setLocale(msg.locale);
     }
   });
 
@@ -161,6 +168,12 @@
   setUnread(0);
   function start() {
     doc.body.appendChild(launcher);
+    layout();
+    // A resized window, a pinch zoom or a sideways scroll moves the visual viewport, and iOS
+    // shows its keyboard by shrinking and scrolling it: follow all of them, so the launcher
+    // stays on screen and the composer just above the keyboard.
+    win.visualViewport.addEventListener('resize', layout);
+    win.visualViewport.addEventListener('scroll', layout);
     // A performance mark once the launcher is painted, for the site's monitoring (and the benchmark).
     requestAnimationFrame(function () { setTimeout(function () { performance.mark('kefu:launcher-painted'); }); });
     queued.forEach(function (call) { if (api[call[0]]) api[call[0]].apply(null, [].slice.call(call, 1)); });

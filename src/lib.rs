@@ -12,7 +12,7 @@
 //!
 //! Shared: [`transcript`] (a conversation's log, folded with kefu-core's reducer, and how it
 //! reads), [`socket`] (a reconnecting WebSocket), [`i18n`] (every visible string in zh-CN and
-//! en), [`richtext`] (the safe formatting of robot answers), [`storage`], [`typing`] (typing
+//! en), [`follow`] (transcripts that stay at their newest line), [`richtext`] (the safe formatting of robot answers), [`storage`], [`typing`] (typing
 //! indicators both ways). Protocol sessions
 //! are plain data with `on_frame` methods, tested without a page; components only read
 //! signals and send frames.
@@ -20,6 +20,7 @@
 pub mod admin;
 pub mod agent;
 pub mod customer;
+pub mod follow;
 pub mod i18n;
 pub mod richtext;
 pub mod socket;

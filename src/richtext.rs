@@ -31,6 +31,30 @@ pub enum Block {
     List(Vec<Vec<Inline>>),
 }
 
+/// A robot answer as one line of plain text, for a preview: link texts without their
+/// markdown, list items after a "·", lines joined by spaces.
+pub fn plain_text(text: &str) -> String {
+    let inline_text = |line: Vec<Inline>| {
+        line.into_iter()
+            .map(|inline| match inline {
+                Inline::Text(text) | Inline::Link { text, .. } => text,
+            })
+            .collect::<String>()
+    };
+    let mut parts = Vec::new();
+    for block in parse(text) {
+        match block {
+            Block::Paragraph(lines) => parts.extend(lines.into_iter().map(inline_text)),
+            Block::List(items) => parts.extend(
+                items
+                    .into_iter()
+                    .map(|item| format!("· {}", inline_text(item))),
+            ),
+        }
+    }
+    parts.join(" ")
+}
+
 /// Parses a robot answer. Empty lines separate paragraphs; `- ` (or `* `, `• `) at the start
 /// of a line makes a list item.
 pub fn parse(text: &str) -> Vec<Block> {
@@ -129,6 +153,14 @@ pub fn safe_href(url: &str) -> Option<String> {
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn plain_text_keeps_the_words_of_links_and_lists() {
+        assert_eq!(
+            plain_text("详见[退货政策](https://example.com/returns)。\n- 一\n- 二"),
+            "详见退货政策。 · 一 · 二"
+        );
+    }
 
     fn text(text: &str) -> Inline {
         Inline::Text(text.to_owned())

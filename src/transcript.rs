@@ -5,9 +5,11 @@
 //! transcript is plain text: message text is never parsed as HTML (robot answers are marked
 //! `rich` and go through the safe subset of [`crate::richtext`]).
 
-use kefu_core::conversation::{EndedBy, Event, EventBody, NoticeKind, State, Suggestion};
+use kefu_core::conversation::{
+    EndedBy, Event, EventBody, NoticeKind, RequeueReason, State, Suggestion,
+};
 
-use crate::i18n::{Texts, fill};
+use crate::i18n::{Lang, Texts, fill};
 
 /// One conversation's events as received, folded into its state.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -67,6 +69,60 @@ pub struct Line {
     /// every other line is plain text.
     pub rich: bool,
     pub suggestions: Vec<Suggestion>,
+    /// For an off-hours notice: when the group opens next (unix ms), which the customer's
+    /// panel says in their own time ("明天 09:00 开始服务").
+    pub opens_at: Option<i64>,
+    /// When the event happened (unix ms), for the line's time stamp.
+    pub at: i64,
+    /// The event's seq, for read receipts.
+    pub seq: u64,
+    /// Set on the first line of each day by [`mark_days`]: "今天", "昨天" or the date.
+    pub day: Option<String>,
+}
+
+/// Marks the first line of each local day with the day's name, so a transcript reads as
+/// grouped by day ("今天" and "昨天" relative to `now`, else the date).
+pub fn mark_days(lines: &mut [Line], now: i64, lang: Lang) {
+    let mut previous = None;
+    for line in lines {
+        let day = local_day(line.at);
+        if previous != Some(day) {
+            line.day = Some(day_label(line.at, now, lang));
+            previous = Some(day);
+        }
+    }
+}
+
+fn local_day(ms: i64) -> (u32, u32, u32) {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    (date.get_full_year(), date.get_month(), date.get_date())
+}
+
+fn day_label(ms: i64, now: i64, lang: Lang) -> String {
+    let day = local_day(ms);
+    if day == local_day(now) {
+        return lang.texts().today_label.to_owned();
+    }
+    if day == local_day(now - 24 * 3_600_000) {
+        return lang.texts().yesterday.to_owned();
+    }
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    String::from(date.to_locale_date_string(lang.tag(), &options))
+}
+
+/// A line's time of day, "14:03".
+pub fn clock_time(ms: i64, lang: Lang) -> String {
+    let options = js_sys::Object::new();
+    let set = |key: &str, value: &str| {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    };
+    set("hour", "2-digit");
+    set("minute", "2-digit");
+    set("hourCycle", "h23");
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    String::from(date.to_locale_time_string_with_options(lang.tag(), &options))
 }
 
 /// The transcript lines of a conversation, as `viewer` sees them.
@@ -84,6 +140,10 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
             text: text.to_owned(),
             rich: false,
             suggestions: Vec::new(),
+            opens_at: None,
+            at: event.at,
+            seq: event.seq,
+            day: None,
         };
         let notice = |text: &str| line(Side::Notice, texts.system, text);
         match &event.body {
@@ -105,12 +165,21 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
                 Viewer::Customer => texts.transfer_requested,
                 Viewer::Agent => texts.agent_view_transfer_requested,
             })),
+            // The idle notice addresses the customer; the agent reads the end line instead.
+            EventBody::Notice {
+                notice: NoticeKind::IdleTimeout,
+                ..
+            } if viewer == Viewer::Agent => {}
             EventBody::Notice { notice: kind, text } => lines.push(match kind {
                 NoticeKind::IdleTimeout => notice(if text.is_empty() {
                     texts.ended_idle
                 } else {
                     text
                 }),
+                NoticeKind::OffHours { next_opening } => Line {
+                    opens_at: *next_opening,
+                    ..notice(text)
+                },
                 _ => notice(text),
             }),
             EventBody::Queued { .. } => lines.push(notice(match viewer {
@@ -131,15 +200,47 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
                 Viewer::Customer => line(Side::Theirs, &agent_name, text),
                 Viewer::Agent => line(Side::Mine, &agent_name, text),
             }),
-            EventBody::Requeued { .. } => lines.push(notice(match viewer {
-                Viewer::Customer => texts.requeued,
-                Viewer::Agent => texts.agent_view_requeued,
-            })),
-            EventBody::Ended { by } => lines.push(notice(match by {
-                EndedBy::Customer => texts.ended_by_customer,
-                EndedBy::Agent { .. } => texts.ended_by_agent,
-                EndedBy::IdleTimeout => texts.ended_idle,
-            })),
+            // A deliberate transfer and an agent who left read differently, on both sides.
+            EventBody::Requeued { reason } => {
+                let text = match reason {
+                    RequeueReason::TransferredToGroup {
+                        group,
+                        group_display_name,
+                        ..
+                    } => {
+                        let template = match viewer {
+                            Viewer::Customer => texts.transferred,
+                            Viewer::Agent => texts.agent_view_transferred,
+                        };
+                        let group = if group_display_name.is_empty() {
+                            group
+                        } else {
+                            group_display_name
+                        };
+                        fill(&fill(template, "name", &agent_name), "group", group)
+                    }
+                    RequeueReason::AgentOffline { .. } => match viewer {
+                        Viewer::Customer => texts.requeued.to_owned(),
+                        Viewer::Agent => fill(texts.agent_view_requeued, "name", &agent_name),
+                    },
+                };
+                lines.push(notice(&text));
+            }
+            EventBody::Ended { by } => {
+                let text = match (viewer, by) {
+                    (Viewer::Customer, EndedBy::Customer) => texts.ended_by_customer.to_owned(),
+                    (Viewer::Customer, EndedBy::Agent { .. }) => texts.ended_by_agent.to_owned(),
+                    (Viewer::Customer, EndedBy::IdleTimeout) => texts.ended_idle.to_owned(),
+                    (Viewer::Agent, EndedBy::Customer) => {
+                        texts.agent_view_ended_by_customer.to_owned()
+                    }
+                    (Viewer::Agent, EndedBy::Agent { .. }) => {
+                        fill(texts.agent_view_ended_by_agent, "name", &agent_name)
+                    }
+                    (Viewer::Agent, EndedBy::IdleTimeout) => texts.agent_view_ended_idle.to_owned(),
+                };
+                lines.push(notice(&text));
+            }
         }
     }
     lines

@@ -67,8 +67,38 @@ async fn a_problem_shows_under_the_field_it_names_and_in_the_list_by_save() {
     let text = container.text_content().unwrap();
     assert!(
         text.contains("Not saved. Please fix:")
-            && text.contains("widget.launcher_text: must not be empty"),
+            && text.contains("launcher text: must not be empty"),
         "{text}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn paths_and_audit_actions_read_as_words_in_both_languages() {
+    use kefu_widget::admin::{describe_action, describe_change_line, describe_path};
+    let (zh, en) = (Lang::Zh.admin(), Lang::En.admin());
+    assert_eq!(
+        describe_path("rules[0].working_hours.weekly[1].from", zh),
+        "规则 1 · 上班时间 · 时段 2 · 开始时间"
+    );
+    assert_eq!(
+        describe_path("rules[0].working_hours.weekly[1].from", en),
+        "Rule 1 · Working hours · Range 2 · from"
+    );
+    assert_eq!(describe_path("unknown_field", zh), "unknown_field");
+    assert_eq!(describe_action("config.rules", zh), "修改人工服务规则");
+    assert_eq!(describe_action("agent.update mei", en), "Changed agent mei");
+    assert_eq!(describe_action("something.new", en), "something.new");
+    assert_eq!(
+        describe_change_line("config.rules", "[0].idle_timeout_minutes: 10 → 15", zh),
+        "规则 1 · 会员超时: 10 → 15"
+    );
+    assert_eq!(
+        describe_change_line("config.service", "robot.no_answer_reply: \"a\" → \"b\"", en),
+        "Robot · no-answer reply: \"a\" → \"b\""
+    );
+    assert_eq!(
+        describe_change_line("knowledge.import", "3 items: 3 added, 0 replaced", en),
+        "3 items: 3 added, 0 replaced"
     );
 }
 

@@ -62,6 +62,60 @@ pub struct WidgetSettings {
     /// The languages offered (`zh-CN`, `en`); the first is the default.
     #[serde(default = "default_languages")]
     pub languages: Vec<String>,
+    /// What the operator says to visitors whose language is English; every text left empty
+    /// is the built-in English one ([`Config::texts_for`]). The texts above and those of the
+    /// rules and the robot are the Chinese ones.
+    #[serde(default)]
+    pub english: OperatorTexts,
+}
+
+/// The operator's texts for visitors of one language other than Chinese; an empty text means
+/// "the built-in default of that language".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OperatorTexts {
+    /// The panel's title (the skill group's display name in Chinese).
+    #[serde(default)]
+    pub chat_title: String,
+    #[serde(default)]
+    pub greeting: String,
+    #[serde(default)]
+    pub no_answer_reply: String,
+    #[serde(default)]
+    pub robot_only_reply: String,
+    /// One text for every rule (the rules' own are the Chinese ones).
+    #[serde(default)]
+    pub off_hours_message: String,
+    #[serde(default)]
+    pub no_agent_message: String,
+    #[serde(default)]
+    pub idle_timeout_message: String,
+}
+
+/// The language a visitor reads, from the BCP 47 tag their panel sent (`hello.locale`):
+/// English for `en…`, otherwise Chinese, the operator's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VisitorLanguage {
+    Chinese,
+    English,
+}
+
+impl VisitorLanguage {
+    pub fn from_locale(locale: Option<&str>) -> VisitorLanguage {
+        match locale {
+            Some(tag) if tag.trim().to_ascii_lowercase().starts_with("en") => {
+                VisitorLanguage::English
+            }
+            _ => VisitorLanguage::Chinese,
+        }
+    }
+}
+
+/// The texts a visitor of one language reads, resolved by [`Config::texts_for`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitorTexts {
+    /// The panel's title: the group's display name, or the English title.
+    pub chat_title: String,
+    pub greeting: String,
 }
 
 impl Default for WidgetSettings {
@@ -72,6 +126,7 @@ impl Default for WidgetSettings {
             launcher_text: default_launcher_text(),
             greeting: default_greeting(),
             languages: default_languages(),
+            english: OperatorTexts::default(),
         }
     }
 }
@@ -371,6 +426,24 @@ fn default_true() -> bool {
 }
 fn default_no_answer_reply() -> String {
     "抱歉，这个问题我还不会回答。您可以换个说法，或者输入“转人工”联系人工客服。".to_owned()
+}
+/// The no-answer reply of robot_only, where no person can be asked for.
+const ROBOT_ONLY_NO_ANSWER_REPLY: &str = "抱歉，这个问题我还不会回答，请换个说法试试。";
+
+/// The built-in English texts, for what the operator left empty in `widget.english`.
+mod english {
+    pub const CHAT_TITLE: &str = "Customer service";
+    pub const GREETING: &str = "Hello! How can we help you?";
+    pub const NO_ANSWER_REPLY: &str = "Sorry, I cannot answer that yet. Try asking another way, or type “human” to talk to a person.";
+    pub const ROBOT_ONLY_NO_ANSWER_REPLY: &str =
+        "Sorry, I cannot answer that yet. Please try asking another way.";
+    pub const ROBOT_ONLY_REPLY: &str = "Only our assistant is available right now, so we cannot connect you to a person. Please try asking another way.";
+    pub const OFF_HOURS_MESSAGE: &str =
+        "We are outside our working hours now; please come back when we are open.";
+    pub const NO_AGENT_MESSAGE: &str =
+        "No agent is online right now; please try again a little later.";
+    pub const IDLE_TIMEOUT_MESSAGE: &str =
+        "The chat with our agent ended after a long silence. Ask again any time if you need help.";
 }
 fn default_transfer_keywords() -> Vec<String> {
     ["转人工", "人工客服", "人工", "human", "agent"]
@@ -701,6 +774,44 @@ impl Config {
         }
         problems.require_text("widget.launcher_text", &widget.launcher_text, 20);
         problems.require_text("widget.greeting", &widget.greeting, MAX_MESSAGE_CHARS);
+        let english = &widget.english;
+        for (field, text, max_chars) in [
+            ("chat_title", &english.chat_title, 40),
+            ("greeting", &english.greeting, MAX_MESSAGE_CHARS),
+            (
+                "no_answer_reply",
+                &english.no_answer_reply,
+                MAX_MESSAGE_CHARS,
+            ),
+            (
+                "robot_only_reply",
+                &english.robot_only_reply,
+                MAX_MESSAGE_CHARS,
+            ),
+            (
+                "off_hours_message",
+                &english.off_hours_message,
+                MAX_MESSAGE_CHARS,
+            ),
+            (
+                "no_agent_message",
+                &english.no_agent_message,
+                MAX_MESSAGE_CHARS,
+            ),
+            (
+                "idle_timeout_message",
+                &english.idle_timeout_message,
+                MAX_MESSAGE_CHARS,
+            ),
+        ] {
+            // Empty is allowed: it means the built-in English text.
+            if char_count(text) > max_chars {
+                problems.add(
+                    format!("widget.english.{field}"),
+                    format!("is longer than {max_chars} characters"),
+                );
+            }
+        }
         if widget.languages.is_empty() {
             problems.add("widget.languages", "at least one language is needed");
         }
@@ -761,13 +872,25 @@ impl Config {
     /// The settings the state machine needs for a conversation of `group_name`: the service
     /// mode and robot settings plus the group's rule. `None` when the group or its rule does
     /// not exist (a validated configuration always has both).
+    ///
+    /// The texts are the Chinese ones; [`Config::conversation_settings_for`] gives those of
+    /// a visitor's language. The no-answer reply follows the mode while it is the built-in
+    /// one: in robot_only it does not offer 转人工, which that mode refuses.
     pub fn conversation_settings(&self, group_name: &str) -> Option<ConversationSettings> {
         let group = self.skill_group(group_name)?;
         let rule = self.rule(&group.rule)?;
         let robot = &self.service.robot;
+        let no_answer_reply = if self.service.mode == ServiceMode::RobotOnly
+            && robot.no_answer_reply == default_no_answer_reply()
+        {
+            ROBOT_ONLY_NO_ANSWER_REPLY.to_owned()
+        } else {
+            robot.no_answer_reply.clone()
+        };
         Some(ConversationSettings {
+            group_display_name: group.display_name.clone(),
             mode: self.service.mode,
-            no_answer_reply: robot.no_answer_reply.clone(),
+            no_answer_reply,
             robot_only_reply: robot.robot_only_reply.clone(),
             transfer_keywords: robot.transfer_keywords.clone(),
             transfer_button: robot.transfer_button,
@@ -777,6 +900,68 @@ impl Config {
             idle_timeout_ms: i64::from(rule.idle_timeout_minutes) * 60_000,
             idle_timeout_message: rule.idle_timeout_message.clone(),
         })
+    }
+
+    /// [`Config::conversation_settings`] with the texts a visitor whose panel speaks
+    /// `locale` reads: for English, the operator's `widget.english` texts, each empty one
+    /// replaced by the built-in English text (the no-answer reply following the mode).
+    pub fn conversation_settings_for(
+        &self,
+        group_name: &str,
+        locale: Option<&str>,
+    ) -> Option<ConversationSettings> {
+        let mut settings = self.conversation_settings(group_name)?;
+        if VisitorLanguage::from_locale(locale) == VisitorLanguage::English {
+            let own = &self.widget.english;
+            let pick = |text: &str, default: &str| {
+                if text.trim().is_empty() {
+                    default.to_owned()
+                } else {
+                    text.to_owned()
+                }
+            };
+            let no_answer_default = if self.service.mode == ServiceMode::RobotOnly {
+                english::ROBOT_ONLY_NO_ANSWER_REPLY
+            } else {
+                english::NO_ANSWER_REPLY
+            };
+            settings.no_answer_reply = pick(&own.no_answer_reply, no_answer_default);
+            settings.robot_only_reply = pick(&own.robot_only_reply, english::ROBOT_ONLY_REPLY);
+            settings.off_hours_message = pick(&own.off_hours_message, english::OFF_HOURS_MESSAGE);
+            settings.no_agent_message = pick(&own.no_agent_message, english::NO_AGENT_MESSAGE);
+            settings.idle_timeout_message =
+                pick(&own.idle_timeout_message, english::IDLE_TIMEOUT_MESSAGE);
+        }
+        Some(settings)
+    }
+
+    /// The panel's title and greeting for a visitor of `group_name` whose panel speaks
+    /// `locale` (see [`Config::conversation_settings_for`]).
+    pub fn texts_for(&self, group_name: &str, locale: Option<&str>) -> VisitorTexts {
+        let display_name = self
+            .skill_group(group_name)
+            .map(|group| group.display_name.clone())
+            .unwrap_or_default();
+        match VisitorLanguage::from_locale(locale) {
+            VisitorLanguage::Chinese => VisitorTexts {
+                chat_title: display_name,
+                greeting: self.widget.greeting.clone(),
+            },
+            VisitorLanguage::English => {
+                let own = &self.widget.english;
+                let pick = |text: &str, default: &str| {
+                    if text.trim().is_empty() {
+                        default.to_owned()
+                    } else {
+                        text.to_owned()
+                    }
+                };
+                VisitorTexts {
+                    chat_title: pick(&own.chat_title, english::CHAT_TITLE),
+                    greeting: pick(&own.greeting, english::GREETING),
+                }
+            }
+        }
     }
 
     /// The configuration a fresh installation starts with: one skill group `support`
@@ -805,9 +990,9 @@ impl Config {
                     }],
                     exceptions: Vec::new(),
                 },
-                off_hours_message:
-                    "现在是非工作时间（工作日 09:00–18:00），客服还未上班哦，请在工作时间再来咨询。"
-                        .to_owned(),
+                // No hours in the text: the panel adds when service starts again, computed
+                // from the rule, so the two can never disagree.
+                off_hours_message: default_off_hours_message(),
                 no_agent_message: default_no_agent_message(),
                 idle_timeout_message: default_idle_timeout_message(),
             }],

@@ -145,6 +145,10 @@ pub enum RequeueReason {
     TransferredToGroup {
         agent_id: String,
         group: String,
+        /// The group's name as customers see it (`售前咨询`), for the line both sides read;
+        /// empty in events stored before it was recorded.
+        #[serde(default)]
+        group_display_name: String,
     },
 }
 
@@ -354,6 +358,8 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> State {
 /// [`crate::config::Config::conversation_settings`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationSettings {
+    /// The skill group's name as customers see it.
+    pub group_display_name: String,
     pub mode: ServiceMode,
     pub no_answer_reply: String,
     pub robot_only_reply: String,
@@ -619,6 +625,7 @@ fn decide_bodies(
                 reason: RequeueReason::TransferredToGroup {
                     agent_id: agent_id.clone(),
                     group: group.clone(),
+                    group_display_name: ctx.settings.group_display_name.clone(),
                 },
             }])
         }

@@ -210,6 +210,12 @@ pub enum CustomerFrame {
     Typing {
         typing: bool,
     },
+    /// The panel has shown the visitor `conversation_id` up to `seq` (open, on a visible
+    /// page): the agent's messages up to there are read.
+    Read {
+        conversation_id: String,
+        seq: u64,
+    },
     Ping {},
 }
 
@@ -283,6 +289,10 @@ pub struct VisitorProfile {
     /// The visitor's earlier conversations, newest first (at most [`MAX_PAST_CONVERSATIONS`]).
     #[serde(default)]
     pub previous_conversations: Vec<PastConversation>,
+    /// Whether the visitor has the panel open now (a connection to the server). An agent's
+    /// chat is sent again when this changes, so the list can mark visitors who left.
+    #[serde(default)]
+    pub online: bool,
 }
 
 /// The most earlier conversations listed in a [`VisitorProfile`].
@@ -324,6 +334,9 @@ pub struct ConversationSummary {
     pub agent_id: Option<String>,
     pub started_at: i64,
     pub last_seq: u64,
+    /// How far the customer has seen the log (a `read` of theirs), for the agent's "已读".
+    #[serde(default)]
+    pub read_seq: u64,
 }
 
 /// Who is typing, in a `typing` frame from the server.
@@ -395,6 +408,11 @@ pub enum ServerFrame {
         conversation_id: String,
         from: TypingParty,
         typing: bool,
+    },
+    /// To the agent: the customer has seen the conversation up to `seq`.
+    Read {
+        conversation_id: String,
+        seq: u64,
     },
     /// Confirms an agent's `set_status` (or a change made by the server, e.g. on timeout).
     AgentStatus {
@@ -478,7 +496,8 @@ pub fn decode_server_frame(text: &str) -> Result<ServerFrame, FrameError> {
     decode_versioned(text, SERVER_FRAME_TYPES)
 }
 
-const CUSTOMER_FRAME_TYPES: &[&str] = &["hello", "send", "transfer", "end", "typing", "ping"];
+const CUSTOMER_FRAME_TYPES: &[&str] =
+    &["hello", "send", "transfer", "end", "typing", "read", "ping"];
 const AGENT_FRAME_TYPES: &[&str] = &[
     "hello",
     "set_status",
@@ -496,6 +515,7 @@ const SERVER_FRAME_TYPES: &[&str] = &[
     "snapshot",
     "queue_position",
     "typing",
+    "read",
     "agent_status",
     "error",
     "pong",
@@ -683,6 +703,9 @@ fn check_customer_frame(frame: &CustomerFrame) -> Result<(), FrameError> {
             Some(client_msg_id) => check_id("client_msg_id", client_msg_id),
             None => Ok(()),
         },
+        CustomerFrame::Read {
+            conversation_id, ..
+        } => check_id("conversation_id", conversation_id),
         CustomerFrame::End {} | CustomerFrame::Typing { .. } | CustomerFrame::Ping {} => Ok(()),
     }
 }

@@ -8,6 +8,20 @@
 /// The phrase a customer types to leave a human session (from the guide: 输入"结束会话"可以退出人工).
 pub const END_PHRASE: &str = "结束会话";
 
+/// The end phrase of each language the widget speaks (`zh-CN`, `en`), as [`end_phrase`]
+/// gives it; a customer may type any of them, whatever the panel's language.
+pub const END_PHRASES: [(&str, &str); 2] = [("zh-CN", END_PHRASE), ("en", "end chat")];
+
+/// The end phrase to tell a customer of `locale` about: English for an `en…` tag, else
+/// `结束会话`.
+pub fn end_phrase(locale: &str) -> &'static str {
+    if locale.trim().to_ascii_lowercase().starts_with("en") {
+        END_PHRASES[1].1
+    } else {
+        END_PHRASE
+    }
+}
+
 /// Folds one character: full-width ASCII to half-width, the ideographic space to a plain
 /// space, ASCII letters to lower case. Other characters are returned unchanged.
 pub fn fold_char(character: char) -> char {
@@ -44,11 +58,13 @@ pub fn normalize(text: &str) -> String {
     normalized
 }
 
-/// True when the customer typed exactly the end phrase `结束会话`, ignoring surrounding
-/// whitespace (half- or full-width). Anything else, such as `我不想结束会话`, is an ordinary
-/// message: ending a human session by accident would be worse than asking twice.
+/// True when the customer typed exactly an end phrase ([`END_PHRASES`]: `结束会话`, `end
+/// chat` in any case), ignoring surrounding whitespace (half- or full-width). Anything else,
+/// such as `我不想结束会话` or `please end chat`, is an ordinary message: ending a human
+/// session by accident would be worse than asking twice.
 pub fn is_end_phrase(text: &str) -> bool {
-    normalize(text) == END_PHRASE
+    let text = normalize(text);
+    END_PHRASES.iter().any(|(_, phrase)| text == *phrase)
 }
 
 /// Short replies that acknowledge rather than ask: "好的", "谢谢", "嗯嗯", "ok", "thanks!".
@@ -229,6 +245,18 @@ mod tests {
         assert!(!is_end_phrase("我不想结束会话"));
         assert!(!is_end_phrase("结束会话吗"));
         assert!(!is_end_phrase("结束 会话"));
+    }
+
+    #[test]
+    fn the_english_end_phrase_ends_too_in_any_case_and_width() {
+        assert!(is_end_phrase("end chat"));
+        assert!(is_end_phrase("  End Chat "));
+        assert!(is_end_phrase("ＥＮＤ　ＣＨＡＴ"));
+        assert!(!is_end_phrase("please end chat"));
+        assert!(!is_end_phrase("endchat"));
+        assert_eq!(end_phrase("en-US"), "end chat");
+        assert_eq!(end_phrase("zh-CN"), "结束会话");
+        assert_eq!(end_phrase(""), "结束会话");
     }
 
     #[test]

@@ -298,6 +298,7 @@ fn widget_settings_are_checked_field_by_field_and_make_the_snippet() {
         launcher_text: " ".to_owned(),
         greeting: "您好".to_owned(),
         languages: vec!["fr".to_owned()],
+        english: Default::default(),
     };
     let problems: Vec<String> = config
         .validate()
@@ -328,4 +329,92 @@ fn widget_settings_are_checked_field_by_field_and_make_the_snippet() {
         WidgetSettings::default().snippet("http://127.0.0.1:8080"),
         r#"<script src="http://127.0.0.1:8080/embed.js" data-site="demo" async></script>"#
     );
+}
+
+#[test]
+fn the_built_in_no_answer_reply_follows_the_service_mode() {
+    use kefu_core::config::ServiceMode;
+    let mut config = Config::demo();
+    let robot_first = config.conversation_settings("support").unwrap();
+    assert!(robot_first.no_answer_reply.contains("转人工"));
+
+    // robot_only refuses 转人工, so its no-answer reply must not offer it, in either language.
+    config.service.mode = ServiceMode::RobotOnly;
+    let robot_only = config.conversation_settings("support").unwrap();
+    assert!(
+        !robot_only.no_answer_reply.contains("转人工"),
+        "{}",
+        robot_only.no_answer_reply
+    );
+    let english = config
+        .conversation_settings_for("support", Some("en"))
+        .unwrap();
+    assert!(
+        !english.no_answer_reply.contains("human"),
+        "{}",
+        english.no_answer_reply
+    );
+
+    // An operator's own reply is theirs to word, whatever the mode.
+    config.service.robot.no_answer_reply = "请换个问法。".to_owned();
+    assert_eq!(
+        config
+            .conversation_settings("support")
+            .unwrap()
+            .no_answer_reply,
+        "请换个问法。"
+    );
+}
+
+#[test]
+fn english_visitors_read_the_operators_english_texts_or_the_built_in_ones() {
+    let mut config = Config::demo();
+    let chinese = config
+        .conversation_settings_for("support", Some("zh-CN"))
+        .unwrap();
+    assert_eq!(chinese, config.conversation_settings("support").unwrap());
+    assert_eq!(
+        config.texts_for("support", None).chat_title,
+        "在线客服",
+        "no language: the operator's default, Chinese"
+    );
+
+    let english = config
+        .conversation_settings_for("support", Some("en-US"))
+        .unwrap();
+    for text in [
+        &english.no_answer_reply,
+        &english.robot_only_reply,
+        &english.off_hours_message,
+        &english.no_agent_message,
+        &english.idle_timeout_message,
+    ] {
+        assert!(
+            text.is_ascii() || text.contains('“'),
+            "an English visitor reads English: {text}"
+        );
+    }
+    let texts = config.texts_for("support", Some("en"));
+    assert_eq!(texts.chat_title, "Customer service");
+    assert_eq!(texts.greeting, "Hello! How can we help you?");
+
+    config.widget.english.greeting = "Hi, this is Acme support.".to_owned();
+    config.widget.english.no_agent_message = "Nobody is here right now.".to_owned();
+    config.widget.english.chat_title = "Acme support".to_owned();
+    assert!(config.validate().is_ok());
+    let texts = config.texts_for("support", Some("en"));
+    assert_eq!(texts.greeting, "Hi, this is Acme support.");
+    assert_eq!(texts.chat_title, "Acme support");
+    let english = config
+        .conversation_settings_for("support", Some("en"))
+        .unwrap();
+    assert_eq!(english.no_agent_message, "Nobody is here right now.");
+    assert_eq!(
+        english.off_hours_message,
+        "We are outside our working hours now; please come back when we are open."
+    );
+
+    config.widget.english.chat_title = "x".repeat(41);
+    let problems = config.validate().unwrap_err().problems;
+    assert_eq!(problems[0].path, "widget.english.chat_title");
 }

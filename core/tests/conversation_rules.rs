@@ -883,14 +883,18 @@ fn an_agent_transfers_to_another_open_group() {
         agent_id: "a1".into(),
         group: "sales".into(),
     };
+    // The caller passes the target group's settings; the event names it as customers do.
+    let mut sales = World::new();
+    sales.settings.group_display_name = "售前咨询".into();
     check(
-        &World::new(),
+        &sales,
         &in_human(),
         command.clone(),
         Ok(vec![EventBody::Requeued {
             reason: RequeueReason::TransferredToGroup {
                 agent_id: "a1".into(),
                 group: "sales".into(),
+                group_display_name: "售前咨询".into(),
             },
         }]),
     );
@@ -1075,6 +1079,7 @@ fn folding_tracks_phase_agent_group_and_ids() {
             reason: RequeueReason::TransferredToGroup {
                 agent_id: "a1".into(),
                 group: "sales".into(),
+                group_display_name: "售前咨询".into(),
             },
         },
     });

@@ -50,6 +50,10 @@ fn customer_frames() -> Vec<CustomerFrame> {
         },
         CustomerFrame::End {},
         CustomerFrame::Typing { typing: true },
+        CustomerFrame::Read {
+            conversation_id: "c1".into(),
+            seq: 7,
+        },
         CustomerFrame::Ping {},
     ]
 }
@@ -105,12 +109,14 @@ fn server_frames() -> Vec<ServerFrame> {
                 group: "support".into(),
                 first_message: "怎么开发票？".into(),
             }],
+            online: true,
         },
         group: "support".into(),
         phase: Phase::Human,
         agent_id: Some("a1".into()),
         started_at: 1,
         last_seq: 2,
+        read_seq: 2,
     };
     let events = vec![
         Event {
@@ -203,6 +209,10 @@ fn server_frames() -> Vec<ServerFrame> {
             conversation_id: "c1".into(),
             from: TypingParty::Agent,
             typing: true,
+        },
+        ServerFrame::Read {
+            conversation_id: "c1".into(),
+            seq: 7,
         },
         ServerFrame::AgentStatus {
             status: AgentStatus::Online,

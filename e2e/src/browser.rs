@@ -58,6 +58,10 @@ pub struct BrowserOptions {
     /// Extra Chromium command-line flags, e.g. `--force-dark-mode` (see
     /// [`BrowserOptions::dark`]).
     pub chromium_args: Vec<String>,
+    /// Emulates a phone's screen (ChromeDriver's `mobileEmulation`, `width`×`height` at 3×):
+    /// the page's `<meta name=viewport>` counts, and a page wider than the screen widens the
+    /// layout viewport past it, as on a real phone (see [`BrowserOptions::phone`]).
+    pub phone: bool,
 }
 
 impl Default for BrowserOptions {
@@ -67,6 +71,7 @@ impl Default for BrowserOptions {
             height: 900,
             language: None,
             chromium_args: Vec::new(),
+            phone: false,
         }
     }
 }
@@ -77,6 +82,17 @@ impl BrowserOptions {
         BrowserOptions {
             width: 390,
             height: 844,
+            ..BrowserOptions::default()
+        }
+    }
+
+    /// A real phone's screen of 375×812 (an iPhone X–13 mini), emulated as a mobile device
+    /// rather than a narrow desktop window: what a visitor's phone does with the page.
+    pub fn phone() -> BrowserOptions {
+        BrowserOptions {
+            width: 375,
+            height: 812,
+            phone: true,
             ..BrowserOptions::default()
         }
     }
@@ -162,6 +178,17 @@ impl Browser {
         ));
         args.extend(options.chromium_args.iter().cloned());
         let mut chrome_options = json!({ "binary": CHROMIUM, "args": args });
+        if options.phone {
+            chrome_options["mobileEmulation"] = json!({
+                "deviceMetrics": {
+                    "width": options.width,
+                    "height": options.height,
+                    "pixelRatio": 3.0,
+                    "mobile": true,
+                    "touch": false,
+                }
+            });
+        }
         if let Some(language) = &options.language {
             chrome_options["args"]
                 .as_array_mut()
@@ -198,7 +225,9 @@ impl Browser {
                 Duration::from_secs(30),
             )
             .unwrap_or_else(|error| panic!("cannot set WebDriver timeouts: {error}"));
-        browser.set_window_size(options.width, options.height);
+        if !options.phone {
+            browser.set_window_size(options.width, options.height);
+        }
         browser
     }
 
@@ -634,6 +663,28 @@ impl Element<'_> {
             }
             clicked
         });
+    }
+
+    /// Taps the element's centre where it is on the screen, as a phone user does: no
+    /// scrolling first (WebDriver's click would pan the visual viewport to centre it, which
+    /// no visitor does, and then miss). The point is the element's centre in the top page's
+    /// visual viewport, through same-origin frames; the press and release go through the
+    /// DevTools protocol, which takes screen coordinates.
+    pub fn tap(&self) {
+        const CENTRE_ON_SCREEN: &str = "const r = arguments[0].getBoundingClientRect();
+             let x = r.left + r.width / 2, y = r.top + r.height / 2, w = window;
+             while (w.frameElement) {
+                 const f = w.frameElement.getBoundingClientRect();
+                 x += f.left; y += f.top; w = w.parent;
+             }
+             return [x - w.visualViewport.offsetLeft, y - w.visualViewport.offsetTop];";
+        let centre = self.browser.execute(CENTRE_ON_SCREEN, &[self.to_arg()]);
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.browser.cdp(
+                "Input.dispatchMouseEvent",
+                json!({ "type": kind, "x": centre[0], "y": centre[1], "button": "left", "clickCount": 1 }),
+            );
+        }
     }
 
     /// Scrolls the element to the centre of its frame's viewport instantly (whatever the

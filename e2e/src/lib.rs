@@ -23,6 +23,7 @@
 //! test files run at the same time, so a test must not assume it has the machine (or any
 //! fixed port) to itself: it takes free ports and its own directories, as the harness does.
 
+mod axe;
 mod browser;
 mod people;
 mod server;
@@ -37,6 +38,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+pub use axe::Violation;
 pub use browser::{Browser, BrowserOptions, Element};
 pub use people::{Agent, Customer, RECONNECT_TIMEOUT};
 pub use server::{KefuServer, ServerOptions};

@@ -68,6 +68,45 @@ fn settings_changed_in_the_browser_decide_the_next_transfers_and_answers_without
     first.say_and_wait("转人工");
     first.browser.wait_for_text("现在是非工作时间");
 
+    // Open only the day after tomorrow (in the rule's zone, Asia/Shanghai): the notice
+    // says when service starts again, as the core computed it.
+    boss.find_by_role("button", "Add range").click();
+    let days = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let shanghai_days = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 8 * 3600)
+        / 86_400;
+    // 1970-01-01 was a Thursday (index 3 from Monday).
+    let open_day = days[((shanghai_days + 2 + 3) % 7) as usize];
+    for day in days {
+        let checkbox = boss.find_by_role("checkbox", day);
+        if (checkbox.property("checked") == json!(true)) != (day == open_day) {
+            checkbox.click();
+        }
+    }
+    set_field(&boss, "Range 1 from", "09:00");
+    set_field(&boss, "Range 1 to", "18:00");
+    boss.wait_for_text("Status now: Opens");
+    boss.find_by_role("button", "Save").click();
+    boss.wait_for_text("Saved; in force now");
+    first.say_and_wait("转人工");
+    first.browser.wait_until(
+        "a second off-hours notice says when service starts",
+        "return [...document.querySelectorAll('.kefu-opens')].some(p => /开始服务$/.test(p.textContent));",
+    );
+    boss.find_by_role("button", "Remove range 1").click();
+    boss.wait_for_text("Status now: Not open within a year");
+
     // Open again around the clock: the next request is queued and 小美 takes it.
     boss.find_by_role("button", "Add range").click();
     boss.find_by_role("checkbox", "Saturday").click();
@@ -84,6 +123,8 @@ fn settings_changed_in_the_browser_decide_the_next_transfers_and_answers_without
     // A knowledge item added in the browser: the robot box and a customer get its answer.
     open_page(&boss, "Knowledge base", "Knowledge base");
     boss.find_by_role("button", "Add item").click();
+    // The category is picked from those in use (or typed anew).
+    boss.find_by_role("combobox", "Category");
     set_field(&boss, "Category", "活动");
     set_field(&boss, "Question", "周年庆有什么优惠");
     set_field(
@@ -93,6 +134,7 @@ fn settings_changed_in_the_browser_decide_the_next_transfers_and_answers_without
     );
     set_field(&boss, "Answer", "周年庆全场满300减50。");
     boss.find_by_role("button", "Save item").click();
+    boss.wait_for_text("Saved “周年庆有什么优惠”");
     boss.find_by_role("button", "Edit: 周年庆有什么优惠");
     set_field(&boss, "A customer's question", "周年庆有什么优惠？");
     boss.find_by_role("button", "Ask").click();
@@ -124,12 +166,23 @@ fn settings_changed_in_the_browser_decide_the_next_transfers_and_answers_without
         "a line of the bad file was imported"
     );
 
-    // The audit log says who changed what.
+    // The audit log says who changed what, in words: the changes made here and the agents
+    // added with the command line, without raw keys or JSON paths.
     open_page(&boss, "Audit log", "Audit log");
-    boss.wait_for_text("config.rules");
-    boss.wait_for_text("agent.update mei");
-    boss.wait_for_text("knowledge.add");
-    assert!(boss.visible_text().contains("boss"));
+    boss.wait_for_text("Changed the service rules");
+    boss.wait_for_text("Changed agent mei");
+    boss.wait_for_text("Added knowledge");
+    boss.wait_for_text("Rule 1 · Working hours · Range 1");
+    boss.wait_for_text("Command line");
+    let log = boss.visible_text();
+    assert!(log.contains("boss"), "{log}");
+    assert!(
+        log.contains("added mei (小美)"),
+        "the CLI's agent.add of mei: {log}"
+    );
+    for raw in ["config.rules", "agent.update", "working_hours", "[0]"] {
+        assert!(!log.contains(raw), "{raw:?} in the audit log: {log}");
+    }
 }
 
 #[test]
@@ -206,7 +259,8 @@ fn screenshots_of_every_settings_page_in_english_and_chinese() {
         Loaded::Field("Max concurrent chats of Boss (boss)"),
         Loaded::Role("button", "Edit: 忘记密码怎么办？"),
         Loaded::Field("Accent colour (e.g. #1f6feb)"),
-        Loaded::Text("No changes yet"),
+        // Boss was added with the command line: the log's first entry.
+        Loaded::Text("Command line"),
     ];
     for ((name, english, _), loaded) in pages.into_iter().zip(loaded_en) {
         open_page(&boss, english, english);
@@ -234,6 +288,16 @@ fn screenshots_of_every_settings_page_in_english_and_chinese() {
         "{snippet}"
     );
     boss.find_by_role("button", "Copy the tag");
+    // The operator's English greeting reaches English visitors.
+    set_field(&boss, "Greeting (English)", "Hi from Acme support!");
+    boss.find_by_role("button", "Save").click();
+    boss.wait_for_text("Saved; in force now");
+    let visitor = Customer::visit(&server);
+    visitor
+        .browser
+        .execute("Kefu.setLocale('en'); Kefu.open();", &[]);
+    visitor.enter_panel();
+    visitor.browser.wait_for_text("Hi from Acme support!");
 
     boss.find_by_role("button", "中文").click();
     let loaded_zh = [
@@ -244,7 +308,7 @@ fn screenshots_of_every_settings_page_in_english_and_chinese() {
         Loaded::Role("button", "编辑：忘记密码怎么办？"),
         Loaded::Field("主题色（如 #1f6feb）"),
         // The change of the widget settings above.
-        Loaded::Text("config.widget"),
+        Loaded::Text("修改挂件设置"),
     ];
     for ((name, _, chinese), loaded) in pages.into_iter().zip(loaded_zh) {
         open_page(&boss, chinese, chinese);
@@ -351,12 +415,33 @@ fn the_service_mode_switched_in_the_browser_takes_the_person_away_from_customers
         serde_json::json!(0),
         "a 转人工 button in robot-only mode"
     );
-    // The robot still answers.
+    // The robot still answers; when it cannot, its reply does not offer the person this
+    // mode refuses (the built-in no-answer reply follows the mode).
     customer.say("怎么开发票？");
     customer.browser.wait_for_text("申请开票");
+    customer.say_and_wait("量子纠缠是什么意思");
+    customer.browser.wait_for_text("请换个说法试试");
+    assert!(
+        !customer.transcript().contains("输入“转人工”"),
+        "robot-only offers 转人工: {}",
+        customer.transcript()
+    );
     let mei_sees = mei.browser.visible_text();
     assert!(
         mei_sees.contains("No conversations yet"),
         "an agent got a chat in robot-only mode: {mei_sees}"
+    );
+
+    // Agents only: the robot is off, so the panel does not say the assistant serves.
+    boss.find_by_role("radio", "Agents only").click();
+    boss.find_by_role("button", "Save").click();
+    boss.wait_for_text("Saved; in force now");
+    let human_only = Customer::visit(&server);
+    human_only.open_panel();
+    human_only.wait_for_status("人工客服为您服务");
+    assert!(
+        !human_only.status().contains("智能助手"),
+        "{}",
+        human_only.status()
     );
 }

@@ -21,6 +21,12 @@ fn knowledge_and_canned_phrases_reach_the_customer() {
     agent
         .browser
         .find_by_role("button", "Use answer: 退货政策是什么？");
+    // Its preview reads as text: the link's words, not the markdown around them.
+    let knowledge = agent.browser.text_of("region", "Knowledge");
+    assert!(
+        knowledge.contains("详见退货政策。") && !knowledge.contains("]("),
+        "the preview shows raw markdown: {knowledge}"
+    );
 
     // Search, click an answer: it lands in the composer, and only Enter sends it.
     let search = agent

@@ -1,7 +1,8 @@
 //! The agent workspace beyond one agent's desk: both sides see the other typing, the agent
 //! sees who the customer is (browser, visits), transfers the chat to another skill group
 //! whose agent takes it with the whole log, and is told plainly when a transfer cannot be
-//! made.
+//! made. A deliberate transfer and an agent who left read differently on both sides, and
+//! the chat that left an agent says so above its log.
 
 use kefu_e2e::{Agent, Customer, KefuServer};
 
@@ -54,6 +55,42 @@ fn typing_both_ways_then_a_transfer_to_sales_and_a_refused_one_back() {
     kai.browser.wait_for_text("我想批量采购，能开专票吗");
     customer.wait_for_status("Kai");
     mei.browser.wait_for_text("No conversations yet");
+    // Said as a transfer, by whom and where to, not as an agent who walked out.
+    customer
+        .browser
+        .wait_for_text("小美 已将您转接到「售前咨询」，请稍候。");
+    assert!(
+        !customer.transcript().contains("重新排队"),
+        "a transfer is not an agent leaving: {}",
+        customer.transcript()
+    );
+    kai.browser
+        .wait_for_text("小美 transferred the chat to “售前咨询”");
+    // 小美's pane of the chat that left her says so, and its controls look disabled.
+    mei.browser.find_by_role("button", "Ended").click();
+    mei.browser
+        .find_by_role_containing("button", "我想批量采购")
+        .click();
+    mei.browser
+        .wait_for_text("Transferred: the chat went to “售前咨询”.");
+    let transfer_button = mei.browser.find_by_role("button", "Transfer");
+    let looks = mei.browser.execute(
+        "const b = arguments[0]; return [b.disabled, getComputedStyle(b).opacity];",
+        &[transfer_button.to_arg()],
+    );
+    assert_eq!(
+        looks[0],
+        serde_json::json!(true),
+        "the transfer button is disabled"
+    );
+    assert!(
+        looks[1]
+            .as_str()
+            .and_then(|o| o.parse::<f64>().ok())
+            .unwrap_or(1.0)
+            < 0.9,
+        "a disabled 转接 button looks disabled: {looks}"
+    );
 
     // Kai tries to send it back while nobody of the support group is online: refused, said
     // next to the control, and the chat stays with Kai.
@@ -64,4 +101,22 @@ fn typing_both_ways_then_a_transfer_to_sales_and_a_refused_one_back() {
         .wait_for_text("Cannot transfer: that group is closed now or nobody in it is online.");
     kai.reply("我想批量采购", "您好，我是售前的 Kai");
     customer.browser.wait_for_text("您好，我是售前的 Kai");
+
+    // Kai goes offline: now the customer is told their agent left and they are back in line.
+    kai.browser.find_by_role("button", "Go offline").click();
+    customer
+        .browser
+        .wait_for_text("您的客服已离开，正在为您重新排队。");
+    kai.browser.find_by_role("button", "Ended").click();
+    kai.browser
+        .find_by_role_containing("button", "您好，我是售前的 Kai")
+        .click();
+    kai.browser
+        .wait_for_text("Kai went offline; the chat is back in the queue");
+    assert!(
+        !kai.browser
+            .visible_text()
+            .contains("Cannot transfer: that group is closed now"),
+        "an earlier refusal is not carried into the pane of a chat that left"
+    );
 }

@@ -73,6 +73,7 @@ fn two_agents_two_customers_and_an_agent_of_another_group() {
     lei.browser
         .find_by_role("button", "End conversation")
         .click();
+    lei.browser.find_by_role("button", "End").click();
     second.browser.wait_for_text("客服已结束本次会话。");
     lei.browser.wait_for_text("No conversations yet");
     lei.browser.find_by_role("button", "Ended").click();

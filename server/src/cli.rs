@@ -360,6 +360,14 @@ async fn agent(command: AgentCommand) -> Result<()> {
                     app::now_ms(),
                 )
                 .await?;
+            let role = if agent.is_admin { "admin" } else { "agent" };
+            let summary = format!(
+                "added {} ({}), {role}, max {} chats, groups {:?}",
+                agent.login, agent.display_name, agent.max_chats, agent.groups
+            );
+            store
+                .add_cli_audit(&agent.id, "agent.add", &summary, app::now_ms())
+                .await?;
             println!(
                 "added agent {} ({}), groups {}, max {} chats",
                 agent.login,
@@ -398,6 +406,13 @@ async fn agent(command: AgentCommand) -> Result<()> {
             if !store.set_agent_password(&login, &password).await? {
                 bail!("no agent with login {login:?}");
             }
+            audit_cli(
+                &store,
+                &login,
+                &format!("agent.password {login}"),
+                "password reset",
+            )
+            .await?;
             println!("password of {login} changed");
             if generated {
                 println!("password: {password}");
@@ -409,11 +424,27 @@ async fn agent(command: AgentCommand) -> Result<()> {
     }
 }
 
+/// Records a change the command line made to the agent `login` in the audit log.
+async fn audit_cli(store: &Store, login: &str, action: &str, summary: &str) -> Result<()> {
+    if let Some(agent) = store.agent_by_login(login).await? {
+        store
+            .add_cli_audit(&agent.id, action, summary, app::now_ms())
+            .await?;
+    }
+    Ok(())
+}
+
 async fn set_disabled(data_dir: &Path, login: &str, disabled: bool) -> Result<()> {
     let store = open_store(data_dir).await?;
     if !store.set_agent_disabled(login, disabled).await? {
         bail!("no agent with login {login:?}");
     }
+    let (action, summary) = if disabled {
+        ("agent.disable", "disabled; sessions revoked")
+    } else {
+        ("agent.enable", "enabled")
+    };
+    audit_cli(&store, login, &format!("{action} {login}"), summary).await?;
     println!(
         "{login} {}",
         if disabled {

@@ -343,6 +343,9 @@ async fn load_service_config(store: &Store, clock: &Clock) -> Result<Config> {
 struct Conversation {
     state: State,
     visitor_id: String,
+    /// How far the customer has seen the log (their last `read`), for the agent's "已读".
+    /// Kept in memory: after a restart, the next `read` brings it back.
+    read_seq: u64,
 }
 
 struct CustomerConn {
@@ -557,8 +560,14 @@ impl Hub {
                     .or_default()
                     .insert(conversation_id.clone());
             }
-            self.conversations
-                .insert(conversation_id, Conversation { state, visitor_id });
+            self.conversations.insert(
+                conversation_id,
+                Conversation {
+                    state,
+                    visitor_id,
+                    read_seq: 0,
+                },
+            );
         }
         Ok(())
     }
@@ -590,7 +599,17 @@ impl Hub {
             }
             Request::CustomerFrame { conn, frame } => self.customer_frame(conn, frame).await,
             Request::CustomerGone { conn } => {
+                let visitor_id = self.customers.get(&conn).map(|c| c.visitor_id.clone());
                 self.customers.remove(&conn);
+                // The visitor's last tab closed: their agent sees them offline (the rule's
+                // idle timeout then ends the chat and frees the slot, as for any silence).
+                if let Some(visitor_id) = visitor_id
+                    && !self.customers.has_owner(&visitor_id)
+                    && let Some(conversation_id) = self.current_conversation(&visitor_id).cloned()
+                    && let Err(error) = self.resend_to_agent(&conversation_id).await
+                {
+                    tracing::warn!(error = format!("{error:#}"), "could not tell the agent");
+                }
             }
             Request::AgentHello {
                 conn,
@@ -644,6 +663,7 @@ impl Hub {
         outbox: Outbox,
     ) -> Result<(String, Hello), FrameError> {
         let now = self.clock.now_ms();
+        let hello_locale = hello.locale.clone();
         let (user, verified) = match hello.user {
             Some(mut user) => {
                 let verified = match &user.user_hash {
@@ -708,29 +728,43 @@ impl Hub {
             visitor_id: visitor_id.clone(),
             user,
             page: hello.page,
-            locale: hello.locale,
+            locale: hello_locale.clone(),
             verified,
             browser: hello.browser,
             first_seen: Some(record.first_seen),
             visits: u32::try_from(record.visits).unwrap_or(u32::MAX),
             previous_conversations,
+            // Set per summary from the connections (see `summary`).
+            online: false,
         };
+        // `Kefu.setUser` and a language switch reach the server as a new `hello`: the agent
+        // serving the visitor gets the chat again with the new profile, at once.
+        let changed = self
+            .visitor_profiles
+            .get(&visitor_id)
+            .is_some_and(|before| {
+                (&before.user, before.verified, &before.locale)
+                    != (&profile.user, profile.verified, &profile.locale)
+            });
         self.visitor_profiles.insert(visitor_id.clone(), profile);
+        // Coming back (no other tab was connected) shows the visitor online again.
+        let returned = !self.customers.has_owner(&visitor_id);
         let group = self
             .config
             .resolve_group(hello.group.as_deref())
             .map(|group| (group.name.clone(), group.display_name.clone()));
-        let (group, group_display_name) = group.unwrap_or_default();
+        let (group, _) = group.unwrap_or_default();
+        let texts = self.config.texts_for(&group, hello_locale.as_deref());
         let welcome = ServerFrame::Welcome {
             visitor_token,
             visitor_id: visitor_id.clone(),
             conversation_id: current.clone(),
-            group_display_name,
+            group_display_name: texts.chat_title,
             service_mode: self.config.service.mode,
             transfer_button: self.config.service.robot.transfer_button
                 && self.config.service.mode == ServiceMode::RobotFirst,
             server_time: now,
-            greeting: self.config.widget.greeting.clone(),
+            greeting: texts.greeting,
         };
         let mut first = vec![welcome];
         // History: the events of the visitor's recent conversations the client has not seen.
@@ -769,6 +803,13 @@ impl Hub {
                 outbox,
             },
         );
+        if (changed || returned)
+            && let Some(conversation_id) = &current
+        {
+            self.resend_to_agent(conversation_id)
+                .await
+                .map_err(internal)?;
+        }
         Ok((visitor_id, first))
     }
 
@@ -870,6 +911,39 @@ impl Hub {
                     self.send_to_agent(agent_id, &frame);
                 }
             }
+            CustomerFrame::Read {
+                conversation_id,
+                seq,
+            } => {
+                // Only the visitor's own conversations, only forward, never past the log.
+                let owned = self
+                    .visitor_conversations
+                    .get(&visitor_id)
+                    .is_some_and(|ids| ids.contains(&conversation_id));
+                let Some(conversation) = self
+                    .conversations
+                    .get_mut(&conversation_id)
+                    .filter(|_| owned)
+                else {
+                    send(
+                        &outbox,
+                        error_frame(ErrorCode::NotFound, "no such conversation", None),
+                    );
+                    return;
+                };
+                let seq = seq.min(conversation.state.last_seq);
+                if seq <= conversation.read_seq {
+                    return;
+                }
+                conversation.read_seq = seq;
+                if let Some(agent_id) = conversation.state.agent_id().map(str::to_owned) {
+                    let frame = ServerFrame::Read {
+                        conversation_id,
+                        seq,
+                    };
+                    self.send_to_agent(&agent_id, &frame);
+                }
+            }
             CustomerFrame::Ping {} => send(&outbox, ServerFrame::Pong {}),
         }
     }
@@ -954,7 +1028,7 @@ impl Hub {
                     visitor_id: visitor_id.to_owned(),
                     group: group.clone(),
                 };
-                let settings = self.conversation_settings(&group);
+                let settings = self.conversation_settings(&group, Some(visitor_id));
                 let ctx = Ctx {
                     now,
                     settings: &settings,
@@ -983,7 +1057,7 @@ impl Hub {
             }
         };
         let group = state.group.clone();
-        let settings = self.conversation_settings(&group);
+        let settings = self.conversation_settings(&group, Some(visitor_id));
         let availability = self.availability(&group, now);
         let robot_result = match (&command, state.phase) {
             (Command::CustomerMessage { text, .. }, Phase::Robot)
@@ -1044,6 +1118,7 @@ impl Hub {
                 Conversation {
                     state: State::default(),
                     visitor_id: visitor_id.to_owned(),
+                    read_seq: 0,
                 },
             );
         }
@@ -1325,7 +1400,8 @@ impl Hub {
             );
             return;
         }
-        let settings = self.conversation_settings(&target_group);
+        let visitor_id = conversation.visitor_id.clone();
+        let settings = self.conversation_settings(&target_group, Some(&visitor_id));
         let availability = self.availability(&target_group, now);
         let ctx = Ctx {
             now,
@@ -1402,7 +1478,7 @@ impl Hub {
                 continue;
             };
             let group = conversation.state.group.clone();
-            let settings = self.conversation_settings(&group);
+            let settings = self.conversation_settings(&group, Some(&conversation.visitor_id));
             let ctx = Ctx {
                 now,
                 settings: &settings,
@@ -1529,7 +1605,8 @@ impl Hub {
             let Some(conversation) = self.conversations.get(&assignment.conversation_id) else {
                 continue;
             };
-            let settings = self.conversation_settings(&assignment.group);
+            let settings =
+                self.conversation_settings(&assignment.group, Some(&conversation.visitor_id));
             let ctx = Ctx {
                 now,
                 settings: &settings,
@@ -1599,7 +1676,7 @@ impl Hub {
                 continue;
             };
             let group = conversation.state.group.clone();
-            let settings = self.conversation_settings(&group);
+            let settings = self.conversation_settings(&group, Some(&conversation.visitor_id));
             let ctx = Ctx {
                 now,
                 settings: &settings,
@@ -1755,14 +1832,23 @@ impl Hub {
         }
     }
 
-    fn conversation_settings(&self, group: &str) -> kefu_core::conversation::ConversationSettings {
+    /// The settings of a conversation of `group`, with the texts in the language of the
+    /// visitor's panel (their last `hello`'s locale).
+    fn conversation_settings(
+        &self,
+        group: &str,
+        visitor_id: Option<&str>,
+    ) -> kefu_core::conversation::ConversationSettings {
+        let locale = visitor_id
+            .and_then(|visitor_id| self.visitor_profiles.get(visitor_id))
+            .and_then(|profile| profile.locale.as_deref());
         self.config
-            .conversation_settings(group)
+            .conversation_settings_for(group, locale)
             .or_else(|| {
                 self.config
                     .skill_groups
                     .first()
-                    .and_then(|first| self.config.conversation_settings(&first.name))
+                    .and_then(|first| self.config.conversation_settings_for(&first.name, locale))
             })
             .unwrap_or_else(|| {
                 crate::demo::service_config()
@@ -1771,24 +1857,53 @@ impl Hub {
             })
     }
 
+    /// Sends the agent serving `conversation_id` the whole chat again, with the visitor's
+    /// profile and presence as they are now.
+    async fn resend_to_agent(&self, conversation_id: &str) -> Result<()> {
+        let Some(agent_id) = self
+            .conversations
+            .get(conversation_id)
+            .filter(|conversation| conversation.state.phase == Phase::Human)
+            .and_then(|conversation| conversation.state.agent_id())
+            .map(str::to_owned)
+        else {
+            return Ok(());
+        };
+        let Some(summary) = self.summary(conversation_id) else {
+            return Ok(());
+        };
+        let all = self
+            .store
+            .events_after(conversation_id, 0)
+            .await
+            .context("loading the log for a snapshot")?;
+        for frame in snapshot_frames(summary, all) {
+            self.send_to_agent(&agent_id, &frame);
+        }
+        Ok(())
+    }
+
     fn summary(&self, conversation_id: &str) -> Option<ConversationSummary> {
         let conversation = self.conversations.get(conversation_id)?;
         let state = &conversation.state;
+        let mut visitor = self
+            .visitor_profiles
+            .get(&conversation.visitor_id)
+            .cloned()
+            .unwrap_or_else(|| VisitorProfile {
+                visitor_id: conversation.visitor_id.clone(),
+                ..VisitorProfile::default()
+            });
+        visitor.online = self.customers.has_owner(&conversation.visitor_id);
         Some(ConversationSummary {
             conversation_id: conversation_id.to_owned(),
-            visitor: self
-                .visitor_profiles
-                .get(&conversation.visitor_id)
-                .cloned()
-                .unwrap_or_else(|| VisitorProfile {
-                    visitor_id: conversation.visitor_id.clone(),
-                    ..VisitorProfile::default()
-                }),
+            visitor,
             group: state.group.clone(),
             phase: state.phase,
             agent_id: state.agent_id().map(str::to_owned),
             started_at: state.started_at.unwrap_or_default(),
             last_seq: state.last_seq,
+            read_seq: conversation.read_seq,
         })
     }
 

@@ -44,6 +44,10 @@ pub struct AgentChange {
     pub is_admin: Option<bool>,
 }
 
+/// The `agent_login` of audit entries written by the command line (see
+/// [`Store::add_cli_audit`]); the widget's `admin::audit::CLI_ACTOR` is the same string.
+pub const CLI_ACTOR: &str = "kefu command line";
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AuditEntry {
@@ -293,6 +297,27 @@ impl Store {
             .bind(now)
             .bind(&agent.id)
             .bind(&agent.login)
+            .bind(action)
+            .bind(summary)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// An audit entry for a change made with the `kefu` command line, which has no agent
+    /// behind it: `about_agent_id` (the agent changed) fills the entry's agent reference, and
+    /// [`CLI_ACTOR`] its `agent_login`, which the settings show as "命令行 / Command line".
+    pub async fn add_cli_audit(
+        &self,
+        about_agent_id: &str,
+        action: &str,
+        summary: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (at, agent_id, agent_login, action, summary) VALUES (?, ?, ?, ?, ?)")
+            .bind(now)
+            .bind(about_agent_id)
+            .bind(CLI_ACTOR)
             .bind(action)
             .bind(summary)
             .execute(&self.pool)

@@ -357,3 +357,99 @@ async fn the_welcome_carries_the_operators_greeting() {
     });
     assert_eq!(greeting.as_deref(), Some("欢迎光临 Kefu 小店"));
 }
+
+/// A visitor whose panel speaks English gets the welcome and the operator's notices in
+/// English: the built-in ones, or the operator's own English texts.
+#[tokio::test]
+async fn an_english_visitor_reads_the_operators_english_texts() {
+    let mut config = demo_config();
+    config.widget.english.greeting = "Welcome to the Kefu shop".into();
+    let server = TestServer::start(config).await;
+    let mut customer = Client::connect(&server.ws_url("/ws/customer"), None).await;
+    let mut english = hello(None, vec![]);
+    if let CustomerFrame::Hello { locale, .. } = &mut english {
+        *locale = Some("en-US".into());
+    }
+    customer.send_customer(&english).await;
+    let welcome = customer
+        .expect(|frame| matches!(frame, ServerFrame::Welcome { .. }))
+        .await;
+    let ServerFrame::Welcome {
+        greeting,
+        group_display_name,
+        ..
+    } = welcome
+    else {
+        unreachable!()
+    };
+    assert_eq!(greeting, "Welcome to the Kefu shop");
+    assert_eq!(group_display_name, "Customer service");
+    // Nobody is online: the no-agent notice, built in, in English.
+    customer.say("m1", "human").await;
+    let (_, notice) = customer
+        .expect_event(|body| matches!(body, EventBody::Notice { .. }))
+        .await;
+    let EventBody::Notice { text, .. } = notice.body else {
+        unreachable!()
+    };
+    assert_eq!(
+        text,
+        "No agent is online right now; please try again a little later."
+    );
+}
+
+/// The agent serving a visitor gets the chat again when the visitor's page tells who they
+/// are (`setUser` sends a new `hello`) and when their last connection closes.
+#[tokio::test]
+async fn the_agent_sees_a_new_identity_and_a_visitor_who_left_at_once() {
+    let server = TestServer::start(demo_config()).await;
+    let token = server.agent_session("mei", &["support"], 2).await;
+    let mut agent = server.online_agent(&token).await;
+    let mut customer = server.customer().await;
+    common::transfer_by_keyword(&mut customer, "t1").await;
+    let first = agent
+        .expect(|frame| matches!(frame, ServerFrame::Snapshot { .. }))
+        .await;
+    let ServerFrame::Snapshot { conversation, .. } = first else {
+        unreachable!()
+    };
+    assert!(conversation.visitor.online);
+    assert!(conversation.visitor.user.is_none());
+
+    // The page calls Kefu.setUser: the panel reconnects with the user in its hello.
+    let visitor = common::visitor_token(&customer);
+    let mut again = Client::connect(&server.ws_url("/ws/customer"), None).await;
+    let mut with_user = hello(Some(visitor), vec![]);
+    if let CustomerFrame::Hello { user, .. } = &mut with_user {
+        *user = Some(kefu_core::protocol::UserIdentity {
+            id: "42".into(),
+            name: Some("王小明".into()),
+            ..Default::default()
+        });
+    }
+    again.send_customer(&with_user).await;
+    let updated = agent
+        .expect(|frame| matches!(frame, ServerFrame::Snapshot { .. }))
+        .await;
+    let ServerFrame::Snapshot { conversation, .. } = updated else {
+        unreachable!()
+    };
+    assert_eq!(
+        conversation
+            .visitor
+            .user
+            .and_then(|user| user.name)
+            .as_deref(),
+        Some("王小明")
+    );
+
+    // Both of the visitor's connections close: the agent sees them offline.
+    drop(customer);
+    drop(again);
+    let gone = agent
+        .expect(|frame| {
+            matches!(frame, ServerFrame::Snapshot { conversation, .. } if !conversation.visitor.online)
+        })
+        .await;
+    assert!(matches!(gone, ServerFrame::Snapshot { .. }));
+}

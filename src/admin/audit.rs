@@ -4,7 +4,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::admin::api::{self, AuditEntry};
-use crate::admin::texts;
+use crate::admin::{describe_action, describe_change_line, texts};
+
+/// The `agent_login` of changes made with the `kefu` command line (the server's
+/// `store::CLI_ACTOR`): not a login anyone can have, since it has spaces.
+pub const CLI_ACTOR: &str = "kefu command line";
 use crate::i18n::Lang;
 
 /// A unix-ms instant as the browser's local date and time, `YYYY-MM-DD HH:MM`.
@@ -41,13 +45,23 @@ pub fn AuditPage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
                     <th scope="col">{move || t().what}</th><th scope="col">{move || t().change}</th>
                 </tr></thead>
                 <tbody>
-                    {move || entries.get().into_iter().map(|entry| view! {
-                        <tr>
-                            <td>{local_time(entry.at)}</td>
-                            <td>{entry.agent_login.clone()}</td>
-                            <td>{entry.action.clone()}</td>
-                            <td><pre class="kefu-text">{entry.summary.clone()}</pre></td>
-                        </tr>
+                    {move || entries.get().into_iter().map(|entry| {
+                        let t = t();
+                        let who = if entry.agent_login == CLI_ACTOR { t.command_line.to_owned() } else { entry.agent_login.clone() };
+                        let change = entry
+                            .summary
+                            .lines()
+                            .map(|line| describe_change_line(&entry.action, line, t))
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        view! {
+                            <tr>
+                                <td>{local_time(entry.at)}</td>
+                                <td>{who}</td>
+                                <td>{describe_action(&entry.action, t)}</td>
+                                <td><pre class="kefu-text">{change}</pre></td>
+                            </tr>
+                        }
                     }).collect_view()}
                 </tbody>
             </table>

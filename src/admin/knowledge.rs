@@ -39,6 +39,8 @@ pub fn KnowledgePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
     let category = RwSignal::new(String::new());
     let editing = RwSignal::new(None::<KnowledgeItem>);
     let is_new = RwSignal::new(false);
+    // "已保存「…」" after the editor closed on a successful save.
+    let saved_question = RwSignal::new(None::<String>);
     let load = {
         let token = token.clone();
         move || {
@@ -77,11 +79,12 @@ pub fn KnowledgePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
                         {move || categories.get().into_iter().map(|each| view! { <option value=each.clone()>{each.clone()}</option> }).collect_view()}
                     </select>
                 </label>
-                <button type="button" on:click=move |_| { is_new.set(true); editing.set(Some(blank())); }>{move || t().add_item}</button>
+                <button type="button" on:click=move |_| { is_new.set(true); saved_question.set(None); editing.set(Some(blank())); }>{move || t().add_item}</button>
             </div>
+            {move || saved_question.get().map(|question| view! { <p role="status" class="kefu-saved">{fill(t().item_saved, "q", &question)}</p> })}
             {
                 let token = token.clone();
-                move || editing.get().map(|item| view! { <ItemEditor lang item is_new=is_new.get_untracked() token=token.clone() editing reload/> })
+                move || editing.get().map(|item| view! { <ItemEditor lang item is_new=is_new.get_untracked() token=token.clone() editing reload categories saved_question/> })
             }
             <table class="kefu-knowledge-table">
                 <thead><tr>
@@ -138,6 +141,9 @@ pub fn ItemEditor(
     token: String,
     editing: RwSignal<Option<KnowledgeItem>>,
     reload: Callback<()>,
+    /// The categories in use, offered as choices (a new one can still be typed).
+    categories: RwSignal<Vec<String>>,
+    saved_question: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let t = move || texts(lang);
     let problems: Problems = RwSignal::new(Vec::new());
@@ -156,6 +162,7 @@ pub fn ItemEditor(
             match result {
                 Ok(_) => {
                     problems.set(Vec::new());
+                    saved_question.set(Some(item.question.clone()));
                     editing.set(None);
                     reload.run(());
                 }
@@ -166,8 +173,16 @@ pub fn ItemEditor(
     view! {
         <fieldset class="kefu-item-editor">
             <legend>{move || if is_new { t().add_item } else { t().edit }}</legend>
-            <TextField label=Signal::derive(move || t().category.to_owned()) value=item.category.clone() problems path="category"
-                on_input=Callback::new(move |value: String| edit(Box::new(move |item| item.category = value.clone())))/>
+            <div class="kefu-field">
+                <label><span>{move || t().category}</span>
+                    <input type="text" list="kefu-knowledge-categories" prop:value=item.category.clone()
+                        on:input:target=move |event| { let value = event.target().value(); edit(Box::new(move |item| item.category = value.clone())) }/>
+                </label>
+                <datalist id="kefu-knowledge-categories">
+                    {move || categories.get().into_iter().map(|each| view! { <option value=each/> }).collect_view()}
+                </datalist>
+                <crate::admin::FieldError problems path="category"/>
+            </div>
             <TextField label=Signal::derive(move || t().question.to_owned()) value=item.question.clone() problems path="question"
                 on_input=Callback::new(move |value: String| edit(Box::new(move |item| item.question = value.clone())))/>
             <TextField label=Signal::derive(move || t().similar.to_owned()) multiline=true value=item.similar.join("\n") problems path="similar"

@@ -42,6 +42,62 @@ pub fn problem_at(problems: &[Problem], path: &str) -> Option<String> {
     (!messages.is_empty()).then(|| messages.join("; "))
 }
 
+/// A path of the configuration as a person reads it, in the page's language:
+/// `rules[0].working_hours.weekly[1].from` → "规则 1 · 上班时间 · 时段 2 · 开始时间". Field
+/// names without a translation are kept as they are; an index counts from 1.
+pub fn describe_path(path: &str, t: &AdminTexts) -> String {
+    let name = |key: &str| {
+        t.path_names
+            .iter()
+            .find(|(each, _)| *each == key)
+            .map_or_else(|| key.to_owned(), |(_, name)| (*name).to_owned())
+    };
+    path.split('.')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| match segment.split_once('[') {
+            Some((key, rest)) => {
+                let index = rest.trim_end_matches(']').parse::<usize>().map_or_else(
+                    |_| rest.trim_end_matches(']').to_owned(),
+                    |i| (i + 1).to_string(),
+                );
+                format!("{} {index}", name(key)).trim().to_owned()
+            }
+            None => name(segment),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// An audit log action ("config.rules", "agent.update mei") as people say it.
+pub fn describe_action(action: &str, t: &AdminTexts) -> String {
+    let (verb, object) = action.split_once(' ').unwrap_or((action, ""));
+    match t.actions.iter().find(|(each, _)| *each == verb) {
+        Some((_, said)) if object.is_empty() => (*said).to_owned(),
+        Some((_, said)) => format!("{said} {object}"),
+        None => action.to_owned(),
+    }
+}
+
+/// One line of an audit summary ("[0].working_hours.weekly[0].from: \"09:00\" → \"10:00\""),
+/// its path described, for an entry of `action`.
+pub fn describe_change_line(action: &str, line: &str, t: &AdminTexts) -> String {
+    let section = action
+        .strip_prefix("config.")
+        .map(|section| section.split(' ').next().unwrap_or(section));
+    match line.split_once(": ") {
+        Some((path, change)) if !path.contains(' ') => {
+            let full = match section {
+                Some(section) if path.starts_with('[') => format!("{section}{path}"),
+                // The fields of these read well without the section's name.
+                Some("service" | "widget") | None => path.to_owned(),
+                Some(section) => format!("{section}.{path}"),
+            };
+            format!("{}: {change}", describe_path(&full, t))
+        }
+        _ => line.to_owned(),
+    }
+}
+
 /// The admin strings of the current language.
 pub fn texts(lang: RwSignal<Lang>) -> &'static AdminTexts {
     lang.get().admin()
@@ -86,7 +142,7 @@ pub fn SaveBar(
                         {move || problems.get().into_iter().map(|problem| {
                             let place = match (problem.line, problem.path.is_empty()) {
                                 (Some(line), _) => format!("{} {line}: ", t().line),
-                                (None, false) => format!("{}: ", problem.path),
+                                (None, false) => format!("{}: ", describe_path(&problem.path, t())),
                                 (None, true) => String::new(),
                             };
                             view! { <li>{place}{problem.message}</li> }

@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use kefu_core::config::{WIDGET_LANGUAGES, WidgetSettings};
+use kefu_core::config::{OperatorTexts, WIDGET_LANGUAGES, WidgetSettings};
 
 use crate::admin::api;
 use crate::admin::{CheckField, FieldError, Problems, SaveBar, TextField, texts};
-use crate::i18n::Lang;
+use crate::i18n::{AdminTexts, Lang};
 
 /// Origins as typed: one per line, blanks dropped, trailing slashes kept (kefu-core says
 /// what is wrong with them).
@@ -104,7 +104,72 @@ pub fn WidgetEditor(
             }).collect_view()}
         </div>
         <FieldError problems path="widget.languages"/>
+        // What English visitors read; an empty field is the built-in English text.
+        <fieldset class="kefu-english-texts">
+            <legend>{move || t().english_texts}</legend>
+            <p class="kefu-hint">{move || t().english_texts_hint}</p>
+            {english_fields().into_iter().map(|(field, label, get, set)| view! {
+                <TextField label=Signal::derive(move || label(t()).to_owned()) multiline=field != "chat_title"
+                    value=get(&start.english).to_owned() problems path=format!("widget.english.{field}")
+                    on_input=Callback::new(move |value: String| edit(Box::new(move |widget| set(&mut widget.english, value.clone()))))/>
+            }).collect_view()}
+        </fieldset>
     }
+}
+
+type EnglishField = (
+    &'static str,
+    fn(&AdminTexts) -> &'static str,
+    fn(&OperatorTexts) -> &str,
+    fn(&mut OperatorTexts, String),
+);
+
+/// The operator's English texts, each with its label and how it is read and written.
+fn english_fields() -> [EnglishField; 7] {
+    [
+        (
+            "chat_title",
+            |t| t.english_chat_title,
+            |e| &e.chat_title,
+            |e, v| e.chat_title = v,
+        ),
+        (
+            "greeting",
+            |t| t.english_greeting,
+            |e| &e.greeting,
+            |e, v| e.greeting = v,
+        ),
+        (
+            "no_answer_reply",
+            |t| t.english_no_answer,
+            |e| &e.no_answer_reply,
+            |e, v| e.no_answer_reply = v,
+        ),
+        (
+            "robot_only_reply",
+            |t| t.english_robot_only,
+            |e| &e.robot_only_reply,
+            |e, v| e.robot_only_reply = v,
+        ),
+        (
+            "off_hours_message",
+            |t| t.english_off_hours,
+            |e| &e.off_hours_message,
+            |e, v| e.off_hours_message = v,
+        ),
+        (
+            "no_agent_message",
+            |t| t.english_no_agent,
+            |e| &e.no_agent_message,
+            |e, v| e.no_agent_message = v,
+        ),
+        (
+            "idle_timeout_message",
+            |t| t.english_idle,
+            |e| &e.idle_timeout_message,
+            |e, v| e.idle_timeout_message = v,
+        ),
+    ]
 }
 
 /// The tag to paste, read-only, with a copy button.

@@ -41,10 +41,12 @@ fn KnowledgeList(
                 let answer = item.answer.clone();
                 let label = format!("{}: {}", lang.get_untracked().texts().use_answer, item.question);
                 view! {
-                    <li>
-                        <button type="button" class="kefu-knowledge-item" aria-label=label on:click=move |_| use_in_composer(draft, &answer)>
-                            <span class="kefu-knowledge-question">{item.question.clone()}</span>
-                            <span class="kefu-knowledge-answer">{item.answer.clone()}</span>
+                    // The button's name starts with its visible text ("使用答案"), then says which.
+                    <li class="kefu-knowledge-item">
+                        <span class="kefu-knowledge-question">{item.question.clone()}</span>
+                        <span class="kefu-knowledge-answer">{crate::richtext::plain_text(&item.answer)}</span>
+                        <button type="button" aria-label=label on:click=move |_| use_in_composer(draft, &answer)>
+                            {lang.get_untracked().texts().use_answer}
                         </button>
                     </li>
                 }
@@ -310,10 +312,10 @@ pub fn PhraseSettings(
     };
     view! {
         <section class="kefu-settings" role="dialog" aria-modal="true" aria-labelledby="kefu-settings-title">
-            <header>
+            <div class="kefu-settings-head">
                 <h2 id="kefu-settings-title">{move || texts().phrase_settings}</h2>
                 <button type="button" on:click=move |_| open.set(false)>{move || texts().close}</button>
-            </header>
+            </div>
             <form class="kefu-phrase-form" on:submit=save>
                 <label>{move || texts().phrase_category}
                     <input type="text" prop:value=move || category.get() on:input:target=move |event| category.set(event.target().value())/>

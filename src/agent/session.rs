@@ -44,13 +44,16 @@ impl AgentConversation {
             })
     }
 
-    /// When the customer started waiting for an answer: their first message after the last
-    /// agent message, if it is still unanswered (for the list's waiting time).
+    /// When the customer started waiting for an answer from a person: their first message
+    /// after the last agent message, or the moment the chat reached the agent, if still
+    /// unanswered (for the list's waiting time). What they asked the robot before does not
+    /// count against the agent.
     pub fn waiting_since(&self) -> Option<i64> {
         let mut since = None;
         for event in &self.log.events {
             match &event.body {
                 EventBody::CustomerMessage { .. } if since.is_none() => since = Some(event.at),
+                EventBody::AgentAssigned { .. } => since = since.map(|_| event.at),
                 EventBody::AgentMessage { .. } | EventBody::Ended { .. } => since = None,
                 _ => {}
             }
@@ -220,6 +223,10 @@ impl AgentSession {
     }
 
     pub fn select(&mut self, conversation_id: &str) {
+        // A refused transfer belongs to the chat it was tried on.
+        if self.selected.as_deref() != Some(conversation_id) {
+            self.transfer_refused = None;
+        }
         self.selected = Some(conversation_id.to_owned());
         if let Some(conversation) = self
             .conversations
@@ -409,6 +416,19 @@ impl AgentSession {
                 }
                 false
             }
+            ServerFrame::Read {
+                conversation_id,
+                seq,
+            } => {
+                if let Some(conversation) = self
+                    .conversations
+                    .iter_mut()
+                    .find(|c| c.summary.conversation_id == conversation_id)
+                {
+                    conversation.summary.read_seq = conversation.summary.read_seq.max(seq);
+                }
+                false
+            }
             ServerFrame::Error {
                 code: ErrorCode::Unauthorized,
                 ..
@@ -524,6 +544,7 @@ mod tests {
                 agent_id: Some("a1".into()),
                 started_at: 1,
                 last_seq: 5,
+                read_seq: 0,
             },
             events,
         }
@@ -583,6 +604,7 @@ mod tests {
                 reason: kefu_core::conversation::RequeueReason::TransferredToGroup {
                     agent_id: "a1".into(),
                     group: "billing".into(),
+                    group_display_name: "账单".into(),
                 },
             },
         };
@@ -596,6 +618,28 @@ mod tests {
         assert!(session.transfer_pending.is_none());
         assert!(session.active().is_empty(), "the chat left this agent");
         assert_eq!(session.ended("").len(), 1);
+    }
+
+    #[test]
+    fn a_refusal_does_not_follow_the_agent_to_another_chat() {
+        let mut session = AgentSession::new("t".into());
+        session.on_frame(welcome(), 0.0);
+        session.on_frame(snapshot("c1", "王小明", "发票"), 0.0);
+        session.on_frame(snapshot("c2", "Alice", "refund"), 0.0);
+        session.select("c1");
+        session.transfer("c1", "billing");
+        session.on_frame(
+            ServerFrame::Error {
+                code: ErrorCode::InvalidState,
+                message: "closed".into(),
+                client_msg_id: None,
+            },
+            0.0,
+        );
+        session.select("c1");
+        assert_eq!(session.transfer_refused, Some(ErrorCode::InvalidState));
+        session.select("c2");
+        assert_eq!(session.transfer_refused, None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 use web_sys::KeyboardEvent;
 
+use kefu_core::conversation::{EventBody, RequeueReason};
 use kefu_core::protocol::{self, AgentFrame, AgentStatus, ErrorCode, ServerFrame, TypingParty};
 
 use crate::agent::alerts;
@@ -15,10 +16,11 @@ use crate::agent::assist::{
 };
 use crate::agent::session::{AgentConversation, AgentSession};
 use crate::customer::panel::new_client_msg_id;
+use crate::follow::Follow;
 use crate::i18n::{Lang, fill, format_datetime};
 use crate::socket::{Handlers, Socket, same_origin_url};
 use crate::storage;
-use crate::transcript::{Side, Viewer, lines};
+use crate::transcript::{Side, Viewer, clock_time, lines, mark_days};
 use crate::typing::TypingSender;
 
 #[derive(Serialize)]
@@ -350,6 +352,8 @@ fn Workspace(
         <Show when=move || settings_open.get()>
             <PhraseSettings lang session phrases open=settings_open/>
         </Show>
+        // The landmarks: the header (banner), the list (navigation), the chat (main) and the
+        // customer info (complementary), all at the top level.
         <div class="kefu-agent-main" hidden=move || admin_open.get()>
             <ConversationList lang session/>
             <ConversationPane lang session socket draft phrases/>
@@ -372,6 +376,8 @@ struct ListRow {
     unread: u32,
     waiting_minutes: Option<i64>,
     selected: bool,
+    /// The visitor closed the panel (no connection): the chat may end by the idle timeout.
+    offline: bool,
 }
 
 fn list_row(
@@ -386,10 +392,14 @@ fn list_row(
         customer: conversation.customer_name(),
         last: conversation.last_message(),
         unread: conversation.unread,
+        // A chat that has waited less than a minute is not late: nothing to show yet.
         waiting_minutes: conversation
             .waiting_since()
-            .map(|since| ((now as i64 - since) / 60_000).max(0)),
+            .map(|since| (now as i64 - since) / 60_000)
+            .filter(|minutes| *minutes >= 1),
         selected: selected == Some(conversation.summary.conversation_id.as_str()),
+        offline: !conversation.summary.visitor.online
+            && conversation.log.state.phase == kefu_core::conversation::Phase::Human,
     }
 }
 
@@ -429,7 +439,9 @@ pub fn ConversationList(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -
         })
     };
     let empty_text = move || {
-        if showing_ended.get() {
+        if showing_ended.get() && !query.get().trim().is_empty() {
+            texts().no_match
+        } else if showing_ended.get() {
             texts().no_ended
         } else {
             texts().no_conversations
@@ -464,7 +476,11 @@ pub fn ConversationList(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -
             <ul>
                 <For each=rows key=|row| row.clone() children=move |row| {
                     let id = row.id.clone();
-                    let label = format!("{}: {}", row.customer, row.last);
+                    let offline = row.offline.then(|| texts().visitor_offline);
+                    let label = match offline {
+                        Some(offline) => format!("{}: {} · {offline}", row.customer, row.last),
+                        None => format!("{}: {}", row.customer, row.last),
+                    };
                     let waiting = row.waiting_minutes.map(|minutes| fill(texts().waiting_minutes, "n", &minutes.to_string()));
                     view! {
                         <li>
@@ -473,6 +489,7 @@ pub fn ConversationList(lang: RwSignal<Lang>, session: RwSignal<AgentSession>) -
                                 <span class="kefu-customer-name">{row.customer.clone()}</span>
                                 <span class="kefu-last-message">{row.last.clone()}</span>
                                 {waiting.map(|waiting| view! { <span class="kefu-waiting">{waiting}</span> })}
+                                {offline.map(|offline| view! { <span class="kefu-offline">{offline}</span> })}
                                 {(row.unread > 0).then(|| view! { <span class="kefu-unread">{row.unread}</span> })}
                             </button>
                         </li>
@@ -630,12 +647,14 @@ fn ConversationPane(
     let selected_id = move || session.with(|session| session.selected.clone());
     let transcript = move || {
         let texts = texts();
-        session.with(|session| {
+        let mut lines = session.with(|session| {
             session
                 .selected()
                 .map(|conversation| lines(&conversation.log, Viewer::Agent, texts))
                 .unwrap_or_default()
-        })
+        });
+        mark_days(&mut lines, js_sys::Date::now() as i64, lang.get());
+        lines
     };
     // "typing…" goes to the conversation the agent started typing in, even if they switch.
     let typing_in: StoredValue<Option<String>> = StoredValue::new(None);
@@ -696,10 +715,53 @@ fn ConversationPane(
             }
         }
     };
+    // Ending is asked twice: a slip would cut a customer off mid-chat.
+    let confirming_end = RwSignal::new(false);
+    Effect::new(move |_| {
+        selected_id();
+        confirming_end.set(false);
+    });
     let end = move |_| {
+        confirming_end.set(false);
         if let Some(conversation_id) = selected_id() {
             send_frame(AgentFrame::End { conversation_id });
         }
+    };
+    // A chat that is no longer this agent's says so above its log: ended, transferred, or
+    // back in the queue.
+    let banner = move || {
+        let texts = texts();
+        session.with(|session| {
+            let conversation = session.selected()?;
+            if conversation.is_active(&session.agent_id()) {
+                return None;
+            }
+            conversation
+                .log
+                .events
+                .iter()
+                .rev()
+                .find_map(|event| match &event.body {
+                    EventBody::Ended { .. } => Some(texts.banner_ended.to_owned()),
+                    EventBody::Requeued {
+                        reason:
+                            RequeueReason::TransferredToGroup {
+                                group,
+                                group_display_name,
+                                ..
+                            },
+                    } => {
+                        let group = if group_display_name.is_empty() {
+                            group
+                        } else {
+                            group_display_name
+                        };
+                        Some(fill(texts.banner_transferred, "group", group))
+                    }
+                    EventBody::Requeued { .. } => Some(texts.banner_requeued.to_owned()),
+                    _ => None,
+                })
+        })
     };
     let customer_typing = move || {
         session.with(|session| {
@@ -708,16 +770,65 @@ fn ConversationPane(
                 .is_some_and(|conversation| conversation.customer_typing)
         })
     };
+    let read_seq = move || {
+        session.with(|session| {
+            session
+                .selected()
+                .map_or(0, |conversation| conversation.summary.read_seq)
+        })
+    };
+    // A chat opens at its newest line; new lines are followed while the agent is at the
+    // bottom (always their own replies), and counted under a "N new messages ↓" button when
+    // they scrolled up to read.
+    let follow = Follow::new();
+    Effect::new(move |previous: Option<(Option<String>, usize)>| {
+        let selected = selected_id();
+        let (count, last_is_mine) = {
+            let lines = transcript();
+            let last_is_mine = lines.last().is_some_and(|line| line.side == Side::Mine);
+            (lines.len(), last_is_mine)
+        };
+        match previous {
+            Some((was_selected, was_count)) if was_selected == selected && count >= was_count => {
+                if count > was_count {
+                    follow.arrived(count - was_count, last_is_mine);
+                }
+            }
+            _ => follow.to_end(),
+        }
+        (selected, count)
+    });
+    // What grows the log without a new line (typing…, a "Read" mark) is followed too.
+    Effect::new(move |_| {
+        let (typing, read) = (customer_typing(), read_seq());
+        if (typing || read > 0) && follow.at_bottom() {
+            follow.to_end();
+        }
+    });
+    let unseen_text = move || {
+        let unseen = follow.unseen.get();
+        (unseen > 0).then(|| fill(texts().new_messages_below, "n", &unseen.to_string()))
+    };
     view! {
-        <section class="kefu-conversation" aria-label=move || texts().transcript>
+        <main class="kefu-conversation" aria-label=move || texts().transcript>
             <Show when=move || selected_id().is_some() fallback=move || view! { <p class="kefu-empty">{move || texts().pick_conversation}</p> }>
-                <div class="kefu-transcript" role="log" aria-live="polite" aria-label=move || texts().transcript>
+                {move || banner().map(|text| view! { <p class="kefu-agent-banner" role="status">{text}</p> })}
+                <div class="kefu-transcript" role="log" aria-live="polite" aria-label=move || texts().transcript tabindex="0"
+                    node_ref=follow.node on:scroll=move |_| follow.on_scroll()>
                     <For each=transcript key=|line| line.key.clone() children=move |line| {
                         let class = match line.side { Side::Mine => "kefu-line mine", Side::Theirs => "kefu-line theirs", Side::Notice => "kefu-line notice" };
+                        let time = clock_time(line.at, lang.get_untracked());
+                        // "已读" under the agent's messages the customer's panel has shown.
+                        let (seq, mine) = (line.seq, line.side == Side::Mine);
+                        let read = move || mine && read_seq() >= seq;
                         view! {
+                            {line.day.clone().map(|day| view! { <p class="kefu-day">{day}</p> })}
                             <div class=class>
-                                {(line.side != Side::Notice).then(|| view! { <span class="kefu-author">{line.author.clone()}</span> })}
+                                {(line.side != Side::Notice).then(|| view! { <span class="kefu-author">{line.author.clone()}" "<time class="kefu-time">{time}</time></span> })}
                                 <p class="kefu-text">{line.text.clone()}</p>
+                                <Show when=read>
+                                    <span class="kefu-read">{move || texts().read_receipt}</span>
+                                </Show>
                             </div>
                         }
                     }/>
@@ -725,6 +836,9 @@ fn ConversationPane(
                         <p class="kefu-typing">{move || texts().typing}</p>
                     </Show>
                 </div>
+                {move || unseen_text().map(|text| view! {
+                    <button type="button" class="kefu-agent-unseen" on:click=move |_| follow.to_end()>{text}</button>
+                })}
                 <SlashSuggestions lang phrases draft/>
                 <form class="kefu-composer" on:submit=move |event| { event.prevent_default(); submit(); }>
                     <PhrasePicker lang phrases draft/>
@@ -738,11 +852,19 @@ fn ConversationPane(
                         }
                         on:keydown=on_keydown></textarea>
                     <button type="submit" prop:disabled=move || !active()>{move || texts().send}</button>
-                    <button type="button" class="kefu-end" prop:disabled=move || !active() on:click=end>{move || texts().end_conversation}</button>
+                    <Show when=move || !confirming_end.get() fallback=move || view! {
+                        <span class="kefu-agent-confirm" role="group" aria-label=move || texts().end_chat_confirm>
+                            <span>{move || texts().end_chat_confirm}</span>
+                            <button type="button" class="kefu-end" on:click=end>{move || texts().end_chat_yes}</button>
+                            <button type="button" on:click=move |_| confirming_end.set(false)>{move || texts().end_chat_no}</button>
+                        </span>
+                    }>
+                        <button type="button" class="kefu-end" prop:disabled=move || !active() on:click=move |_| confirming_end.set(true)>{move || texts().end_conversation}</button>
+                    </Show>
                 </form>
                 <TransferControl lang session socket active/>
             </Show>
-        </section>
+        </main>
     }
 }
 
@@ -789,9 +911,11 @@ fn TransferControl(
             send_frame(frame);
         }
     };
+    // A refusal belongs to the chat it was tried on, while it is still this agent's.
     let refusal = move || {
         session
             .with(|session| session.transfer_refused)
+            .filter(|_| active())
             .map(|code| match code {
                 ErrorCode::InvalidState => texts().transfer_refused_unavailable,
                 _ => texts().transfer_refused_other,
@@ -799,7 +923,7 @@ fn TransferControl(
     };
     view! {
         <Show when=move || !targets().is_empty()>
-            <div class="kefu-transfer" role="group" aria-label=move || texts().transfer_group_label>
+            <div class="kefu-agent-transfer" role="group" aria-label=move || texts().transfer_group_label>
                 <label>
                     <span>{move || texts().transfer_group_label}</span>
                     <select prop:disabled=move || !active() on:change:target=move |event| choice.set(event.target().value())>

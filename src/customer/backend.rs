@@ -152,6 +152,8 @@ struct World {
     /// The visitor token this backend hands out: one per backend, so that a client of
     /// several (the conformance kit) tells them apart; it does not outlive the page.
     visitor_token: String,
+    /// The language of the panel's last `hello`, for the texts the visitor reads.
+    locale: Option<String>,
 }
 
 const LOCAL_VISITOR_ID: &str = "local-visitor";
@@ -175,6 +177,7 @@ impl LocalBackend {
                 "local-{:013x}",
                 (js_sys::Math::random() * (1u64 << 52) as f64) as u64
             ),
+            locale: None,
         };
         LocalBackend {
             world: Rc::new(RefCell::new(world)),
@@ -307,8 +310,9 @@ impl World {
             .map(|group| group.name.clone())
             .unwrap_or_default();
         self.config
-            .conversation_settings(&group)
+            .conversation_settings_for(&group, self.locale.as_deref())
             .unwrap_or_else(|| ConversationSettings {
+                group_display_name: String::new(),
                 mode: ServiceMode::RobotOnly,
                 no_answer_reply: String::new(),
                 robot_only_reply: String::new(),
@@ -332,22 +336,26 @@ impl World {
                     None,
                 )]
             }
-            CustomerFrame::Hello { resume, .. } => {
+            CustomerFrame::Hello { resume, locale, .. } => {
                 self.connected = true;
-                let group = self.config.resolve_group(None);
+                self.locale = locale;
+                let group = self
+                    .config
+                    .resolve_group(None)
+                    .map(|group| group.name.clone())
+                    .unwrap_or_default();
+                let texts = self.config.texts_for(&group, self.locale.as_deref());
                 let mode = self.config.service.mode;
                 let mut frames = vec![ServerFrame::Welcome {
                     visitor_token: self.visitor_token.clone(),
                     visitor_id: LOCAL_VISITOR_ID.to_owned(),
                     conversation_id: self.conversations.last().map(|(id, _, _)| id.clone()),
-                    group_display_name: group
-                        .map(|group| group.display_name.clone())
-                        .unwrap_or_default(),
+                    group_display_name: texts.chat_title,
                     service_mode: mode,
                     transfer_button: self.config.service.robot.transfer_button
                         && mode == ServiceMode::RobotFirst,
                     server_time: now,
-                    greeting: self.config.widget.greeting.clone(),
+                    greeting: texts.greeting,
                 }];
                 for (id, _, events) in &self.conversations {
                     let after_seq = resume
@@ -383,6 +391,8 @@ impl World {
             }
             CustomerFrame::End {} => self.command(Command::EndByCustomer, None, false, now),
             CustomerFrame::Ping {} => vec![ServerFrame::Pong {}],
+            // No agent reads receipts here.
+            CustomerFrame::Read { .. } => Vec::new(),
             CustomerFrame::Typing { .. } => Vec::new(),
         }
     }

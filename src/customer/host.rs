@@ -35,6 +35,10 @@ pub enum HostMessage {
         from: &'static str,
         text: String,
     },
+    /// The panel's language changed (its own language button): the launcher follows.
+    Locale {
+        locale: &'static str,
+    },
 }
 
 /// What the loader tells the panel.
@@ -133,6 +137,10 @@ pub fn post_to_host(message: &HostMessage) {
     match message {
         HostMessage::Ready => set("type", "ready".into()),
         HostMessage::Close => set("type", "close".into()),
+        HostMessage::Locale { locale } => {
+            set("type", "setLocale".into());
+            set("locale", (*locale).into());
+        }
         HostMessage::Unread { count } => {
             set("type", "unread".into());
             set("count", (*count).into());
@@ -175,6 +183,37 @@ pub fn notify_new_message(session: RwSignal<CustomerSession>) {
         count = session.unread;
     });
     post_to_host(&HostMessage::Unread { count });
+}
+
+/// Whether the visitor sees the panel now: opened (or opened directly, without the loader)
+/// on a visible page.
+pub fn panel_seen() -> bool {
+    PANEL_OPEN.with(Cell::get)
+        && web_sys::window()
+            .and_then(|window| window.document())
+            .is_some_and(|document| {
+                document.visibility_state() == web_sys::VisibilityState::Visible
+            })
+}
+
+/// Switches the panel to `new_lang`. The language travels in `hello`, so the panel
+/// reconnects: the server then words what it sends (title, greeting, the operator's notices)
+/// for that language and shows it to the agent. The loader's launcher follows too.
+pub fn switch_language(
+    new_lang: Lang,
+    lang: RwSignal<Lang>,
+    session: RwSignal<CustomerSession>,
+    backend: StoredValue<std::rc::Rc<dyn Backend>, LocalStorage>,
+) {
+    if lang.get_untracked() == new_lang {
+        return;
+    }
+    lang.set(new_lang);
+    session.update(|session| session.locale = new_lang.tag().to_owned());
+    backend.with_value(|backend| backend.reconnect());
+    post_to_host(&HostMessage::Locale {
+        locale: new_lang.tag(),
+    });
 }
 
 /// Listens to the loader and announces that the panel is ready. `on_open` runs each time
@@ -234,9 +273,7 @@ pub fn listen(
                     backend.with_value(|backend| backend.reconnect());
                 }
                 HostCommand::SetLocale { locale } => {
-                    let new_lang = Lang::from_tag(&locale);
-                    lang.set(new_lang);
-                    session.update(|session| session.locale = new_lang.tag().to_owned());
+                    switch_language(Lang::from_tag(&locale), lang, session, backend);
                 }
             }
         });

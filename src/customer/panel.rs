@@ -8,15 +8,17 @@ use web_sys::KeyboardEvent;
 
 use std::rc::Rc;
 
+use kefu_core::config::ServiceMode;
 use kefu_core::conversation::Phase;
 use kefu_core::protocol::{CustomerFrame, ServerFrame, TypingParty};
 
 use crate::customer::backend::{self, Backend, Listener};
 use crate::customer::host::{self, HostMessage};
 use crate::customer::session::CustomerSession;
-use crate::i18n::{Lang, fill};
+use crate::follow::Follow;
+use crate::i18n::{Lang, fill, format_opening};
 use crate::richtext::{self, Block, Inline};
-use crate::transcript::{Side, Viewer, lines};
+use crate::transcript::{Side, Viewer, clock_time, lines, mark_days};
 use crate::typing::TypingSender;
 
 /// Starts `backend` and wires its frames into `session`: `hello` on every (re)connection,
@@ -125,15 +127,10 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
     // The transcript jumps to its bottom once the new lines are laid out (the next frame).
     // Only the transcript moves, never the host page around the frame (as `scrollIntoView`
     // would), and it jumps rather than glides, so a chip or a link is where it is drawn the
-    // moment it is drawn.
-    let transcript_box = NodeRef::<leptos::html::Div>::new();
-    let scroll_to_latest = move || {
-        request_animation_frame(move || {
-            if let Some(transcript) = transcript_box.get_untracked() {
-                transcript.set_scroll_top(transcript.scroll_height());
-            }
-        })
-    };
+    // moment it is drawn. When its box shrinks (the 转人工 button coming back under it after
+    // an end) it stays at the bottom too, so the last line is never hidden.
+    let follow = Follow::new();
+    let scroll_to_latest = move || follow.to_end();
     // Opening the panel puts the visitor in the composer, ready to type, with the latest
     // line in sight (lines that came while the panel was hidden had no height to scroll).
     let focus_composer = move || {
@@ -219,6 +216,12 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                 return texts.state_connecting.to_owned();
             }
             match session.phase() {
+                // In human_only the robot never answers: the visitor waits for a person.
+                Phase::NotStarted | Phase::Robot
+                    if session.service_mode == Some(ServiceMode::HumanOnly) =>
+                {
+                    texts.state_human_only.to_owned()
+                }
                 Phase::NotStarted | Phase::Robot => texts.state_robot.to_owned(),
                 Phase::Queued => match session.queue_position {
                     Some(position) => fill(texts.state_position, "n", &position.to_string()),
@@ -244,21 +247,39 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                 )
         })
     };
+    // 结束会话 while waiting for or talking with a person, after a confirmation.
+    let show_end =
+        move || session.with(|session| matches!(session.phase(), Phase::Queued | Phase::Human));
+    let confirming_end = RwSignal::new(false);
+    let end_chat = move |_| {
+        confirming_end.set(false);
+        backend.with_value(|backend| backend.send(&CustomerFrame::End {}));
+    };
     let transcript = move || {
         let texts = texts();
-        session.with(|session| {
+        let mut lines = session.with(|session| {
             session
                 .conversations
                 .iter()
                 .flat_map(|log| lines(log, Viewer::Customer, texts))
                 .collect::<Vec<_>>()
-        })
+        });
+        mark_days(&mut lines, js_sys::Date::now() as i64, lang.get());
+        lines
     };
     let pending = move || session.with(|session| session.pending.clone());
-    // Every change of the session shows the latest line.
+    // Every change of the session shows the latest line; while the visitor sees the panel,
+    // the agent learns that their messages were read.
     Effect::new(move |_| {
         session.track();
         scroll_to_latest();
+        if host::panel_seen()
+            && let Some(frame) = session
+                .try_update_untracked(CustomerSession::read_frame)
+                .flatten()
+        {
+            backend.with_value(|backend| backend.send(&frame));
+        }
     });
 
     let title_id_for_dialog = title_id.clone();
@@ -270,11 +291,12 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                     <p class="kefu-status" role="status">{status}</p>
                 </div>
                 <button type="button" class="kefu-icon-button" aria-label=move || texts().language_switch
-                    on:click=move |_| lang.update(|lang| *lang = lang.other())>{move || texts().language_switch}</button>
+                    on:click=move |_| host::switch_language(lang.get_untracked().other(), lang, session, backend)>{move || texts().language_switch}</button>
                 <button type="button" class="kefu-icon-button" aria-label=move || texts().close_chat
                     on:click=move |_| host::post_to_host(&HostMessage::Close)>"×"</button>
             </header>
-            <div class="kefu-transcript" role="log" aria-live="polite" aria-label=move || texts().transcript node_ref=transcript_box>
+            <div class="kefu-transcript" role="log" aria-live="polite" aria-label=move || texts().transcript tabindex="0"
+                node_ref=follow.node on:scroll=move |_| follow.on_scroll()>
                 // The operator's greeting (widget settings), as text, above the conversation.
                 {move || {
                     let greeting = session.with(|session| session.greeting.clone());
@@ -284,10 +306,15 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                     let class = match line.side { Side::Mine => "kefu-line mine", Side::Theirs => "kefu-line theirs", Side::Notice => "kefu-line notice" };
                     let suggestions = line.suggestions.clone();
                     let has_suggestions = !suggestions.is_empty();
+                    let time = clock_time(line.at, lang.get_untracked());
                     view! {
+                        {line.day.clone().map(|day| view! { <p class="kefu-day">{day}</p> })}
                         <div class=class>
-                            {(line.side != Side::Notice).then(|| view! { <span class="kefu-author">{line.author.clone()}</span> })}
+                            {(line.side != Side::Notice).then(|| view! { <span class="kefu-author">{line.author.clone()}" "<time class="kefu-time">{time}</time></span> })}
                             {if line.rich { rich_text(&line.text).into_any() } else { view! { <p class="kefu-text">{line.text.clone()}</p> }.into_any() }}
+                            {line.opens_at.map(|at| view! {
+                                <p class="kefu-text kefu-opens">{move || fill(texts().off_hours_next_opening, "when", &format_opening(at, js_sys::Date::now() as i64, lang.get()))}</p>
+                            })}
                             {has_suggestions.then(|| view! {
                                 <div class="kefu-suggestions">
                                     <span class="kefu-suggestions-label">{move || texts().did_you_mean}</span>
@@ -316,6 +343,16 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
             </div>
             <Show when=show_transfer>
                 <button type="button" class="kefu-transfer" on:click=transfer>{move || texts().talk_to_person}</button>
+            </Show>
+            <Show when=move || show_end() && !confirming_end.get()>
+                <button type="button" class="kefu-pill" on:click=move |_| confirming_end.set(true)>{move || texts().end_chat}</button>
+            </Show>
+            <Show when=move || show_end() && confirming_end.get()>
+                <div class="kefu-confirm" role="group" aria-label=move || texts().end_chat_confirm>
+                    <span>{move || texts().end_chat_confirm}</span>
+                    <button type="button" class="kefu-confirm-yes" on:click=end_chat>{move || texts().end_chat_yes}</button>
+                    <button type="button" class="kefu-pill" on:click=move |_| confirming_end.set(false)>{move || texts().end_chat_no}</button>
+                </div>
             </Show>
             <form class="kefu-composer" on:submit=move |event| { event.prevent_default(); submit(); }>
                 <textarea node_ref=composer class="kefu-input" rows="2" aria-label=move || texts().message_input

@@ -57,6 +57,8 @@ pub struct CustomerSession {
     pub resumed_for_gap: bool,
     /// The connection should be dropped and opened again (the panel does it and clears it).
     pub reconnect_now: bool,
+    /// The last `read` sent: conversation and seq.
+    pub read_reported: Option<(String, u64)>,
 }
 
 impl CustomerSession {
@@ -78,6 +80,35 @@ impl CustomerSession {
             page: self.page.clone(),
             user: self.user.clone(),
         }
+    }
+
+    /// The `read` to send while the visitor sees the panel: the current conversation up to
+    /// its last event, once an agent's message came after what was reported last. `None`
+    /// when there is nothing new to report (or no connection to report it on).
+    pub fn read_frame(&mut self) -> Option<CustomerFrame> {
+        if !self.connected {
+            return None;
+        }
+        let log = self.conversations.last()?;
+        let last_agent_message = log
+            .events
+            .iter()
+            .rev()
+            .find(|event| matches!(event.body, EventBody::AgentMessage { .. }))?
+            .seq;
+        let reported = match &self.read_reported {
+            Some((id, seq)) if *id == log.id => *seq,
+            _ => 0,
+        };
+        if last_agent_message <= reported {
+            return None;
+        }
+        let seq = log.state.last_seq;
+        self.read_reported = Some((log.id.clone(), seq));
+        Some(CustomerFrame::Read {
+            conversation_id: log.id.clone(),
+            seq,
+        })
     }
 
     /// Queues a message; returns the frame to send now if connected. Empty text is ignored.
@@ -113,6 +144,8 @@ impl CustomerSession {
     /// The connection closed: nothing more is sent until the next `welcome`.
     pub fn disconnected(&mut self) {
         self.connected = false;
+        // A restarted server forgot what was read: tell it again on the next connection.
+        self.read_reported = None;
         self.agent_typing = false;
         self.page_in_hello = None;
     }

@@ -19,10 +19,10 @@ use std::{
     time::Instant,
 };
 
-use crate::{Error, Result, cmd::Cmd, project_root};
+use crate::{Error, Result, cmd::Cmd, project_root, setup};
 
 /// Builds the e2e test binaries, then runs them `KEFU_E2E_JOBS` (default 2) at a time with the
-/// server binary `kefu` and the widget in `assets`.
+/// server binary `kefu`, the widget in `assets` and axe-core (installed by `setup --test`).
 pub(crate) fn run(kefu: &Path, assets: &Path) -> Result<()> {
     let build_log = Cmd::cargo()
         .args(["test", "--package", "kefu-e2e", "--no-run"])
@@ -34,6 +34,7 @@ pub(crate) fn run(kefu: &Path, assets: &Path) -> Result<()> {
         ));
     }
     let jobs = jobs()?;
+    let axe = setup::axe_core_script()?;
     println!(
         "running {} e2e test binaries, {jobs} at a time",
         binaries.len()
@@ -50,6 +51,7 @@ pub(crate) fn run(kefu: &Path, assets: &Path) -> Result<()> {
                         .arg("--test-threads=1")
                         .env("KEFU_BIN", kefu)
                         .env("KEFU_ASSETS", assets)
+                        .env("KEFU_AXE_JS", &axe)
                         .current_dir(project_root().join("e2e"))
                         .stdin(Stdio::null())
                         .output();

@@ -39,7 +39,7 @@ cargo xtask <task> [options]
 Tasks:
   setup [--test]     install missing tools: wasm32 target, wasm-bindgen-cli
                      (Cargo.lock's version), wasm-opt (npm binaryen); --test adds
-                     chromium, chromium-driver and a CJK font (apt)
+                     chromium, chromium-driver and a CJK font (apt) and axe-core (npm)
   build-widget       build the widget (cargo, wasm-bindgen, wasm-opt) into target/dist/
   run [--port 8080] [--data-dir target/kefu-run] [--release]
                      set up, build, and run the server on 127.0.0.1 in the foreground

@@ -3,8 +3,10 @@
 //!
 //! Versions are pinned in one place each: wasm-bindgen by `Cargo.lock` (the CLI must match
 //! the library exactly) and wasm-opt by [`BINARYEN_VERSION`] (installed from npm's
-//! `binaryen@N`, because Debian's binaryen is too old for current Rust output). Everything
-//! comes from crates.io, npm or Debian packages; nothing is downloaded from elsewhere.
+//! `binaryen@N`, because Debian's binaryen is too old for current Rust output); for the tests,
+//! axe-core by [`AXE_CORE_VERSION`] (npm's `axe-core@N`, which the e2e suite injects into
+//! pages to check their accessibility). Everything comes from crates.io, npm or Debian
+//! packages; nothing is downloaded from elsewhere.
 
 use std::{
     env, fs,
@@ -16,6 +18,9 @@ use crate::{Error, Result, cmd::Cmd, project_root};
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Binaryen's release whose `wasm-opt` shrinks the widget (npm's `binaryen@132`).
 const BINARYEN_VERSION: &str = "132";
+/// The axe-core release the e2e suite's accessibility scans run (npm's `axe-core@N`); the
+/// harness (`e2e/src/axe.rs`) looks for the same version, which a test below checks.
+pub(crate) const AXE_CORE_VERSION: &str = "4.14.1";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -28,7 +33,11 @@ pub(crate) fn setup(with_test_tools: bool) -> Result<()> {
         let tools = (|| {
             wasm_target()?;
             wasm_bindgen(&versions.wasm_bindgen)?;
-            wasm_opt(&versions.binaryen)
+            wasm_opt(&versions.binaryen)?;
+            if with_test_tools {
+                axe_core(AXE_CORE_VERSION)?;
+            }
+            Ok(())
         })();
         let browser = match browser {
             Some(handle) => handle
@@ -141,6 +150,46 @@ fn wasm_opt(binaryen: &str) -> Result<()> {
     verify("wasm-opt", found.as_deref().is_some_and(is_pinned), &found)
 }
 
+/// axe-core's `axe.min.js`, which the e2e harness reads and injects into the pages it scans.
+pub(crate) fn axe_core_script() -> Result<PathBuf> {
+    Ok(tool_prefix(&format!("axe-core-{AXE_CORE_VERSION}"))?
+        .join("node_modules/axe-core/axe.min.js"))
+}
+
+fn axe_core(version: &str) -> Result<()> {
+    let prefix = tool_prefix(&format!("axe-core-{version}"))?;
+    let script = axe_core_script()?;
+    let manifest = prefix.join("node_modules/axe-core/package.json");
+    let installed = |manifest: &Path| {
+        fs::read_to_string(manifest)
+            .ok()
+            .and_then(|json| package_json_version(&json))
+    };
+    let found = installed(&manifest);
+    if found.as_deref() == Some(version) && script.exists() {
+        return ok("axe-core", &format!("{version} in {}", prefix.display()));
+    }
+    installing(
+        "axe-core",
+        &format!("found {}, want {version}", describe(&found)),
+    );
+    if Cmd::new("npm").arg("--version").probe().is_none() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    fs::create_dir_all(&prefix)?;
+    Cmd::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("axe-core@{version}"))
+        .run()?;
+    let found = installed(&manifest);
+    verify(
+        "axe-core",
+        found.as_deref() == Some(version) && script.exists(),
+        &found,
+    )
+}
+
 fn browser() -> Result<()> {
     let mut missing = Vec::new();
     for (name, path, package) in [
@@ -189,10 +238,13 @@ fn apt_install(packages: &[&str]) -> Result<()> {
 
 /// Where npm installs binaryen: under the user's cache, so every clone shares one copy.
 fn binaryen_prefix(binaryen: &str) -> Result<PathBuf> {
+    tool_prefix(&format!("binaryen-{binaryen}"))
+}
+
+/// `~/.cache/kefu-tools/<name>`, where npm installs a pinned tool.
+fn tool_prefix(name: &str) -> Result<PathBuf> {
     let home = env::var_os("HOME").ok_or_else(|| Error::new("HOME is not set"))?;
-    Ok(PathBuf::from(home)
-        .join(".cache/kefu-tools")
-        .join(format!("binaryen-{binaryen}")))
+    Ok(PathBuf::from(home).join(".cache/kefu-tools").join(name))
 }
 
 fn binaryen_bin_dir(binaryen: &str) -> Result<PathBuf> {
@@ -244,6 +296,16 @@ fn cargo_lock_version(lock: &str, package: &str) -> Option<String> {
     None
 }
 
+/// The `"version"` of a `package.json` (the first line that sets one: npm writes the
+/// package's own near the top, before any nested object).
+fn package_json_version(json: &str) -> Option<String> {
+    json.lines().find_map(|line| {
+        let value = line.trim().strip_prefix("\"version\"")?.trim_start();
+        let value = value.strip_prefix(':')?.trim().strip_prefix('"')?;
+        Some(value[..value.find('"')?].to_string())
+    })
+}
+
 /// The string value of the first `key = "value"` line, which is all we read from TOML files.
 fn toml_string(text: &str, key: &str) -> Option<String> {
     text.lines().find_map(|line| {
@@ -270,6 +332,23 @@ mod tests {
             Some("0.2.130")
         );
         assert_eq!(cargo_lock_version(lock, "trunk"), None);
+    }
+
+    #[test]
+    fn reads_the_version_of_a_package_json() {
+        let json = "{\n  \"name\": \"axe-core\",\n  \"version\": \"4.14.1\",\n  \"deps\": { \"x\": { \"version\": \"1\" } }\n}";
+        assert_eq!(package_json_version(json).as_deref(), Some("4.14.1"));
+        assert_eq!(package_json_version("{}"), None);
+    }
+
+    #[test]
+    fn the_e2e_harness_looks_for_the_axe_core_release_setup_installs() {
+        let harness = fs::read_to_string(project_root().join("e2e/src/axe.rs"))
+            .expect("e2e/src/axe.rs is readable");
+        assert!(
+            harness.contains(&format!("\"axe-core-{AXE_CORE_VERSION}\"")),
+            "e2e/src/axe.rs must name axe-core-{AXE_CORE_VERSION}"
+        );
     }
 
     #[test]
