@@ -12,8 +12,15 @@
 //!   estimate of how the robot does on questions nobody tuned for; only totals are printed,
 //!   so that reading the output does not turn it into a second tuning set. Its floors guard
 //!   against regressions and sit below the figures the README reports.
+//! - the **per-language held-out sets** (issue #23), written before anyone ran the robot on
+//!   them and never used for tuning: the demo knowledge base asked in Chinese and in English
+//!   (`robot_heldout.json` and `robot_heldout_en.json` pooled, split by the question's
+//!   language), and a second knowledge base in another domain, the Tasklane SaaS FAQ
+//!   (`core/tests/data/saas_knowledge.json`, 43 topics × zh + en, with
+//!   `saas_heldout.json`). Again only totals are printed; the floors are regression floors
+//!   under today's figures, far below the issue's targets on the SaaS set.
 //!
-//! Run with `cargo test -p kefu-core --test robot_accuracy -- --nocapture` to see both
+//! Run with `cargo test -p kefu-core --test robot_accuracy -- --nocapture` to see the
 //! reports (and each wrong answer of the tuning set).
 
 use kefu_core::config::KnowledgeItem;
@@ -32,13 +39,13 @@ const HELD_OUT_MAX_UNRELATED_ANSWERED: f64 = 0.05;
 /// right one, or no answer with suggestions).
 const HELD_OUT_MAX_ANSWERED_WRONG: f64 = 0.05;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct TestSet {
     paraphrases: Vec<Paraphrase>,
     unrelated: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 struct Paraphrase {
     q: String,
     expect: String,
@@ -54,6 +61,55 @@ fn tuning_set() -> TestSet {
 
 fn held_out_set() -> TestSet {
     serde_json::from_str(include_str!("data/robot_heldout.json")).expect("held-out set parses")
+}
+
+fn held_out_english_set() -> TestSet {
+    serde_json::from_str(include_str!("data/robot_heldout_en.json"))
+        .expect("English held-out set parses")
+}
+
+/// The second domain's knowledge file: its items and the synonym groups its operator wrote.
+#[derive(Deserialize)]
+struct SecondDomain {
+    /// Not used: today's robot has no synonyms, so these groups only show what an operator
+    /// would add once it has (issue #23).
+    synonyms: Vec<Vec<String>>,
+    items: Vec<KnowledgeItem>,
+}
+
+fn saas_knowledge() -> SecondDomain {
+    serde_json::from_str(include_str!("data/saas_knowledge.json")).expect("SaaS knowledge parses")
+}
+
+fn saas_held_out_set() -> TestSet {
+    serde_json::from_str(include_str!("data/saas_heldout.json")).expect("SaaS held-out parses")
+}
+
+/// A question is Chinese when it holds a Han character (some Chinese questions name an
+/// English product or function, e.g. "Excel 的 VLOOKUP"); otherwise English.
+fn is_chinese(text: &str) -> bool {
+    text.chars()
+        .any(|c| matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}'))
+}
+
+/// The questions and unrelated messages of `sets` in one language.
+fn in_language(sets: &[&TestSet], chinese: bool) -> TestSet {
+    let mut out = TestSet::default();
+    for set in sets {
+        out.paraphrases.extend(
+            set.paraphrases
+                .iter()
+                .filter(|p| is_chinese(&p.q) == chinese)
+                .cloned(),
+        );
+        out.unrelated.extend(
+            set.unrelated
+                .iter()
+                .filter(|u| is_chinese(u) == chinese)
+                .cloned(),
+        );
+    }
+    out
 }
 
 /// What one set of questions says about the robot.
@@ -87,6 +143,10 @@ impl Report {
 
     fn unrelated_answered_rate(&self) -> f64 {
         self.unrelated_answered.len() as f64 / self.unrelated as f64
+    }
+
+    fn in_suggestions_rate(&self) -> f64 {
+        self.in_suggestions as f64 / self.questions as f64
     }
 
     fn margin(&self) -> f64 {
@@ -256,6 +316,164 @@ fn held_out_paraphrases_report_and_stay_above_their_floors() {
         report.unrelated_answered_rate() <= HELD_OUT_MAX_UNRELATED_ANSWERED,
         "held-out set: unrelated answered {:.3} > {HELD_OUT_MAX_UNRELATED_ANSWERED}",
         report.unrelated_answered_rate()
+    );
+}
+
+/// Regression floors for one per-language held-out set: a little below what today's robot
+/// measures (one or two questions of slack; no unrelated message may be answered, as today),
+/// so that a change making it worse fails. They are not targets: issue #23 asks for top-1 ≥
+/// 0.90, answered wrong ≤ 3 % and unrelated answered ≤ 5 % on every one. Today's robot
+/// meets the top-1 target only on the demo's Chinese questions, the answered-wrong one only
+/// on the demo's English questions, and the unrelated one everywhere.
+struct Floors {
+    top1: f64,
+    max_answered_wrong: f64,
+    max_unrelated_answered: f64,
+}
+
+/// Measured on today's robot (`cargo test -p kefu-core --test robot_accuracy -- --nocapture`),
+/// demo zh: top-1 53/55 = 0.964, answered wrong 2 (0.036), right item only among the
+/// suggestions 2 (0.036), unrelated answered 0/11.
+const DEMO_ZH_FLOORS: Floors = Floors {
+    top1: 0.92,
+    max_answered_wrong: 0.08,
+    max_unrelated_answered: 0.05,
+};
+/// Measured, demo en: top-1 46/64 = 0.719, answered wrong 0, right item only among the
+/// suggestions 12 (0.188), unrelated answered 0/19 (`robot_heldout_en.json` alone: 25/41 =
+/// 0.610). Far below the target of 0.90: today's robot has no stemming or synonyms.
+const DEMO_EN_FLOORS: Floors = Floors {
+    top1: 0.68,
+    max_answered_wrong: 0.03,
+    max_unrelated_answered: 0.05,
+};
+/// Measured, SaaS zh: top-1 58/86 = 0.674, answered wrong 4 (0.047), right item only among
+/// the suggestions 17 (0.198), unrelated answered 0/17. Far below the targets.
+const SAAS_ZH_FLOORS: Floors = Floors {
+    top1: 0.65,
+    max_answered_wrong: 0.07,
+    max_unrelated_answered: 0.05,
+};
+/// Measured, SaaS en: top-1 47/86 = 0.547, answered wrong 8 (0.093), right item only among
+/// the suggestions 26 (0.302), unrelated answered 0/16. Far below the targets.
+const SAAS_EN_FLOORS: Floors = Floors {
+    top1: 0.52,
+    max_answered_wrong: 0.12,
+    max_unrelated_answered: 0.05,
+};
+
+/// Prints one set's totals (never its questions) and checks them against its floors.
+fn report_and_check(name: &str, index: &KnowledgeIndex, set: &TestSet, floors: &Floors) {
+    let report = evaluate(index, set);
+    println!(
+        "{}; right item only among the suggestions {:.3} (floors: top-1 {}, answered wrong ≤ {}, \
+         unrelated answered ≤ {})",
+        report.summary(name),
+        report.in_suggestions_rate(),
+        floors.top1,
+        floors.max_answered_wrong,
+        floors.max_unrelated_answered,
+    );
+    assert!(
+        report.top1() >= floors.top1,
+        "{name}: top-1 accuracy {:.3} < {}",
+        report.top1(),
+        floors.top1
+    );
+    assert!(
+        report.answered_wrong_rate() <= floors.max_answered_wrong,
+        "{name}: answered wrong {:.3} > {}",
+        report.answered_wrong_rate(),
+        floors.max_answered_wrong
+    );
+    assert!(
+        report.unrelated_answered_rate() <= floors.max_unrelated_answered,
+        "{name}: unrelated answered {:.3} > {}",
+        report.unrelated_answered_rate(),
+        floors.max_unrelated_answered
+    );
+}
+
+/// The demo knowledge base, held out, per language: the Chinese and English questions of
+/// `robot_heldout.json` and `robot_heldout_en.json` together. Only totals are printed.
+#[test]
+fn demo_held_out_per_language_reports_and_stays_above_its_floors() {
+    let index = KnowledgeIndex::new(&knowledge());
+    let (first, english) = (held_out_set(), held_out_english_set());
+    assert!(
+        english.paraphrases.len() >= 40 && english.unrelated.len() >= 10,
+        "the English held-out set has {} questions and {} unrelated messages",
+        english.paraphrases.len(),
+        english.unrelated.len()
+    );
+    assert!(
+        english.paraphrases.iter().all(|p| !is_chinese(&p.q)),
+        "robot_heldout_en.json is English"
+    );
+    // The newer English file alone, for information (its floors are those of the pool).
+    println!(
+        "{}",
+        evaluate(&index, &english).summary("robot, demo held-out, robot_heldout_en.json alone")
+    );
+    let sets = [&first, &english];
+    report_and_check(
+        "robot, demo held-out, zh",
+        &index,
+        &in_language(&sets, true),
+        &DEMO_ZH_FLOORS,
+    );
+    report_and_check(
+        "robot, demo held-out, en",
+        &index,
+        &in_language(&sets, false),
+        &DEMO_EN_FLOORS,
+    );
+}
+
+/// A second domain the robot was never tuned on (a SaaS FAQ), per language. Its items come
+/// in a Chinese and an English version, and each question expects the item of its own
+/// language. The file's synonym groups are not used: today's robot has no synonyms.
+#[test]
+fn saas_held_out_per_language_reports_and_stays_above_its_floors() {
+    let domain = saas_knowledge();
+    let set = saas_held_out_set();
+    assert!(
+        domain.items.len() >= 80 && !domain.synonyms.is_empty(),
+        "the SaaS knowledge base has {} items",
+        domain.items.len()
+    );
+    assert!(
+        set.paraphrases.len() >= 150 && set.unrelated.len() >= 30,
+        "the SaaS held-out set has {} questions and {} unrelated messages",
+        set.paraphrases.len(),
+        set.unrelated.len()
+    );
+    for paraphrase in &set.paraphrases {
+        assert!(
+            domain.items.iter().any(|item| item.id == paraphrase.expect),
+            "{:?} expects an unknown item",
+            paraphrase.q
+        );
+        assert_eq!(
+            paraphrase.expect.ends_with("-zh"),
+            is_chinese(&paraphrase.q),
+            "{:?} expects the item of its own language",
+            paraphrase.q
+        );
+    }
+    let index = KnowledgeIndex::new(&domain.items);
+    let sets = [&set];
+    report_and_check(
+        "robot, SaaS held-out, zh",
+        &index,
+        &in_language(&sets, true),
+        &SAAS_ZH_FLOORS,
+    );
+    report_and_check(
+        "robot, SaaS held-out, en",
+        &index,
+        &in_language(&sets, false),
+        &SAAS_EN_FLOORS,
     );
 }
 
