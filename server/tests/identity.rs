@@ -110,8 +110,13 @@ async fn agents_see_the_verdict_and_a_strict_site_refuses_unverified_ids() {
         customer
             .expect_event(|body| matches!(body, EventBody::AgentAssigned { .. }))
             .await;
+        // The agent may first get the previous visitor's snapshot again (that visitor left:
+        // `online` false), so wait for the snapshot of this visitor's chat.
         let ServerFrame::Snapshot { conversation, .. } = agent
-            .expect(|frame| matches!(frame, ServerFrame::Snapshot { .. }))
+            .expect(|frame| {
+                matches!(frame, ServerFrame::Snapshot { conversation, .. }
+                    if conversation.visitor.user.as_ref().is_some_and(|user| user.id == user_id))
+            })
             .await
         else {
             unreachable!()
