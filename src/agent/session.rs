@@ -691,11 +691,13 @@ mod tests {
     }
 
     #[test]
-    fn waiting_time_counts_from_the_first_unanswered_customer_message() {
+    fn waiting_time_counts_from_when_the_chat_reached_the_agent() {
         let mut session = AgentSession::new("t".into());
         session.on_frame(welcome(), 0.0);
+        // The customer wrote at 2 (to the robot) and the chat was assigned at 5: what they
+        // asked the robot before does not count against the agent.
         session.on_frame(snapshot("c1", "x", "hi"), 0.0);
-        assert_eq!(session.selected().unwrap().waiting_since(), Some(2));
+        assert_eq!(session.selected().unwrap().waiting_since(), Some(5));
         let reply = Event {
             seq: 6,
             at: 10,
