@@ -185,7 +185,8 @@ async fn panel_shows_states_suggestions_and_the_transfer_button() {
         container.inner_text().contains("Assistant")
     })
     .await;
-    by_role(&container, "dialog", "在线客服");
+    // The test browser speaks English: the panel's title is the English one.
+    by_role(&container, "dialog", "Customer service");
 
     ask(&container, "密码").await;
     eventually("a suggestion chip appears", || {
@@ -204,7 +205,7 @@ async fn panel_shows_states_suggestions_and_the_transfer_button() {
 
     by_role(&container, "button", "Talk to a person").click();
     eventually("the no-agent notice is shown", || {
-        log_text(&container).contains("没有客服在线")
+        log_text(&container).contains("No agent is online right now")
     })
     .await;
     assert!(
@@ -488,10 +489,11 @@ async fn panel_header_follows_queue_agent_and_end() {
 #[wasm_bindgen_test]
 async fn the_panel_opens_with_the_operators_greeting_as_text() {
     let mut config = Config::demo();
-    config.widget.greeting = "<b>欢迎光临</b> Kefu 小店".into();
+    // The test browser speaks English, so the panel shows the operator's English greeting.
+    config.widget.english.greeting = "<b>Welcome</b> to the Kefu shop".into();
     let container = mount_panel(&LocalBackend::with_config(config));
     eventually("the greeting is shown", || {
-        log_text(&container).contains("<b>欢迎光临</b> Kefu 小店")
+        log_text(&container).contains("<b>Welcome</b> to the Kefu shop")
     })
     .await;
     let log = by_role(&container, "log", "Conversation");

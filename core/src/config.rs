@@ -956,9 +956,16 @@ impl Config {
                         text.to_owned()
                     }
                 };
+                // An operator who silenced the greeting (blank) silenced it in every
+                // language, unless they wrote an English one.
+                let greeting = if self.widget.greeting.trim().is_empty() {
+                    own.greeting.clone()
+                } else {
+                    pick(&own.greeting, english::GREETING)
+                };
                 VisitorTexts {
                     chat_title: pick(&own.chat_title, english::CHAT_TITLE),
-                    greeting: pick(&own.greeting, english::GREETING),
+                    greeting,
                 }
             }
         }
