@@ -32,7 +32,8 @@ fn the_js_api_opens_the_panel_and_set_user_reaches_the_agent() {
         "return getComputedStyle(document.querySelector('iframe')).display === 'block';",
     );
     customer.enter_panel();
-    browser.find_by_role("dialog", "在线客服");
+    // The English panel has the English title too (the operator's, or the built-in one).
+    browser.find_by_role("dialog", "Customer service");
     // The panel in English: the loader sent setLocale after setUser, in order, so the panel
     // has taken the identity too. setUser drops the connection so that the next `hello`
     // carries it; what the customer types from now on waits for that `hello`.

@@ -117,7 +117,7 @@ fn the_in_browser_backend_answers_without_the_server() {
     let browser = &customer.browser;
     browser.goto(&server.url("/widget?backend=local&lang=en"));
     customer.wait_for_status("Assistant");
-    browser.find_by_role("dialog", "在线客服");
+    browser.find_by_role("dialog", "Customer service");
     customer.say("How long does a refund take?");
     browser.wait_for_text("Did you mean:");
     assert!(
@@ -126,6 +126,6 @@ fn the_in_browser_backend_answers_without_the_server() {
         customer.transcript()
     );
     browser.find_by_role("button", "Talk to a person").click();
-    browser.wait_for_text("现在暂时没有客服在线呢");
+    browser.wait_for_text("No agent is online right now");
     customer.wait_for_status("Assistant");
 }
