@@ -137,17 +137,22 @@ fn wasm_opt(binaryen: &str) -> Result<()> {
         "wasm-opt",
         &format!("found {}, want binaryen {binaryen}", describe(&found)),
     );
+    npm_install(&prefix, &format!("binaryen@{binaryen}"))?;
+    let found = Cmd::new(&wasm_opt).arg("--version").probe();
+    verify("wasm-opt", found.as_deref().is_some_and(is_pinned), &found)
+}
+
+/// Installs one npm package (`name@version`) under `prefix`, installing npm first if needed.
+fn npm_install(prefix: &Path, package: &str) -> Result<()> {
     if Cmd::new("npm").arg("--version").probe().is_none() {
         apt_install(&["nodejs", "npm"])?;
     }
-    fs::create_dir_all(&prefix)?;
+    fs::create_dir_all(prefix)?;
     Cmd::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&prefix)
-        .arg(format!("binaryen@{binaryen}"))
-        .run()?;
-    let found = Cmd::new(&wasm_opt).arg("--version").probe();
-    verify("wasm-opt", found.as_deref().is_some_and(is_pinned), &found)
+        .arg(prefix)
+        .arg(package)
+        .run()
 }
 
 /// axe-core's `axe.min.js`, which the e2e harness reads and injects into the pages it scans.
@@ -173,15 +178,7 @@ fn axe_core(version: &str) -> Result<()> {
         "axe-core",
         &format!("found {}, want {version}", describe(&found)),
     );
-    if Cmd::new("npm").arg("--version").probe().is_none() {
-        apt_install(&["nodejs", "npm"])?;
-    }
-    fs::create_dir_all(&prefix)?;
-    Cmd::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&prefix)
-        .arg(format!("axe-core@{version}"))
-        .run()?;
+    npm_install(&prefix, &format!("axe-core@{version}"))?;
     let found = installed(&manifest);
     verify(
         "axe-core",
