@@ -10,8 +10,6 @@ use std::rc::Rc;
 
 use kefu_core::protocol::{CustomerFrame, ResumeCursor};
 use kefu_widget::customer::backend::{Backend, Listener, frame_of_text};
-use kefu_widget::customer::panel::CustomerPanel;
-use leptos::prelude::*;
 use serde_json::json;
 use wasm_bindgen_test::*;
 use web_sys::HtmlElement;
@@ -20,7 +18,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 mod support;
 
-use support::{by_role, key_down, mount, settle, type_into};
+use support::{ask, eventually, log_text, settle};
 
 const CONVERSATION: &str = "7d2e4b9a0c1f4e3d8b6a5c4d3e2f1a0b";
 const TOKEN: &str = "9c1f0e7a5b3d48e2a6f4c0b19d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e";
@@ -220,29 +218,7 @@ fn sent_id(frame: &CustomerFrame) -> Option<(String, String)> {
 // ---- the panel, used as a customer would -----------------------------------------------------
 
 fn mount_panel(server: &RecordedServer) -> HtmlElement {
-    let backend: Rc<dyn Backend> = Rc::new(server.clone());
-    mount(move || view! { <CustomerPanel backend=backend/> }.into_any())
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if check() {
-            return;
-        }
-        settle().await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
-async fn ask(container: &HtmlElement, words: &str) {
-    let composer = by_role(container, "textbox", "Type a message");
-    type_into(&composer, words);
-    key_down(&composer, "Enter", false, false);
-    settle().await;
-}
-
-fn log_text(container: &HtmlElement) -> String {
-    by_role(container, "log", "Conversation").inner_text()
+    support::mount_panel(Rc::new(server.clone()))
 }
 
 /// Repeated events (a resume that overlaps) and repeated acks: every message shows once.

@@ -15,7 +15,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 mod support;
 
-use support::{accessible_name, by_role, mount, settle, type_into};
+use support::{accessible_name, ask, by_role, eventually, log_text, mount, settle, type_into};
 
 fn press_enter(element: &HtmlElement, shift: bool) {
     support::key_down(element, "Enter", shift, false);
@@ -71,31 +71,8 @@ async fn agent_app_starts_with_a_labelled_login_form_in_both_languages() {
 }
 
 /// Mounts the customer panel over `backend` (the in-browser one: no server needed).
-fn mount_panel(backend: &LocalBackend) -> HtmlElement {
-    let backend: Rc<dyn Backend> = Rc::new(backend.clone());
-    mount(move || view! { <CustomerPanel backend=backend/> }.into_any())
-}
-
-/// Waits (up to 2 s) until `check` holds, then returns; panics with `what` otherwise.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if check() {
-            return;
-        }
-        settle().await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
-async fn ask(container: &HtmlElement, text: &str) {
-    let composer = by_role(container, "textbox", "Type a message");
-    type_into(&composer, text);
-    press_enter(&composer, false);
-    settle().await;
-}
-
-fn log_text(container: &HtmlElement) -> String {
-    by_role(container, "log", "Conversation").inner_text()
+fn mount_local(backend: &LocalBackend) -> HtmlElement {
+    support::mount_panel(Rc::new(backend.clone()))
 }
 
 /// The demo configuration plus one answer that tries to smuggle a `javascript:` link and HTML.
@@ -117,7 +94,7 @@ fn config_with_hostile_answer() -> Config {
 #[wasm_bindgen_test]
 async fn robot_answers_render_lists_and_safe_links_and_nothing_else() {
     let backend = LocalBackend::demo();
-    let container = mount_panel(&backend);
+    let container = mount_local(&backend);
     eventually("the panel is connected", || {
         container.inner_text().contains("Assistant")
     })
@@ -149,7 +126,7 @@ async fn robot_answers_render_lists_and_safe_links_and_nothing_else() {
     assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
 
     let hostile = LocalBackend::with_config(config_with_hostile_answer());
-    let container = mount_panel(&hostile);
+    let container = mount_local(&hostile);
     eventually("the second panel is connected", || {
         container.inner_text().contains("Assistant")
     })
@@ -180,7 +157,7 @@ async fn robot_answers_render_lists_and_safe_links_and_nothing_else() {
 #[wasm_bindgen_test]
 async fn panel_shows_states_suggestions_and_the_transfer_button() {
     let backend = LocalBackend::demo();
-    let container = mount_panel(&backend);
+    let container = mount_local(&backend);
     eventually("the robot state is shown", || {
         container.inner_text().contains("Assistant")
     })
@@ -217,7 +194,7 @@ async fn panel_shows_states_suggestions_and_the_transfer_button() {
     // robot_only: no transfer button at all.
     let mut robot_only = Config::demo();
     robot_only.service.mode = ServiceMode::RobotOnly;
-    let container = mount_panel(&LocalBackend::with_config(robot_only));
+    let container = mount_local(&LocalBackend::with_config(robot_only));
     eventually("the robot-only panel is connected", || {
         container.inner_text().contains("Assistant")
     })
@@ -234,7 +211,7 @@ async fn panel_shows_states_suggestions_and_the_transfer_button() {
 #[wasm_bindgen_test]
 async fn messages_typed_offline_go_out_once_in_order_after_reconnecting() {
     let backend = LocalBackend::demo();
-    let container = mount_panel(&backend);
+    let container = mount_local(&backend);
     eventually("the panel is connected", || {
         container.inner_text().contains("Assistant")
     })
@@ -286,7 +263,7 @@ async fn messages_typed_offline_go_out_once_in_order_after_reconnecting() {
 /// Opened on its own, the panel puts the focus in the composer, and every control has a name.
 #[wasm_bindgen_test]
 async fn panel_focuses_the_composer_and_names_every_control() {
-    let container = mount_panel(&LocalBackend::demo());
+    let container = mount_local(&LocalBackend::demo());
     let composer = by_role(&container, "textbox", "Type a message");
     eventually("the composer has the focus", || {
         document()
@@ -491,7 +468,7 @@ async fn the_panel_opens_with_the_operators_greeting_as_text() {
     let mut config = Config::demo();
     // The test browser speaks English, so the panel shows the operator's English greeting.
     config.widget.english.greeting = "<b>Welcome</b> to the Kefu shop".into();
-    let container = mount_panel(&LocalBackend::with_config(config));
+    let container = mount_local(&LocalBackend::with_config(config));
     eventually("the greeting is shown", || {
         log_text(&container).contains("<b>Welcome</b> to the Kefu shop")
     })
@@ -504,7 +481,7 @@ async fn the_panel_opens_with_the_operators_greeting_as_text() {
 
     let mut silent = Config::demo();
     silent.widget.greeting = "  ".into();
-    let container = mount_panel(&LocalBackend::with_config(silent));
+    let container = mount_local(&LocalBackend::with_config(silent));
     eventually("the panel is connected", || {
         container.inner_text().contains("Assistant")
     })

@@ -2,6 +2,10 @@
 //! name as a person (or a screen reader) would, type, press keys, let effects run.
 #![allow(dead_code)]
 
+use std::rc::Rc;
+
+use kefu_widget::customer::backend::Backend;
+use kefu_widget::customer::panel::CustomerPanel;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
@@ -103,4 +107,33 @@ pub fn key_down(target: &web_sys::EventTarget, key: &str, shift: bool, alt: bool
     let event =
         web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
     target.dispatch_event(&event).unwrap();
+}
+
+/// Waits (up to 100 settles, about 2 s) until `check` holds; panics with `what` otherwise.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if check() {
+            return;
+        }
+        settle().await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// Mounts the customer panel over `backend`, as the widget's entry point does.
+pub fn mount_panel(backend: Rc<dyn Backend>) -> HtmlElement {
+    mount(move || view! { <CustomerPanel backend=backend/> }.into_any())
+}
+
+/// Types `text` into the panel's composer and presses Enter, as a customer sends.
+pub async fn ask(container: &HtmlElement, text: &str) {
+    let composer = by_role(container, "textbox", "Type a message");
+    type_into(&composer, text);
+    key_down(&composer, "Enter", false, false);
+    settle().await;
+}
+
+/// The text of the panel's transcript.
+pub fn log_text(container: &HtmlElement) -> String {
+    by_role(container, "log", "Conversation").inner_text()
 }
