@@ -42,9 +42,7 @@ fn is_error(frame: &ServerFrame, wanted: ErrorCode) -> bool {
 
 /// The next error frame a client gets.
 async fn next_error(client: &mut Client) -> ServerFrame {
-    client
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await
+    client.expect_error().await
 }
 
 /// The connection still answers: a ping gets its pong.
@@ -969,9 +967,7 @@ async fn an_expired_session_token_is_refused() {
 
 /// An open agent connection whose session ended gets `unauthorized`, then the close.
 async fn assert_session_ended(open: &mut Client) {
-    let ended = open
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    let ended = open.expect_error().await;
     assert!(is_error(&ended, ErrorCode::Unauthorized), "{ended:?}");
     assert_eq!(open.next_frame().await, None, "the connection is closed");
 }

@@ -87,13 +87,7 @@ async fn a_transfer_reaches_an_online_agent_and_messages_flow_both_ways() {
     );
     let conversation_id = conversation.conversation_id;
 
-    agent
-        .send_agent(&AgentFrame::Send {
-            conversation_id: conversation_id.clone(),
-            client_msg_id: "r1".into(),
-            text: "您好".into(),
-        })
-        .await;
+    agent.reply(&conversation_id, "r1", "您好").await;
     agent.expect(|frame| matches!(frame, ServerFrame::Ack { client_msg_id, .. } if client_msg_id == "r1")).await;
     customer
         .expect_event(|body| matches!(body, EventBody::AgentMessage { text, .. } if text == "您好"))
@@ -230,9 +224,7 @@ async fn bad_frames_get_error_frames_and_the_connection_survives() {
         ),
     ] {
         customer.send_text(text).await;
-        let frame = customer
-            .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-            .await;
+        let frame = customer.expect_error().await;
         assert!(
             matches!(frame, ServerFrame::Error { code: got, .. } if got == code),
             "{frame:?}"
@@ -261,15 +253,8 @@ async fn an_agent_cannot_touch_another_agents_conversation() {
     };
     let other = server.agent_session("lei", &["sales"], 5).await;
     let mut lei = server.online_agent(&other).await;
-    lei.send_agent(&AgentFrame::Send {
-        conversation_id: conversation.conversation_id.clone(),
-        client_msg_id: "x".into(),
-        text: "hi".into(),
-    })
-    .await;
-    let denied = lei
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    lei.reply(&conversation.conversation_id, "x", "hi").await;
+    let denied = lei.expect_error().await;
     assert!(
         matches!(
             denied,
@@ -284,9 +269,7 @@ async fn an_agent_cannot_touch_another_agents_conversation() {
         conversation_id: conversation.conversation_id.clone(),
     })
     .await;
-    let denied = lei
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    let denied = lei.expect_error().await;
     assert!(
         matches!(
             denied,
@@ -329,9 +312,7 @@ async fn an_agent_with_a_bad_token_is_refused() {
             resume: vec![],
         })
         .await;
-    let refused = agent
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    let refused = agent.expect_error().await;
     assert!(
         matches!(
             refused,

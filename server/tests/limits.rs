@@ -58,9 +58,7 @@ async fn a_visitor_over_the_rate_limit_gets_rate_limited_and_stays_connected() {
     assert_eq!((pongs, limited), (20, 5), "{answers:?}");
 
     customer.say("m1", "忘记密码怎么办？").await;
-    let refused = customer
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    let refused = customer.expect_error().await;
     assert!(
         matches!(&refused, ServerFrame::Error { code: ErrorCode::RateLimited, client_msg_id: Some(id), .. } if id == "m1"),
         "{refused:?}"
@@ -180,15 +178,11 @@ async fn oversized_frames_and_messages_are_refused_with_too_large() {
             r#"{{"v":1,"type":"send","client_msg_id":"big","text":"hi","padding":"{padding}"}}"#
         ))
         .await;
-    let refused = customer
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    let refused = customer.expect_error().await;
     assert!(is_error(&refused, ErrorCode::TooLarge), "{refused:?}");
 
     customer.say("long", &"长".repeat(4_001)).await;
-    let refused = customer
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    let refused = customer.expect_error().await;
     assert!(
         matches!(&refused, ServerFrame::Error { code: ErrorCode::TooLarge, client_msg_id: Some(id), .. } if id == "long"),
         "{refused:?}"

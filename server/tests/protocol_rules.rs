@@ -17,13 +17,8 @@ fn is_error(frame: &ServerFrame, wanted: ErrorCode) -> bool {
 
 /// "Logout or disable: `unauthorized`, then close 1008": the workspace must tell a logged-out
 /// agent from a network drop, or it reconnects with a dead token for ever.
-#[tokio::test]
-async fn logout_sends_unauthorized_then_closes_with_1008() {
-    let server = TestServer::start(demo_config()).await;
-    let token = server.agent_session("mei", &["support"], 5).await;
-    let mut agent = server.online_agent(&token).await;
-    let (status, _) = http(server.addr, "POST", "/api/agent/logout", Some(&token), None).await;
-    assert_eq!(status, 204);
+/// The connection gets `unauthorized`, then a close frame with 1008.
+async fn expect_unauthorized_then_1008(agent: &mut Client) {
     let close = agent.expect_close().await;
     assert!(
         agent
@@ -34,6 +29,16 @@ async fn logout_sends_unauthorized_then_closes_with_1008() {
         agent.received
     );
     assert_eq!(close.map(|(code, _)| code), Some(1008));
+}
+
+#[tokio::test]
+async fn logout_sends_unauthorized_then_closes_with_1008() {
+    let server = TestServer::start(demo_config()).await;
+    let token = server.agent_session("mei", &["support"], 5).await;
+    let mut agent = server.online_agent(&token).await;
+    let (status, _) = http(server.addr, "POST", "/api/agent/logout", Some(&token), None).await;
+    assert_eq!(status, 204);
+    expect_unauthorized_then_1008(&mut agent).await;
 }
 
 #[tokio::test]
@@ -54,16 +59,7 @@ async fn disabling_an_agent_sends_unauthorized_then_closes_with_1008() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let close = agent.expect_close().await;
-    assert!(
-        agent
-            .received
-            .iter()
-            .any(|frame| is_error(frame, ErrorCode::Unauthorized)),
-        "no unauthorized before the close: {:?}",
-        agent.received
-    );
-    assert_eq!(close.map(|(code, _)| code), Some(1008));
+    expect_unauthorized_then_1008(&mut agent).await;
 }
 
 /// RFC 6455, 5.5.1: an endpoint that receives a close frame answers with one. Clients wait
@@ -216,16 +212,8 @@ async fn an_agent_writing_after_the_end_gets_invalid_state() {
         .expect_event(|body| matches!(body, EventBody::Ended { .. }))
         .await;
 
-    agent
-        .send_agent(&AgentFrame::Send {
-            conversation_id: conversation_id.clone(),
-            client_msg_id: "a2".into(),
-            text: "还在吗".into(),
-        })
-        .await;
-    let refused = agent
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    agent.reply(&conversation_id, "a2", "还在吗").await;
+    let refused = agent.expect_error().await;
     assert!(
         matches!(&refused, ServerFrame::Error { code: ErrorCode::InvalidState, client_msg_id: Some(id), .. } if id == "a2"),
         "{refused:?}"
@@ -243,9 +231,7 @@ async fn an_agent_writing_after_the_end_gets_invalid_state() {
     let other = server.agent_session("lei", &["support"], 5).await;
     let mut lei = server.online_agent(&other).await;
     lei.send_agent(&AgentFrame::End { conversation_id }).await;
-    let refused = lei
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    let refused = lei.expect_error().await;
     assert!(is_error(&refused, ErrorCode::NotFound), "{refused:?}");
 }
 
@@ -304,9 +290,7 @@ async fn a_second_hello_is_invalid_state_and_the_connection_stays() {
     let server = TestServer::start(demo_config()).await;
     let mut customer = server.customer().await;
     customer.send_customer(&hello(None, vec![])).await;
-    let refused = customer
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    let refused = customer.expect_error().await;
     assert!(is_error(&refused, ErrorCode::InvalidState), "{refused:?}");
     customer.send_customer(&CustomerFrame::Ping {}).await;
     customer

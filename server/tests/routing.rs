@@ -394,16 +394,8 @@ async fn the_agent_ends_the_conversation() {
         .expect_event(|body| matches!(body, EventBody::Ended { .. }))
         .await;
     // Ended means ended: the agent can no longer write there, and is told it ended.
-    agent
-        .send_agent(&AgentFrame::Send {
-            conversation_id,
-            client_msg_id: "late".into(),
-            text: "还在吗".into(),
-        })
-        .await;
-    let refused = agent
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    agent.reply(&conversation_id, "late", "还在吗").await;
+    let refused = agent.expect_error().await;
     assert!(
         matches!(
             &refused,
@@ -666,16 +658,8 @@ async fn an_agent_of_another_group_cannot_read_write_or_end() {
     let conversation_id = transfer_by_keyword(&mut customer, "m2").await;
     assert_eq!(next_assignment(&mut support).await, conversation_id);
 
-    sales
-        .send_agent(&AgentFrame::Send {
-            conversation_id: conversation_id.clone(),
-            client_msg_id: "x1".into(),
-            text: "hi".into(),
-        })
-        .await;
-    let denied = sales
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    sales.reply(&conversation_id, "x1", "hi").await;
+    let denied = sales.expect_error().await;
     assert!(
         matches!(
             denied,

@@ -119,16 +119,8 @@ async fn an_agent_transfers_a_chat_to_another_group_and_its_agent_gets_it_with_t
 
     // The support agent can no longer write into it: to an agent, a conversation that is
     // not theirs is `not_found` (ids cannot be probed), and the customer gets nothing.
-    support
-        .send_agent(&AgentFrame::Send {
-            conversation_id: conversation_id.clone(),
-            client_msg_id: "a1".into(),
-            text: "还在吗".into(),
-        })
-        .await;
-    let refused = support
-        .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-        .await;
+    support.reply(&conversation_id, "a1", "还在吗").await;
+    let refused = support.expect_error().await;
     assert!(
         matches!(
             &refused,
@@ -158,9 +150,7 @@ async fn a_transfer_to_the_same_or_an_unknown_group_is_refused_and_changes_nothi
                 group: group.into(),
             })
             .await;
-        let refused = support
-            .expect(|frame| matches!(frame, ServerFrame::Error { .. }))
-            .await;
+        let refused = support.expect_error().await;
         assert!(
             matches!(&refused, ServerFrame::Error { code, .. } if *code == wanted),
             "{group}: expected {wanted:?}, got {refused:?}"

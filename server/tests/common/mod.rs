@@ -271,6 +271,16 @@ impl Client {
         self.send_text(protocol::encode_agent_frame(frame)).await;
     }
 
+    /// An agent's message into `conversation_id` (`send`), as the workspace sends it.
+    pub async fn reply(&mut self, conversation_id: &str, client_msg_id: &str, text: &str) {
+        self.send_agent(&AgentFrame::Send {
+            conversation_id: conversation_id.into(),
+            client_msg_id: client_msg_id.into(),
+            text: text.into(),
+        })
+        .await;
+    }
+
     pub async fn say(&mut self, client_msg_id: &str, text: &str) {
         self.send_customer(&CustomerFrame::Send {
             client_msg_id: client_msg_id.into(),
@@ -351,6 +361,12 @@ impl Client {
                 None => panic!("the socket closed; received {:#?}", self.received),
             }
         }
+    }
+
+    /// Reads frames until an `error`, and returns it.
+    pub async fn expect_error(&mut self) -> ServerFrame {
+        self.expect(|frame| matches!(frame, ServerFrame::Error { .. }))
+            .await
     }
 
     /// Reads frames until an event whose body matches, and returns the event.
