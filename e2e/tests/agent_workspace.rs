@@ -70,15 +70,19 @@ fn two_agents_two_customers_and_an_agent_of_another_group() {
     assert!(mei_sees.contains("1 / 2"), "小美's load: {mei_sees}");
 
     // 李雷 ends his chat: the customer is told, the chat moves to 已结束.
+    // A message arriving while he confirms leaves the question where it is.
     lei.browser
         .find_by_role("button", "End conversation")
         .click();
-    lei.browser.find_by_role("button", "End").click();
+    let end = lei.browser.find_by_role("button", "End");
+    second.say_and_wait("最后一个问题");
+    lei.browser.wait_for_text("最后一个问题");
+    end.click();
     second.browser.wait_for_text("客服已结束本次会话。");
     lei.browser.wait_for_text("No conversations yet");
     lei.browser.find_by_role("button", "Ended").click();
     lei.browser
-        .find_by_role_containing("button", "您好，我是李雷");
+        .find_by_role_containing("button", "最后一个问题");
 
     // The agent of the sales group saw nothing of the support chats.
     let kai_sees = kai.visible_text();

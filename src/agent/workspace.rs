@@ -644,7 +644,9 @@ fn ConversationPane(
     let send_frame = move |frame: AgentFrame| {
         socket.with_value(|socket| socket.send(&protocol::encode_agent_frame(&frame)));
     };
-    let selected_id = move || session.with(|session| session.selected.clone());
+    // A memo, so what watches the selection (the end confirmation, "typing…") reacts to the
+    // agent picking another chat, not to every message or read mark in the session.
+    let selected_id = Memo::new(move |_| session.with(|session| session.selected.clone()));
     let transcript = move || {
         let texts = texts();
         let mut lines = session.with(|session| {
@@ -674,7 +676,7 @@ fn ConversationPane(
         }
     });
     Effect::new(move |_| {
-        selected_id();
+        selected_id.track();
         typing.stop();
     });
     let active = move || {
@@ -685,7 +687,7 @@ fn ConversationPane(
         })
     };
     let submit = move || {
-        let Some(conversation_id) = selected_id() else {
+        let Some(conversation_id) = selected_id.get() else {
             return;
         };
         let text = draft.get_untracked();
@@ -718,12 +720,12 @@ fn ConversationPane(
     // Ending is asked twice: a slip would cut a customer off mid-chat.
     let confirming_end = RwSignal::new(false);
     Effect::new(move |_| {
-        selected_id();
+        selected_id.track();
         confirming_end.set(false);
     });
     let end = move |_| {
         confirming_end.set(false);
-        if let Some(conversation_id) = selected_id() {
+        if let Some(conversation_id) = selected_id.get() {
             send_frame(AgentFrame::End { conversation_id });
         }
     };
@@ -782,7 +784,7 @@ fn ConversationPane(
     // they scrolled up to read.
     let follow = Follow::new();
     Effect::new(move |previous: Option<(Option<String>, usize)>| {
-        let selected = selected_id();
+        let selected = selected_id.get();
         let (count, last_is_mine) = {
             let lines = transcript();
             let last_is_mine = lines.last().is_some_and(|line| line.side == Side::Mine);
@@ -811,7 +813,7 @@ fn ConversationPane(
     };
     view! {
         <main class="kefu-conversation" aria-label=move || texts().transcript>
-            <Show when=move || selected_id().is_some() fallback=move || view! { <p class="kefu-empty">{move || texts().pick_conversation}</p> }>
+            <Show when=move || selected_id.get().is_some() fallback=move || view! { <p class="kefu-empty">{move || texts().pick_conversation}</p> }>
                 {move || banner().map(|text| view! { <p class="kefu-agent-banner" role="status">{text}</p> })}
                 <div class="kefu-transcript" role="log" aria-live="polite" aria-label=move || texts().transcript tabindex="0"
                     node_ref=follow.node on:scroll=move |_| follow.on_scroll()>
