@@ -480,6 +480,20 @@ impl<C: Conn> Peer<C> {
         Ok(frame)
     }
 
+    /// Reads until the close frame and requires its code to be `code`.
+    pub(crate) async fn expect_close_code(
+        &mut self,
+        code: u16,
+        within_ms: u64,
+    ) -> Result<(), String> {
+        let got = self.expect_close(within_ms).await?;
+        if got == Some(code) {
+            Ok(())
+        } else {
+            Err(format!("{}: closed with {got:?}, not {code}", self.label))
+        }
+    }
+
     /// Reads until the close frame; fails on a timeout or an end without one.
     pub(crate) async fn expect_close(&mut self, within_ms: u64) -> Result<Option<u16>, String> {
         for _ in 0..MAX_SKIPPED {

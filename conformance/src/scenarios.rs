@@ -275,10 +275,7 @@ async fn first_frame_must_be_hello<T: Target>(s: &Session<'_, T>) -> Check {
     let mut customer = s.open(Endpoint::Customer, "customer").await?;
     customer.send(&ping()).await?;
     customer.expect_error("bad_frame", None).await?;
-    let code = customer.expect_close(WAIT_MS).await?;
-    ensure(code == Some(1008), || {
-        format!("closed with {code:?}, not 1008")
-    })?;
+    customer.expect_close_code(1008, WAIT_MS).await?;
     DONE
 }
 
@@ -357,10 +354,7 @@ async fn hello_deadline<T: Target>(s: &Session<'_, T>) -> Check {
             ));
         }
     }
-    let code = customer.expect_close(WAIT_MS).await?;
-    ensure(code == Some(1008), || {
-        format!("closed with {code:?}, not 1008")
-    })?;
+    customer.expect_close_code(1008, WAIT_MS).await?;
     DONE
 }
 
@@ -376,12 +370,9 @@ async fn ping_pong<T: Target>(s: &Session<'_, T>) -> Check {
 async fn idle_close<T: Target>(s: &Session<'_, T>) -> Check {
     let timing = s.caps().timing.ok_or("no timing")?;
     let mut customer = s.customer("customer").await?;
-    let code = customer
-        .expect_close((timing.idle_seconds + 3) * 1000)
+    customer
+        .expect_close_code(1000, (timing.idle_seconds + 3) * 1000)
         .await?;
-    ensure(code == Some(1000), || {
-        format!("closed with {code:?}, not 1000")
-    })?;
     DONE
 }
 
@@ -400,10 +391,7 @@ async fn pings_keep_open<T: Target>(s: &Session<'_, T>) -> Check {
 async fn answers_client_close<T: Target>(s: &Session<'_, T>) -> Check {
     let mut customer = s.customer("customer").await?;
     customer.send_close(1000).await?;
-    let code = customer.expect_close(WAIT_MS).await?;
-    ensure(code == Some(1000), || {
-        format!("answered with {code:?}, not 1000")
-    })?;
+    customer.expect_close_code(1000, WAIT_MS).await?;
     DONE
 }
 
@@ -481,10 +469,7 @@ async fn user_hash_placement<T: Target>(s: &Session<'_, T>) -> Check {
         .send(&json!({"v": 1, "type": "hello", "user": {"id": "u_1001"}, "user_hash": "00ff"}))
         .await?;
     customer.expect_error("bad_frame", None).await?;
-    let code = customer.expect_close(WAIT_MS).await?;
-    ensure(code == Some(1008), || {
-        format!("closed with {code:?}, not 1008")
-    })?;
+    customer.expect_close_code(1008, WAIT_MS).await?;
     DONE
 }
 
@@ -999,10 +984,7 @@ async fn unknown_session<T: Target>(s: &Session<'_, T>) -> Check {
         .send(&json!({"v": 1, "type": "hello", "session_token": "0000000000000000000000000000000000000000000000000000000000000000"}))
         .await?;
     agent.expect_error("unauthorized", None).await?;
-    let code = agent.expect_close(WAIT_MS).await?;
-    ensure(code == Some(1008), || {
-        format!("closed with {code:?}, not 1008")
-    })?;
+    agent.expect_close_code(1008, WAIT_MS).await?;
     DONE
 }
 
@@ -1298,9 +1280,6 @@ async fn logout<T: Target>(s: &Session<'_, T>) -> Check {
         format!("logout answered {status}, not 204")
     })?;
     agent.expect_error("unauthorized", None).await?;
-    let code = agent.expect_close(WAIT_MS).await?;
-    ensure(code == Some(1008), || {
-        format!("closed with {code:?}, not 1008")
-    })?;
+    agent.expect_close_code(1008, WAIT_MS).await?;
     DONE
 }

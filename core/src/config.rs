@@ -913,24 +913,20 @@ impl Config {
         let mut settings = self.conversation_settings(group_name)?;
         if VisitorLanguage::from_locale(locale) == VisitorLanguage::English {
             let own = &self.widget.english;
-            let pick = |text: &str, default: &str| {
-                if text.trim().is_empty() {
-                    default.to_owned()
-                } else {
-                    text.to_owned()
-                }
-            };
             let no_answer_default = if self.service.mode == ServiceMode::RobotOnly {
                 english::ROBOT_ONLY_NO_ANSWER_REPLY
             } else {
                 english::NO_ANSWER_REPLY
             };
-            settings.no_answer_reply = pick(&own.no_answer_reply, no_answer_default);
-            settings.robot_only_reply = pick(&own.robot_only_reply, english::ROBOT_ONLY_REPLY);
-            settings.off_hours_message = pick(&own.off_hours_message, english::OFF_HOURS_MESSAGE);
-            settings.no_agent_message = pick(&own.no_agent_message, english::NO_AGENT_MESSAGE);
+            settings.no_answer_reply = own_or_default(&own.no_answer_reply, no_answer_default);
+            settings.robot_only_reply =
+                own_or_default(&own.robot_only_reply, english::ROBOT_ONLY_REPLY);
+            settings.off_hours_message =
+                own_or_default(&own.off_hours_message, english::OFF_HOURS_MESSAGE);
+            settings.no_agent_message =
+                own_or_default(&own.no_agent_message, english::NO_AGENT_MESSAGE);
             settings.idle_timeout_message =
-                pick(&own.idle_timeout_message, english::IDLE_TIMEOUT_MESSAGE);
+                own_or_default(&own.idle_timeout_message, english::IDLE_TIMEOUT_MESSAGE);
         }
         Some(settings)
     }
@@ -949,22 +945,15 @@ impl Config {
             },
             VisitorLanguage::English => {
                 let own = &self.widget.english;
-                let pick = |text: &str, default: &str| {
-                    if text.trim().is_empty() {
-                        default.to_owned()
-                    } else {
-                        text.to_owned()
-                    }
-                };
                 // An operator who silenced the greeting (blank) silenced it in every
                 // language, unless they wrote an English one.
                 let greeting = if self.widget.greeting.trim().is_empty() {
                     own.greeting.clone()
                 } else {
-                    pick(&own.greeting, english::GREETING)
+                    own_or_default(&own.greeting, english::GREETING)
                 };
                 VisitorTexts {
-                    chat_title: pick(&own.chat_title, english::CHAT_TITLE),
+                    chat_title: own_or_default(&own.chat_title, english::CHAT_TITLE),
                     greeting,
                 }
             }
@@ -1038,5 +1027,14 @@ impl Config {
             ],
             widget: WidgetSettings::default(),
         }
+    }
+}
+
+/// The operator's own text, or `default` where they left it blank.
+fn own_or_default(text: &str, default: &str) -> String {
+    if text.trim().is_empty() {
+        default.to_owned()
+    } else {
+        text.to_owned()
     }
 }

@@ -293,15 +293,8 @@ impl Store {
         summary: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO audit_log (at, agent_id, agent_login, action, summary) VALUES (?, ?, ?, ?, ?)")
-            .bind(now)
-            .bind(&agent.id)
-            .bind(&agent.login)
-            .bind(action)
-            .bind(summary)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.insert_audit(&agent.id, &agent.login, action, summary, now)
+            .await
     }
 
     /// An audit entry for a change made with the `kefu` command line, which has no agent
@@ -314,10 +307,22 @@ impl Store {
         summary: &str,
         now: i64,
     ) -> Result<()> {
+        self.insert_audit(about_agent_id, CLI_ACTOR, action, summary, now)
+            .await
+    }
+
+    async fn insert_audit(
+        &self,
+        agent_id: &str,
+        agent_login: &str,
+        action: &str,
+        summary: &str,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO audit_log (at, agent_id, agent_login, action, summary) VALUES (?, ?, ?, ?, ?)")
             .bind(now)
-            .bind(about_agent_id)
-            .bind(CLI_ACTOR)
+            .bind(agent_id)
+            .bind(agent_login)
             .bind(action)
             .bind(summary)
             .execute(&self.pool)

@@ -572,18 +572,22 @@ mod tests {
     use kefu_core::conversation::EventBody;
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn connected_world() -> World {
-        let LocalBackend { world } = LocalBackend::demo();
-        let mut world = Rc::try_unwrap(world).ok().expect("one owner").into_inner();
-        let hello = CustomerFrame::Hello {
+    /// A first `hello`: no token, nothing to resume, nothing told.
+    fn plain_hello() -> CustomerFrame {
+        CustomerFrame::Hello {
             visitor_token: None,
             resume: Vec::new(),
             locale: None,
             group: None,
             page: None,
             user: None,
-        };
-        world.handle(hello, 0);
+        }
+    }
+
+    fn connected_world() -> World {
+        let LocalBackend { world } = LocalBackend::demo();
+        let mut world = Rc::try_unwrap(world).ok().expect("one owner").into_inner();
+        world.handle(plain_hello(), 0);
         world
     }
 
@@ -672,14 +676,7 @@ mod tests {
             ),
             "{early:?}"
         );
-        let hello = CustomerFrame::Hello {
-            visitor_token: None,
-            resume: Vec::new(),
-            locale: None,
-            group: None,
-            page: None,
-            user: None,
-        };
+        let hello = plain_hello();
         assert!(matches!(
             world.handle(hello.clone(), 1).as_slice(),
             [ServerFrame::Welcome { .. }]
