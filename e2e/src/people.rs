@@ -139,8 +139,22 @@ impl Agent {
         max_chats: u32,
         groups: &str,
     ) -> Agent {
+        let max_chats = max_chats.to_string();
+        let browser = Agent::log_in_new(
+            server,
+            login,
+            name,
+            &["--max-chats", &max_chats, "--groups", groups],
+        );
+        Agent::go_online(&browser);
+        Agent { browser }
+    }
+
+    /// Adds an agent with the CLI (`options` after its login, name and the password
+    /// `<login>-password-1`, such as `--admin`) and logs in to the workspace in a new browser.
+    pub fn log_in_new(server: &KefuServer, login: &str, name: &str, options: &[&str]) -> Browser {
         let password = format!("{login}-password-1");
-        server.run_cli_ok([
+        let mut args = vec![
             "agent",
             "add",
             "--login",
@@ -149,19 +163,21 @@ impl Agent {
             name,
             "--password",
             &password,
-            "--max-chats",
-            &max_chats.to_string(),
-            "--groups",
-            groups,
-        ]);
+        ];
+        args.extend_from_slice(options);
+        server.run_cli_ok(args);
         let browser = Browser::start();
         browser.goto(&server.url("/agent"));
         browser.find_by_role("textbox", "Login").type_text(login);
         browser.find_by_label("Password").type_text(&password);
         browser.find_by_role("button", "Log in").click();
+        browser
+    }
+
+    /// Sets a logged-in workspace online and waits until it says so.
+    pub fn go_online(browser: &Browser) {
         browser.find_by_role("button", "Go online").click();
         browser.wait_for_text("Online");
-        Agent { browser }
     }
 
     /// Picks the conversation whose list entry contains `entry_text` (the customer's name or

@@ -5,7 +5,7 @@
 //! landmarks whole (one `main`, one `banner`), its header on one row at 1280 px, and does
 //! not scroll sideways on a phone.
 
-use kefu_e2e::{Browser, BrowserOptions, Customer, KefuServer};
+use kefu_e2e::{Agent, Browser, BrowserOptions, Customer, KefuServer};
 
 /// The panel after a robot answer with a list and a link, and one with suggestion chips, in
 /// Chinese and then (the header's language button) in English, in one colour scheme.
@@ -33,28 +33,8 @@ fn the_panel_has_no_serious_violation_in_light_and_dark_in_both_languages() {
 
 /// An admin who also takes chats of `support`, logged in and online.
 fn admin_online(server: &KefuServer) -> Browser {
-    server.run_cli_ok([
-        "agent",
-        "add",
-        "--login",
-        "boss",
-        "--name",
-        "Boss",
-        "--password",
-        "boss-password-1",
-        "--admin",
-        "--groups",
-        "support",
-    ]);
-    let browser = Browser::start();
-    browser.goto(&server.url("/agent"));
-    browser.find_by_role("textbox", "Login").type_text("boss");
-    browser
-        .find_by_label("Password")
-        .type_text("boss-password-1");
-    browser.find_by_role("button", "Log in").click();
-    browser.find_by_role("button", "Go online").click();
-    browser.wait_for_text("Online");
+    let browser = Agent::log_in_new(server, "boss", "Boss", &["--admin", "--groups", "support"]);
+    Agent::go_online(&browser);
     browser
 }
 

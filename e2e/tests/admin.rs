@@ -13,26 +13,9 @@ use serde_json::json;
 #[path = "../../server/src/admin_routes.rs"]
 mod admin_routes;
 
-const ADMIN_PASSWORD: &str = "boss-password-1";
-
 /// An admin logged in to the workspace with the settings open.
 fn admin(server: &KefuServer) -> Browser {
-    server.run_cli_ok([
-        "agent",
-        "add",
-        "--login",
-        "boss",
-        "--name",
-        "Boss",
-        "--password",
-        ADMIN_PASSWORD,
-        "--admin",
-    ]);
-    let browser = Browser::start();
-    browser.goto(&server.url("/agent"));
-    browser.find_by_role("textbox", "Login").type_text("boss");
-    browser.find_by_label("Password").type_text(ADMIN_PASSWORD);
-    browser.find_by_role("button", "Log in").click();
+    let browser = Agent::log_in_new(server, "boss", "Boss", &["--admin"]);
     browser.find_by_role("button", "Admin settings").click();
     browser
 }
