@@ -97,5 +97,9 @@ fn two_agents_two_customers_and_an_agent_of_another_group() {
     mei.browser.screenshot("agent-workspace-en");
     mei.browser.find_by_role("button", "中文").click();
     mei.browser.wait_for_text("会员信息");
+    // The knowledge suggestions already on screen switch language too.
+    mei.browser.find_by_role_containing("button", "使用答案");
+    let mei_sees = mei.browser.visible_text();
+    assert!(!mei_sees.contains("Use answer"), "{mei_sees}");
     mei.browser.screenshot("agent-workspace-zh");
 }

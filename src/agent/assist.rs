@@ -39,14 +39,16 @@ fn KnowledgeList(
         <ul class="kefu-knowledge-list">
             <For each=move || items.get() key=|item| item.id.clone() children=move |item| {
                 let answer = item.answer.clone();
-                let label = format!("{}: {}", lang.get_untracked().texts().use_answer, item.question);
+                // Both follow the language switch, like every other text in the workspace.
+                let question = item.question.clone();
+                let label = move || format!("{}: {}", lang.get().texts().use_answer, question);
                 view! {
                     // The button's name starts with its visible text ("使用答案"), then says which.
                     <li class="kefu-knowledge-item">
                         <span class="kefu-knowledge-question">{item.question.clone()}</span>
                         <span class="kefu-knowledge-answer">{crate::richtext::plain_text(&item.answer)}</span>
                         <button type="button" aria-label=label on:click=move |_| use_in_composer(draft, &answer)>
-                            {lang.get_untracked().texts().use_answer}
+                            {move || lang.get().texts().use_answer}
                         </button>
                     </li>
                 }
