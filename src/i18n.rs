@@ -607,6 +607,9 @@ pub struct AdminTexts {
     pub no_changes: &'static str,
     /// Who made a change with the `kefu` command line.
     pub command_line: &'static str,
+    /// A yes/no setting's value in the audit log (`true` / `false`).
+    pub value_true: &'static str,
+    pub value_false: &'static str,
     /// The audit log's actions ("config.rules", "agent.add", …) as people say them.
     pub actions: &'static [(&'static str, &'static str)],
     /// The names of the configuration's fields, for paths such as
@@ -751,6 +754,8 @@ pub static ADMIN_ZH: AdminTexts = AdminTexts {
     copied: "已复制",
     no_changes: "还没有修改记录",
     command_line: "命令行",
+    value_true: "是",
+    value_false: "否",
     actions: &[
         ("config.service", "修改服务模式"),
         ("config.rules", "修改人工服务规则"),
@@ -817,6 +822,11 @@ pub static ADMIN_ZH: AdminTexts = AdminTexts {
         ("disabled", "停用"),
         ("login", "账号"),
         ("password", "密码"),
+        // An import's counts and the changes past the eighth in one entry.
+        ("items", "导入条目"),
+        ("added", "新增"),
+        ("replaced", "替换"),
+        ("more", "其余修改（条）"),
     ],
     when: "时间",
     who: "操作人",
@@ -946,6 +956,8 @@ pub static ADMIN_EN: AdminTexts = AdminTexts {
     copied: "Copied",
     no_changes: "No changes yet",
     command_line: "Command line",
+    value_true: "yes",
+    value_false: "no",
     actions: &[
         ("config.service", "Changed the service mode"),
         ("config.rules", "Changed the service rules"),
@@ -1012,6 +1024,11 @@ pub static ADMIN_EN: AdminTexts = AdminTexts {
         ("disabled", "disabled"),
         ("login", "login"),
         ("password", "password"),
+        // An import's counts and the changes past the eighth in one entry.
+        ("items", "items imported"),
+        ("added", "added"),
+        ("replaced", "replaced"),
+        ("more", "further changes"),
     ],
     when: "When",
     who: "Who",

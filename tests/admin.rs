@@ -96,6 +96,24 @@ fn paths_and_audit_actions_read_as_words_in_both_languages() {
         describe_change_line("config.service", "robot.no_answer_reply: \"a\" → \"b\"", en),
         "Robot · no-answer reply: \"a\" → \"b\""
     );
+    // What the server writes for an import, an added agent and a long change.
+    assert_eq!(
+        describe_change_line("knowledge.import", "added: 3", zh),
+        "新增: 3"
+    );
+    assert_eq!(
+        describe_change_line("agent.add mei", "is_admin: false", zh),
+        "管理员: 否"
+    );
+    assert_eq!(
+        describe_change_line("agent.update mei", "disabled: false → true", en),
+        "disabled: no → yes"
+    );
+    assert_eq!(
+        describe_change_line("config.rules", "more: 2", zh),
+        "其余修改（条）: 2"
+    );
+    // A line that is not `path: change` (entries written before) is shown as it was.
     assert_eq!(
         describe_change_line("knowledge.import", "3 items: 3 added, 0 replaced", en),
         "3 items: 3 added, 0 replaced"

@@ -160,7 +160,7 @@ fn settings_changed_in_the_browser_decide_the_next_transfers_and_answers_without
     let log = boss.visible_text();
     assert!(log.contains("boss"), "{log}");
     assert!(
-        log.contains("added mei (小美)"),
+        log.contains("Added an agent mei") && log.contains("name customers see: \"小美\""),
         "the CLI's agent.add of mei: {log}"
     );
     for raw in ["config.rules", "agent.update", "working_hours", "[0]"] {
@@ -297,6 +297,16 @@ fn screenshots_of_every_settings_page_in_english_and_chinese() {
         open_page(&boss, chinese, chinese);
         loaded.wait(&boss);
         boss.screenshot(&format!("admin-{name}-zh"));
+    }
+    // The audit log (the last page) words the command line's addition of Boss in Chinese.
+    boss.wait_for_text("添加客服 boss");
+    let log = boss.visible_text();
+    assert!(log.contains("管理员: 是"), "{log}");
+    for english in ["added", "chats", "true"] {
+        assert!(
+            !log.contains(english),
+            "{english:?} in the Chinese audit log: {log}"
+        );
     }
 }
 

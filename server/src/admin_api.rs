@@ -167,19 +167,33 @@ async fn audit(state: &AppState, admin: &Admin, action: &str, summary: &str) {
 
 /// A short description of what changed between two JSON values: up to eight
 /// `path: old → new` lines.
+///
+/// Every line is `path: change`, which the admin page words per language; past eight
+/// changes the rest are counted in a last `more: N` line; no change is an empty summary.
 pub fn diff_summary(before: &Value, after: &Value) -> String {
     let mut lines = Vec::new();
     diff(before, after, String::new(), &mut lines);
     let total = lines.len();
     lines.truncate(8);
     if total > lines.len() {
-        lines.push(format!("… and {} more", total - lines.len()));
+        lines.push(format!("more: {}", total - lines.len()));
     }
-    if lines.is_empty() {
-        "no change".to_owned()
-    } else {
-        lines.join("\n")
-    }
+    lines.join("\n")
+}
+
+/// The audit summary of an agent just added (by this API or the command line): one
+/// `field: value` line per setting, in the same form as a change.
+pub fn agent_added_summary(record: &AgentRecord) -> String {
+    let view = serde_json::to_value(AgentView::from(record)).unwrap_or_default();
+    let Value::Object(fields) = view else {
+        return String::new();
+    };
+    fields
+        .iter()
+        .filter(|(key, _)| key.as_str() != "login")
+        .map(|(key, value)| format!("{key}: {}", short(value)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn diff(before: &Value, after: &Value, path: String, lines: &mut Vec<String>) {
@@ -565,12 +579,13 @@ async fn add_agent(
         Ok(record) => record,
         Err(error) => return internal(error),
     };
-    let role = if record.is_admin { "admin" } else { "agent" };
-    let summary = format!(
-        "added {} ({}), {role}, max {} chats, groups {:?}",
-        record.login, record.display_name, record.max_chats, record.groups
-    );
-    audit(&state, &admin, "agent.add", &summary).await;
+    audit(
+        &state,
+        &admin,
+        &format!("agent.add {}", record.login),
+        &agent_added_summary(&record),
+    )
+    .await;
     state.hub.reload().await;
     let mut body = serde_json::to_value(AgentView::from(&record)).unwrap_or_default();
     if generated {
@@ -671,13 +686,7 @@ async fn reset_password(
         Ok(false) => return api_error(StatusCode::NOT_FOUND, "not_found", "no such agent"),
         Err(error) => return internal(error),
     }
-    audit(
-        &state,
-        &admin,
-        &format!("agent.password {login}"),
-        "password reset",
-    )
-    .await;
+    audit(&state, &admin, &format!("agent.password {login}"), "").await;
     if generated {
         Json(json!({ "password": password })).into_response()
     } else {
@@ -824,8 +833,8 @@ async fn add_knowledge(
     audit(
         &state,
         &admin,
-        "knowledge.add",
-        &format!("{}: {}", item.id, item.question),
+        &format!("knowledge.add {}", item.id),
+        &format!("question: {}", short(&Value::String(item.question.clone()))),
     )
     .await;
     state.hub.reload().await;
@@ -930,7 +939,10 @@ async fn import_knowledge(
         &state,
         &admin,
         "knowledge.import",
-        &format!("{} items: {added} added, {replaced} replaced", items.len()),
+        &format!(
+            "items: {}\nadded: {added}\nreplaced: {replaced}",
+            items.len()
+        ),
     )
     .await;
     state.hub.reload().await;
@@ -1027,6 +1039,10 @@ mod tests {
             diff_summary(&before, &after),
             r#"rules[0].weekly[0].from: "09:00" → "00:00""#
         );
-        assert_eq!(diff_summary(&before, &before), "no change");
+        assert_eq!(diff_summary(&before, &before), "");
+        let many = json!({ "a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 1, "g": 1, "h": 1, "i": 1, "j": 1 });
+        let summary = diff_summary(&json!({}), &many);
+        assert_eq!(summary.lines().count(), 9, "{summary}");
+        assert_eq!(summary.lines().last(), Some("more: 2"));
     }
 }

@@ -360,13 +360,13 @@ async fn agent(command: AgentCommand) -> Result<()> {
                     app::now_ms(),
                 )
                 .await?;
-            let role = if agent.is_admin { "admin" } else { "agent" };
-            let summary = format!(
-                "added {} ({}), {role}, max {} chats, groups {:?}",
-                agent.login, agent.display_name, agent.max_chats, agent.groups
-            );
             store
-                .add_cli_audit(&agent.id, "agent.add", &summary, app::now_ms())
+                .add_cli_audit(
+                    &agent.id,
+                    &format!("agent.add {}", agent.login),
+                    &crate::admin_api::agent_added_summary(&agent),
+                    app::now_ms(),
+                )
                 .await?;
             println!(
                 "added agent {} ({}), groups {}, max {} chats",
@@ -406,13 +406,7 @@ async fn agent(command: AgentCommand) -> Result<()> {
             if !store.set_agent_password(&login, &password).await? {
                 bail!("no agent with login {login:?}");
             }
-            audit_cli(
-                &store,
-                &login,
-                &format!("agent.password {login}"),
-                "password reset",
-            )
-            .await?;
+            audit_cli(&store, &login, &format!("agent.password {login}"), "").await?;
             println!("password of {login} changed");
             if generated {
                 println!("password: {password}");

@@ -87,11 +87,22 @@ pub fn describe_change_line(action: &str, line: &str, t: &AdminTexts) -> String 
     match line.split_once(": ") {
         Some((path, change)) if !path.contains(' ') => {
             let full = match section {
+                // "more: N" counts the changes past the eighth, of any section.
+                _ if path == "more" => path.to_owned(),
                 Some(section) if path.starts_with('[') => format!("{section}{path}"),
                 // The fields of these read well without the section's name.
                 Some("service" | "widget") | None => path.to_owned(),
                 Some(section) => format!("{section}.{path}"),
             };
+            let change = change
+                .split(" → ")
+                .map(|value| match value {
+                    "true" => t.value_true,
+                    "false" => t.value_false,
+                    value => value,
+                })
+                .collect::<Vec<_>>()
+                .join(" → ");
             format!("{}: {change}", describe_path(&full, t))
         }
         _ => line.to_owned(),
