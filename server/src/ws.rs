@@ -34,6 +34,27 @@ const MAX_TRANSPORT_BYTES: usize = 4 * MAX_FRAME_BYTES;
 /// and events never find the outbox full of refusals.
 const REPLIES_CAPACITY: usize = 64;
 
+/// The transport's read buffer, allocated up front for every connection (tungstenite's
+/// default is 128 KiB, which made an idle connection cost ~140 KiB). Chat frames are small;
+/// a larger frame is read in several chunks into the message buffer, which grows only for
+/// that message.
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Frames are written once this many bytes wait (or on flush, which every send does).
+pub const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// The most bytes that may wait to be written: the write buffer and one largest frame.
+/// Past it a send fails and the connection ends (its client resumes), instead of growing.
+pub const MAX_WRITE_BUFFER_BYTES: usize = WRITE_BUFFER_BYTES + MAX_TRANSPORT_BYTES;
+
+/// The buffer sizes and limits every WebSocket of this server uses (see the constants).
+fn small(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(MAX_TRANSPORT_BYTES)
+        .max_frame_size(MAX_TRANSPORT_BYTES)
+}
+
 pub async fn customer_upgrade(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -48,16 +69,13 @@ pub async fn customer_upgrade(
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .and_then(kefu_core::useragent::describe);
-    upgrade
-        .max_message_size(MAX_TRANSPORT_BYTES)
-        .max_frame_size(MAX_TRANSPORT_BYTES)
-        .on_upgrade(move |socket| {
-            let forwarded_for = headers
-                .get("x-forwarded-for")
-                .and_then(|value| value.to_str().ok());
-            let ip = state.settings.client_ip(peer.ip(), forwarded_for);
-            customer_connection(state, socket, ip, browser)
-        })
+    small(upgrade).on_upgrade(move |socket| {
+        let forwarded_for = headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok());
+        let ip = state.settings.client_ip(peer.ip(), forwarded_for);
+        customer_connection(state, socket, ip, browser)
+    })
 }
 
 pub async fn agent_upgrade(
@@ -73,10 +91,7 @@ pub async fn agent_upgrade(
     if origin.is_some_and(|origin| origin != own && !is_loopback_alias(origin, &own)) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    upgrade
-        .max_message_size(MAX_TRANSPORT_BYTES)
-        .max_frame_size(MAX_TRANSPORT_BYTES)
-        .on_upgrade(move |socket| agent_connection(state, socket))
+    small(upgrade).on_upgrade(move |socket| agent_connection(state, socket))
 }
 
 /// Browsers always send Origin on a WebSocket upgrade; a page of a site that is not allowed
