@@ -60,7 +60,7 @@ async fn until_no_customers(server: &TestServer) {
 /// starts a conversation), close.
 async fn visit(server: &TestServer, index: usize, ask_every: usize) {
     let mut customer = server.customer().await;
-    if index % ask_every == 0 {
+    if index.is_multiple_of(ask_every) {
         customer.say("q", "忘记密码怎么办？").await;
         customer
             .expect_event(|body| {
