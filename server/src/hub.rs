@@ -33,16 +33,19 @@ use crate::store::{AgentRecord, Store};
 
 /// Frames queued for one connection. Bounded: a client that cannot keep up is disconnected
 /// and resumes from its last seq, rather than growing the server's memory.
+///
+/// Frames are boxed: a channel allocates its slots 32 at a time, at once, and a
+/// `ServerFrame` is ~460 bytes, so an idle connection's first block alone took ~15 KiB.
 #[derive(Clone)]
 pub struct Outbox {
-    frames: mpsc::Sender<ServerFrame>,
+    frames: mpsc::Sender<Box<ServerFrame>>,
     closing: Arc<tokio::sync::Notify>,
     ending: Arc<std::sync::Mutex<Option<Ending>>>,
 }
 
 /// The connection task's end of an [`Outbox`].
 pub struct OutboxReceiver {
-    pub frames: mpsc::Receiver<ServerFrame>,
+    pub frames: mpsc::Receiver<Box<ServerFrame>>,
     /// Notified when the connection must close: a frame had to be dropped (the client
     /// resumes from its last seq) or the agent's session was revoked.
     pub closing: Arc<tokio::sync::Notify>,
@@ -2144,7 +2147,7 @@ fn agent_profile(live: &AgentLive) -> AgentProfile {
 /// is dropped and the connection task is told to close the socket, so the client reconnects
 /// and resumes from its last seq without missing anything.
 fn send(outbox: &Outbox, frame: ServerFrame) {
-    if let Err(mpsc::error::TrySendError::Full(_)) = outbox.frames.try_send(frame) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = outbox.frames.try_send(Box::new(frame)) {
         tracing::warn!("a connection's outbox is full; closing it so the client resumes");
         outbox.close();
     }

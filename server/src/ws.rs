@@ -128,6 +128,10 @@ fn is_loopback_alias(origin: &str, own: &str) -> bool {
     swap(origin) == swap(own)
 }
 
+/// Every phase's future is boxed: a task's future is as large as its largest state, and
+/// an idle connection would otherwise carry the hello phase's (a decoded `hello`, the
+/// request to the hub) for its whole life, several KiB each (see ARCHITECTURE.md, small
+/// idle connections).
 async fn customer_connection(
     state: Arc<AppState>,
     socket: WebSocket,
@@ -138,7 +142,13 @@ async fn customer_connection(
     let conn = state.hub.next_conn_id();
     let (outbox, receiver) = Outbox::new();
     let (mut sink, mut stream) = socket.split();
-    let hello = match first_frame(&state, &mut stream, protocol::decode_customer_frame).await {
+    let hello = match Box::pin(first_frame(
+        &state,
+        &mut stream,
+        protocol::decode_customer_frame,
+    ))
+    .await
+    {
         Ok(CustomerFrame::Hello {
             visitor_token,
             resume,
@@ -156,35 +166,33 @@ async fn customer_connection(
             browser,
         },
         Ok(_) => {
-            close_with(
+            Box::pin(close_with(
                 &mut sink,
                 FrameError::new(ErrorCode::BadFrame, "the first frame must be hello"),
-            )
+            ))
             .await;
             Metrics::sub(&state.metrics.customer_connections, 1);
             return;
         }
         Err(refusal) => {
-            refuse(&mut sink, refusal).await;
+            Box::pin(refuse(&mut sink, refusal)).await;
             Metrics::sub(&state.metrics.customer_connections, 1);
             return;
         }
     };
     let (reply, answer) = oneshot::channel();
-    state
-        .hub
-        .send(Request::CustomerHello {
-            conn,
-            hello,
-            outbox: outbox.clone(),
-            reply,
-        })
-        .await;
+    Box::pin(state.hub.send(Request::CustomerHello {
+        conn,
+        hello,
+        outbox: outbox.clone(),
+        reply,
+    }))
+    .await;
     match answer.await {
         Ok(Ok((visitor_id, first))) => {
-            if !write_first(&mut sink, first).await {
+            if !Box::pin(write_first(&mut sink, first)).await {
                 drop(receiver);
-                state.hub.send(Request::CustomerGone { conn }).await;
+                Box::pin(state.hub.send(Request::CustomerGone { conn })).await;
                 Metrics::sub(&state.metrics.customer_connections, 1);
                 return;
             }
@@ -207,18 +215,18 @@ async fn customer_connection(
                 }
             };
             drop(outbox);
-            run_connection(
+            Box::pin(run_connection(
                 reader,
                 write_frames(sink, receiver, replies_receiver, close_reason),
                 close,
-            )
+            ))
             .await;
-            state.hub.send(Request::CustomerGone { conn }).await;
+            Box::pin(state.hub.send(Request::CustomerGone { conn })).await;
         }
-        Ok(Err(error)) => close_with(&mut sink, error).await,
+        Ok(Err(error)) => Box::pin(close_with(&mut sink, error)).await,
         Err(_) => {
             let error = FrameError::new(ErrorCode::Internal, "the server is shutting down");
-            close_with_code(&mut sink, error, 1001).await
+            Box::pin(close_with_code(&mut sink, error, 1001)).await
         }
     }
     Metrics::sub(&state.metrics.customer_connections, 1);
@@ -408,7 +416,7 @@ const SESSION_CHECK: Duration = Duration::from_secs(2);
 async fn session_ended(
     state: &AppState,
     token: &str,
-    replies: &mpsc::Sender<ServerFrame>,
+    replies: &mpsc::Sender<Box<ServerFrame>>,
 ) -> CloseFrame {
     loop {
         tokio::time::sleep(SESSION_CHECK).await;
@@ -421,7 +429,7 @@ async fn session_ended(
                 ErrorCode::Unauthorized,
                 "the session has ended; log in again",
             );
-            let _ = replies.send(error.to_server_frame(None)).await;
+            let _ = replies.send(Box::new(error.to_server_frame(None))).await;
             return CloseFrame {
                 code: 1008,
                 reason: "session ended".into(),
@@ -442,7 +450,7 @@ struct RateKey {
 async fn read_frames<T>(
     state: &AppState,
     stream: &mut Stream,
-    replies: &mpsc::Sender<ServerFrame>,
+    replies: &mpsc::Sender<Box<ServerFrame>>,
     decode: fn(&str) -> Result<T, FrameError>,
     limit: Option<&RateKey>,
     request: impl Fn(T) -> Request,
@@ -496,13 +504,16 @@ async fn read_frames<T>(
                 "too many frames; slow down and retry in a moment",
             );
             let _ = replies
-                .send(error.to_server_frame(protocol::client_msg_id_of(text.as_str())))
+                .send(Box::new(
+                    error.to_server_frame(protocol::client_msg_id_of(text.as_str())),
+                ))
                 .await;
             continue;
         }
         match decode(text.as_str()) {
             Ok(frame) => {
-                if !state.hub.send(request(frame)).await {
+                // Boxed: the request is only alive while it is sent (see customer_connection).
+                if !Box::pin(state.hub.send(request(frame))).await {
                     return None;
                 }
             }
@@ -521,12 +532,14 @@ async fn read_frames<T>(
 
 async fn reject(
     state: &AppState,
-    replies: &mpsc::Sender<ServerFrame>,
+    replies: &mpsc::Sender<Box<ServerFrame>>,
     error: FrameError,
     client_msg_id: Option<String>,
 ) {
     Metrics::add(&state.metrics.frames_rejected, 1);
-    let _ = replies.send(error.to_server_frame(client_msg_id)).await;
+    let _ = replies
+        .send(Box::new(error.to_server_frame(client_msg_id)))
+        .await;
 }
 
 /// Writes the answer to `hello` (welcome and resumed log, see [`crate::hub::Hello`]) with
@@ -556,7 +569,7 @@ async fn write_first(sink: &mut Sink, frames: Vec<ServerFrame>) -> bool {
 async fn write_frames(
     mut sink: Sink,
     mut receiver: OutboxReceiver,
-    mut replies: mpsc::Receiver<ServerFrame>,
+    mut replies: mpsc::Receiver<Box<ServerFrame>>,
     mut close: oneshot::Receiver<CloseFrame>,
 ) {
     loop {
