@@ -517,6 +517,12 @@ impl Recency {
 /// How often idle timeouts and disconnected agents are checked.
 const TICK: Duration = Duration::from_secs(1);
 
+/// The most visitors one [`Hub::evict`] looks at and keeps (connected, or with a queued or
+/// served chat) before it stops: with many more connected visitors than the cap, each close
+/// would otherwise walk all of them. The kept ones move to the back, so the next call (the
+/// next close, or the next tick) goes on from there.
+const EVICTION_SCAN: usize = 256;
+
 /// How many past conversations a returning visitor gets back.
 const HISTORY_CONVERSATIONS: usize = 20;
 
@@ -659,7 +665,7 @@ impl Hub {
     fn evict(&mut self) {
         let cap = self.settings.visitors_in_memory;
         let mut kept = 0;
-        while self.recency.len() > cap && kept < self.recency.len() {
+        while self.recency.len() > cap && kept < EVICTION_SCAN.min(self.recency.len()) {
             let Some(visitor_id) = self.recency.oldest() else {
                 break;
             };
