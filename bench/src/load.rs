@@ -50,7 +50,6 @@ pub struct LoadResult {
     pub seconds: f64,
     pub round_trip_us: Vec<u64>,
     pub one_way_us: Vec<u64>,
-    pub rss_idle_bytes_per_connection: f64,
     pub failed_conversations: u64,
 }
 
@@ -85,9 +84,9 @@ impl Shared {
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Runs a scenario: idle connections first (their memory is measured), then the agents and
-/// the active customers all at once.
-pub async fn run(target: &Target, scenario: Scenario, server_pid: u32) -> Result<LoadResult> {
+/// Runs a scenario: idle connections first (their memory is measured separately, see
+/// [`crate::idle`]), then the agents and the active customers all at once.
+pub async fn run(target: &Target, scenario: Scenario) -> Result<LoadResult> {
     let shared = Arc::new(Shared {
         start: Instant::now(),
         delivered: AtomicU64::new(0),
@@ -95,7 +94,6 @@ pub async fn run(target: &Target, scenario: Scenario, server_pid: u32) -> Result
         round_trip_us: Mutex::new(Vec::new()),
         one_way_us: Mutex::new(Vec::new()),
     });
-    let rss_before = rss_bytes(server_pid)?;
     let mut idle = Vec::with_capacity(scenario.idle);
     for index in 0..scenario.idle {
         idle.push(
@@ -104,13 +102,6 @@ pub async fn run(target: &Target, scenario: Scenario, server_pid: u32) -> Result
                 .with_context(|| format!("idle connection {index}"))?,
         );
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let rss_after = rss_bytes(server_pid)?;
-    let per_connection = if scenario.idle > 0 {
-        (rss_after.saturating_sub(rss_before)) as f64 / scenario.idle as f64
-    } else {
-        f64::NAN
-    };
 
     let agent_count = match target {
         Target::Kefu { agent_tokens, .. } => agent_tokens.len(),
@@ -154,7 +145,6 @@ pub async fn run(target: &Target, scenario: Scenario, server_pid: u32) -> Result
         seconds,
         round_trip_us,
         one_way_us,
-        rss_idle_bytes_per_connection: per_connection,
         failed_conversations: shared.failed.load(Ordering::Relaxed),
     })
 }
@@ -210,7 +200,7 @@ fn customer_send(client_msg_id: String, text: String) -> String {
     })
 }
 
-async fn connect_idle(target: &Target, id: u64) -> Result<Socket> {
+pub async fn connect_idle(target: &Target, id: u64) -> Result<Socket> {
     match target {
         Target::Kefu { addr, .. } => {
             let mut socket = connect(&format!("ws://{addr}/ws/customer")).await?;

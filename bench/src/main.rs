@@ -9,8 +9,11 @@
 //!
 //! Usage: `kefu-bench all --kefu target/release/kefu --assets target/dist [--quick] [--no-page]`, or
 //! `kefu-bench relay --listen 127.0.0.1:9000 --agents 10` to run the baseline alone, or
-//! `kefu-bench workspace --kefu … --assets …` for the agent workspace measurement alone.
+//! `kefu-bench workspace --kefu … --assets …` for the agent workspace measurement alone, or
+//! `kefu-bench idle --kefu … --assets … [--low 1000] [--high 10000]` for the memory per idle
+//! connection alone (Kefu and the relay).
 
+mod idle;
 mod load;
 mod page;
 mod relay;
@@ -58,6 +61,16 @@ fn main() -> Result<()> {
             print!("{}", page::measure(&kefu, &assets, runs)?);
             Ok(())
         }
+        Some("idle") => {
+            raise_open_files_limit();
+            let kefu = PathBuf::from(value(&args, "--kefu").context("--kefu PATH is required")?);
+            let assets =
+                PathBuf::from(value(&args, "--assets").context("--assets DIR is required")?);
+            let low: usize = value(&args, "--low").map_or(Ok(1_000), |value| value.parse())?;
+            let high: usize = value(&args, "--high").map_or(Ok(10_000), |value| value.parse())?;
+            print!("{}", idle_section(&kefu, &assets, low, high)?);
+            Ok(())
+        }
         Some("all") => {
             let kefu = PathBuf::from(value(&args, "--kefu").context("--kefu PATH is required")?);
             let assets =
@@ -72,6 +85,7 @@ fn main() -> Result<()> {
         _ => bail!(
             "usage: kefu-bench all --kefu PATH --assets DIR [--out FILE] [--quick] [--no-page]\n\
              \x20      kefu-bench workspace --kefu PATH --assets DIR [--quick]   (the agent workspace with 50 chats only)\n\
+             \x20      kefu-bench idle --kefu PATH --assets DIR [--low N] [--high N]   (memory per idle connection only)\n\
              \x20      kefu-bench relay --listen ADDR --agents N"
         ),
     }
@@ -163,8 +177,8 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
     writeln!(
         load_section,
         "### Server under load (loopback, {agents} agents)\n\nRound trip: customer → agent → customer; one way: customer → agent. Latencies in ms.\n\n\
-         | idle + active | server | messages/s | round trip p50 | p99 | p999 | one way p50 | p99 | RSS per idle connection | failed |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+         | idle + active | server | messages/s | round trip p50 | p99 | p999 | one way p50 | p99 | failed |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|"
     )?;
     for scenario in scenarios {
         let kefu_result = run_kefu(kefu, assets, scenario, agents)?;
@@ -172,7 +186,7 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
         for (name, result) in [("kefu", &kefu_result), ("relay", &relay_result)] {
             writeln!(
                 load_section,
-                "| {} + {} | {name} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} KiB | {} |",
+                "| {} + {} | {name} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
                 scenario.idle,
                 scenario.active,
                 result.messages_per_second(),
@@ -181,13 +195,12 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
                 percentile_ms(&result.round_trip_us, 0.999),
                 percentile_ms(&result.one_way_us, 0.5),
                 percentile_ms(&result.one_way_us, 0.99),
-                result.rss_idle_bytes_per_connection / 1024.0,
                 result.failed_conversations,
             )?;
         }
         writeln!(
             load_section,
-            "| {} + {} | **kefu ÷ relay** | {:.2}× | {:.2}× | {:.2}× | | | | {:.2}× | |",
+            "| {} + {} | **kefu ÷ relay** | {:.2}× | {:.2}× | {:.2}× | | | | |",
             scenario.idle,
             scenario.active,
             kefu_result.messages_per_second() / relay_result.messages_per_second(),
@@ -195,7 +208,6 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
                 / percentile_ms(&relay_result.round_trip_us, 0.5),
             percentile_ms(&kefu_result.round_trip_us, 0.99)
                 / percentile_ms(&relay_result.round_trip_us, 0.99),
-            kefu_result.rss_idle_bytes_per_connection / relay_result.rss_idle_bytes_per_connection,
         )?;
         println!(
             "{}",
@@ -212,6 +224,12 @@ fn all(kefu: &Path, assets: &Path, out: &Path, quick: bool, with_page: bool) -> 
     }
     load_section.push('\n');
     report.push_str(&load_section);
+
+    // Memory per idle connection, as a slope.
+    let (low, high) = if quick { (10, 100) } else { (1_000, 10_000) };
+    let idle_section = idle_section(kefu, assets, low, high)?;
+    print!("\n{idle_section}");
+    report.push_str(&idle_section);
 
     // The robot.
     let mut robot_section = String::from(
@@ -380,7 +398,6 @@ fn run_kefu(kefu: &Path, assets: &Path, scenario: Scenario, agents: usize) -> Re
                 agent_tokens: tokens,
             },
             scenario,
-            process.0.id(),
         )
         .await
     });
@@ -390,6 +407,40 @@ fn run_kefu(kefu: &Path, assets: &Path, scenario: Scenario, agents: usize) -> Re
 }
 
 fn run_relay(scenario: Scenario, agents: usize) -> Result<LoadResult> {
+    let (process, addr) = start_relay(agents)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let result = runtime.block_on(load::run(&Target::Relay { addr, agents }, scenario));
+    drop(process);
+    result
+}
+
+/// Kefu's and the relay's memory per idle connection between `low` and `high` idle
+/// connections, one after the other in this run, as a Markdown section.
+fn idle_section(kefu: &Path, assets: &Path, low: usize, high: usize) -> Result<String> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let kefu_slope = {
+        let (process, addr, dir) = start_kefu(kefu, assets, 0)?;
+        let target = Target::Kefu {
+            addr,
+            agent_tokens: Vec::new(),
+        };
+        let slope = runtime.block_on(idle::measure(&target, low, high, process.0.id()));
+        drop(process);
+        let _ = std::fs::remove_dir_all(dir);
+        slope?
+    };
+    let relay_slope = {
+        let (process, addr) = start_relay(1)?;
+        let target = Target::Relay { addr, agents: 1 };
+        let slope = runtime.block_on(idle::measure(&target, low, high, process.0.id()));
+        drop(process);
+        slope?
+    };
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    idle::section(&command, &kefu_slope, &relay_slope)
+}
+
+fn start_relay(agents: usize) -> Result<(Process, String)> {
     let addr = format!("127.0.0.1:{}", free_port()?);
     let child = Command::new(std::env::current_exe()?)
         .args(["relay", "--listen", &addr, "--agents", &agents.to_string()])
@@ -398,12 +449,5 @@ fn run_relay(scenario: Scenario, agents: usize) -> Result<LoadResult> {
         .context("starting the relay")?;
     let process = Process(child);
     wait_for_port(&addr)?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    let result = runtime.block_on(load::run(
-        &Target::Relay { addr, agents },
-        scenario,
-        process.0.id(),
-    ));
-    drop(process);
-    result
+    Ok((process, addr))
 }

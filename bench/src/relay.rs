@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 type Peers = Arc<Mutex<HashMap<(bool, u64), mpsc::UnboundedSender<Message>>>>;
 
@@ -30,7 +31,10 @@ pub async fn serve(listener: TcpListener, agents: u64) -> anyhow::Result<()> {
                 target = request.uri().query().unwrap_or_default().to_owned();
                 Ok(response)
             };
-            let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
+            let Ok(socket) =
+                tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config()))
+                    .await
+            else {
                 return;
             };
             let (is_agent, id) = parse_target(&target);
@@ -64,6 +68,15 @@ pub async fn serve(listener: TcpListener, agents: u64) -> anyhow::Result<()> {
             writer.abort();
         });
     }
+}
+
+/// The same transport buffers as Kefu's (`server/src/ws.rs`), so that the memory per idle
+/// connection compares what each server keeps, not two buffer settings.
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_write_buffer_size(4 * 1024 + 256 * 1024)
 }
 
 fn parse_target(query: &str) -> (bool, u64) {

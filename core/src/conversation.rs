@@ -435,6 +435,10 @@ pub enum Command {
     },
     /// A periodic check of the idle timeout; produces events only when it is due.
     IdleTick,
+    /// The visitor of a queued conversation has had no connection for the server's grace
+    /// period (`queue_visitor_grace_seconds`): the chat leaves the queue and ends, so no
+    /// agent is given a chat nobody is in. Refused in any other phase.
+    VisitorLeftQueue,
     AgentOffline {
         agent_id: String,
     },
@@ -595,6 +599,14 @@ fn decide_bodies(
             }])
         }
         Command::IdleTick => Ok(idle_tick(state, ctx)),
+        Command::VisitorLeftQueue => {
+            if state.phase != Phase::Queued {
+                return Err(Rejection::WrongPhase { phase: state.phase });
+            }
+            Ok(vec![EventBody::Ended {
+                by: EndedBy::IdleTimeout,
+            }])
+        }
         Command::AgentOffline { agent_id } => {
             check_assigned(state, agent_id)?;
             Ok(vec![EventBody::Requeued {

@@ -36,6 +36,15 @@ pub const MAX_RESUME_CURSORS: usize = 64;
 pub const MAX_PAGE_FIELD_CHARS: usize = 2048;
 /// The most custom attributes of a user identity.
 pub const MAX_USER_ATTRIBUTES: usize = 32;
+/// The longest name of a user attribute, in characters.
+pub const MAX_ATTRIBUTE_NAME_CHARS: usize = 64;
+/// The longest value of a user attribute, in characters.
+pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 512;
+/// The most bytes (UTF-8 JSON) a `hello`'s `user` and `page` may take together: the visitor
+/// profile agents get in every `snapshot` and `agent_welcome` is built of them, so with
+/// this limit a conversation's summary stays far below [`MAX_FRAME_BYTES`] (a snapshot's
+/// events are split over further frames, see the server's `snapshot_frames`).
+pub const MAX_PROFILE_BYTES: usize = 8 * 1024;
 /// How often a client sends `ping` while connected, in seconds: well inside the server's
 /// idle close (60 seconds without any frame).
 pub const PING_EVERY_SECONDS: u32 = 25;
@@ -689,6 +698,30 @@ fn check_customer_frame(frame: &CustomerFrame) -> Result<(), FrameError> {
                         format!("at most {MAX_USER_ATTRIBUTES} user attributes are accepted"),
                     ));
                 }
+                for (name, value) in &user.attributes {
+                    check_length(
+                        "user.attributes name",
+                        name,
+                        MAX_ATTRIBUTE_NAME_CHARS,
+                        ErrorCode::BadFrame,
+                    )?;
+                    check_length(
+                        "user.attributes value",
+                        value,
+                        MAX_ATTRIBUTE_VALUE_CHARS,
+                        ErrorCode::BadFrame,
+                    )?;
+                }
+            }
+            let profile_bytes =
+                serde_json::to_string(&(user, page)).map_or(usize::MAX, |json| json.len());
+            if profile_bytes > MAX_PROFILE_BYTES {
+                return Err(FrameError::new(
+                    ErrorCode::BadFrame,
+                    format!(
+                        "the user identity and page together are {profile_bytes} bytes; at most {MAX_PROFILE_BYTES} are accepted"
+                    ),
+                ));
             }
             Ok(())
         }

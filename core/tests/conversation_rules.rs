@@ -1107,3 +1107,30 @@ fn applying_an_event_twice_is_a_no_op() {
         .collect();
     assert_eq!(fold(&log), fold(&twice));
 }
+
+#[test]
+fn a_queued_chat_whose_visitor_left_ends_and_nothing_else_does() {
+    let world = World::new();
+    check(
+        &world,
+        &in_queue(),
+        Command::VisitorLeftQueue,
+        Ok(vec![ended(EndedBy::IdleTimeout)]),
+    );
+    check(
+        &world,
+        &[started()],
+        Command::VisitorLeftQueue,
+        Err(Rejection::WrongPhase {
+            phase: Phase::Robot,
+        }),
+    );
+    check(
+        &world,
+        &in_human(),
+        Command::VisitorLeftQueue,
+        Err(Rejection::WrongPhase {
+            phase: Phase::Human,
+        }),
+    );
+}

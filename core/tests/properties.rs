@@ -79,6 +79,7 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::EndByCustomer),
         agent_id().prop_map(|agent_id| Command::EndByAgent { agent_id }),
         Just(Command::IdleTick),
+        Just(Command::VisitorLeftQueue),
         agent_id().prop_map(|agent_id| Command::AgentOffline { agent_id }),
         (
             agent_id(),

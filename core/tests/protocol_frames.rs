@@ -560,3 +560,126 @@ fn the_client_msg_id_of_a_refused_frame_is_found_unless_it_is_too_large() {
     assert_eq!(client_msg_id_of(&huge), None);
     assert_eq!(client_msg_id_of("not json"), None);
 }
+
+fn hello_with(user: UserIdentity, page: Option<PageInfo>) -> String {
+    encode_customer_frame(&CustomerFrame::Hello {
+        visitor_token: None,
+        resume: vec![],
+        locale: None,
+        group: None,
+        page,
+        user: Some(user),
+    })
+}
+
+fn user_with(attributes: BTreeMap<String, String>) -> UserIdentity {
+    UserIdentity {
+        id: "u1".into(),
+        attributes,
+        ..UserIdentity::default()
+    }
+}
+
+#[test]
+fn a_hello_attribute_over_its_limit_is_refused_with_bad_frame() {
+    let long_value = BTreeMap::from([(
+        "plan".to_owned(),
+        "金".repeat(MAX_ATTRIBUTE_VALUE_CHARS + 1),
+    )]);
+    let error = decode_customer_frame(&hello_with(user_with(long_value), None)).unwrap_err();
+    assert_eq!(error.code, ErrorCode::BadFrame);
+    assert!(
+        error.message.contains("user.attributes value"),
+        "{}",
+        error.message
+    );
+    let long_name = BTreeMap::from([("名".repeat(MAX_ATTRIBUTE_NAME_CHARS + 1), "x".to_owned())]);
+    let error = decode_customer_frame(&hello_with(user_with(long_name), None)).unwrap_err();
+    assert!(
+        error.message.contains("user.attributes name"),
+        "{}",
+        error.message
+    );
+    let at_limit = BTreeMap::from([(
+        "名".repeat(MAX_ATTRIBUTE_NAME_CHARS),
+        "金".repeat(MAX_ATTRIBUTE_VALUE_CHARS),
+    )]);
+    assert!(decode_customer_frame(&hello_with(user_with(at_limit), None)).is_ok());
+}
+
+/// Each attribute within its own limit, but many of them: the whole profile is refused.
+#[test]
+fn a_hello_profile_over_its_byte_limit_is_refused() {
+    let attributes: BTreeMap<String, String> = (0..MAX_USER_ATTRIBUTES)
+        .map(|index| (format!("k{index}"), "金".repeat(MAX_ATTRIBUTE_VALUE_CHARS)))
+        .collect();
+    let error = decode_customer_frame(&hello_with(user_with(attributes), None)).unwrap_err();
+    assert_eq!(error.code, ErrorCode::BadFrame);
+    assert!(
+        error.message.contains(&MAX_PROFILE_BYTES.to_string()),
+        "{}",
+        error.message
+    );
+}
+
+/// The largest profile a hello may carry, with every past conversation at its longest,
+/// makes a summary that leaves most of a frame for the snapshot's events.
+#[test]
+fn the_largest_accepted_profile_fits_a_snapshot_frame() {
+    // Grow attributes until the next would be refused.
+    let mut attributes = BTreeMap::new();
+    for index in 0..MAX_USER_ATTRIBUTES {
+        attributes.insert(
+            format!("k{index}"),
+            "金".repeat(MAX_ATTRIBUTE_VALUE_CHARS / 4),
+        );
+        if decode_customer_frame(&hello_with(user_with(attributes.clone()), None)).is_err() {
+            attributes.remove(&format!("k{index}"));
+            break;
+        }
+    }
+    let CustomerFrame::Hello { user, page, .. } =
+        decode_customer_frame(&hello_with(user_with(attributes), None)).unwrap()
+    else {
+        unreachable!()
+    };
+    let id = "i".repeat(MAX_ID_CHARS);
+    let summary = ConversationSummary {
+        conversation_id: id.clone(),
+        visitor: VisitorProfile {
+            visitor_id: id.clone(),
+            user,
+            page,
+            locale: Some(id.clone()),
+            verified: true,
+            browser: Some("Chrome 131 · Windows".into()),
+            first_seen: Some(i64::MAX),
+            visits: u32::MAX,
+            previous_conversations: (0..MAX_PAST_CONVERSATIONS)
+                .map(|_| PastConversation {
+                    conversation_id: id.clone(),
+                    started_at: i64::MAX,
+                    ended_at: Some(i64::MAX),
+                    group: id.clone(),
+                    first_message: "金".repeat(PAST_PREVIEW_CHARS),
+                })
+                .collect(),
+            online: true,
+        },
+        group: id.clone(),
+        phase: Phase::Human,
+        agent_id: Some(id),
+        started_at: i64::MAX,
+        last_seq: u64::MAX,
+        read_seq: u64::MAX,
+    };
+    let frame = encode(&ServerFrame::Snapshot {
+        conversation: summary,
+        events: vec![],
+    });
+    assert!(
+        frame.len() > MAX_PROFILE_BYTES - 1024,
+        "the profile is near its limit"
+    );
+    assert!(frame.len() < MAX_FRAME_BYTES / 2, "{} bytes", frame.len());
+}

@@ -18,11 +18,13 @@ use kefu_e2e::{KefuServer, ServerOptions};
 /// `kefu.toml` for the run: the database on `database` (an absolute path, on the tmpfs when
 /// there is one); every client comes from 127.0.0.1, so the rate limits are lifted; agents'
 /// chats stay theirs across the restarts (a long grace period), so the agent who holds a
-/// chat is the one whose transcript is checked. Its clients do not ping: the idle close is
-/// set beyond the run, so that the drops are the faults it chooses.
+/// chat is the one whose transcript is checked, and a queued chat waits for its visitor
+/// across the drops (a long `queue_visitor_grace_seconds`). Its clients do not ping: the idle
+/// close is set beyond the run, so that the drops are the faults it chooses.
 pub fn settings(database: &Path) -> String {
     format!(
         "identity_secret = \"reliability\"\ndatabase = \"{}\"\nagent_disconnect_grace_seconds = 3600\nidle_close_seconds = 86400\n\
+         queue_visitor_grace_seconds = 86400\n\
          visitor_frames_per_second = 1000000.0\nvisitor_frame_burst = 1000000.0\n\
          ip_frames_per_second = 1000000.0\nip_frame_burst = 1000000.0\n",
         database.display()

@@ -8,7 +8,7 @@
 //! What lives here and nowhere else: which connections belong to which visitor or agent,
 //! agents' presence, the folded state of every open conversation, and the queues.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,16 +33,19 @@ use crate::store::{AgentRecord, Store};
 
 /// Frames queued for one connection. Bounded: a client that cannot keep up is disconnected
 /// and resumes from its last seq, rather than growing the server's memory.
+///
+/// Frames are boxed: a channel allocates its slots 32 at a time, at once, and a
+/// `ServerFrame` is ~460 bytes, so an idle connection's first block alone took ~15 KiB.
 #[derive(Clone)]
 pub struct Outbox {
-    frames: mpsc::Sender<ServerFrame>,
+    frames: mpsc::Sender<Box<ServerFrame>>,
     closing: Arc<tokio::sync::Notify>,
     ending: Arc<std::sync::Mutex<Option<Ending>>>,
 }
 
 /// The connection task's end of an [`Outbox`].
 pub struct OutboxReceiver {
-    pub frames: mpsc::Receiver<ServerFrame>,
+    pub frames: mpsc::Receiver<Box<ServerFrame>>,
     /// Notified when the connection must close: a frame had to be dropped (the client
     /// resumes from its last seq) or the agent's session was revoked.
     pub closing: Arc<tokio::sync::Notify>,
@@ -470,10 +473,55 @@ struct Hub {
     /// Conversations in `Human`, by agent.
     assigned: HashMap<String, BTreeSet<String>>,
     queues: Queues,
+    /// Every visitor held in memory (`visitor_conversations`), least recently seen first:
+    /// who is evicted when there are more than `visitors_in_memory` (see [`Hub::evict`]).
+    recency: Recency,
+    /// When the tick first saw a queued chat's visitor with no connection (see
+    /// [`Hub::expire_abandoned_queue`]).
+    queue_visitor_gone_since: HashMap<String, i64>,
+}
+
+/// Visitors in the order they were last seen, for least-recently-seen eviction: a stamp per
+/// visitor and the visitors by stamp, so touching and finding the oldest are O(log n).
+#[derive(Default)]
+struct Recency {
+    next: u64,
+    stamp: HashMap<String, u64>,
+    by_stamp: BTreeMap<u64, String>,
+}
+
+impl Recency {
+    fn touch(&mut self, visitor_id: &str) {
+        self.next += 1;
+        if let Some(old) = self.stamp.insert(visitor_id.to_owned(), self.next) {
+            self.by_stamp.remove(&old);
+        }
+        self.by_stamp.insert(self.next, visitor_id.to_owned());
+    }
+
+    fn remove(&mut self, visitor_id: &str) {
+        if let Some(old) = self.stamp.remove(visitor_id) {
+            self.by_stamp.remove(&old);
+        }
+    }
+
+    fn oldest(&self) -> Option<String> {
+        self.by_stamp.values().next().cloned()
+    }
+
+    fn len(&self) -> usize {
+        self.stamp.len()
+    }
 }
 
 /// How often idle timeouts and disconnected agents are checked.
 const TICK: Duration = Duration::from_secs(1);
+
+/// The most visitors one [`Hub::evict`] looks at and keeps (connected, or with a queued or
+/// served chat) before it stops: with many more connected visitors than the cap, each close
+/// would otherwise walk all of them. The kept ones move to the back, so the next call (the
+/// next close, or the next tick) goes on from there.
+const EVICTION_SCAN: usize = 256;
 
 /// How many past conversations a returning visitor gets back.
 const HISTORY_CONVERSATIONS: usize = 20;
@@ -505,6 +553,8 @@ impl Hub {
             agent_conns: Connections::new(),
             assigned: HashMap::new(),
             queues: Queues::new(),
+            recency: Recency::default(),
+            queue_visitor_gone_since: HashMap::new(),
         }
     }
 
@@ -537,6 +587,7 @@ impl Hub {
                 .entry(visitor_id.clone())
                 .or_default()
                 .push(conversation_id.clone());
+            self.recency.touch(&visitor_id);
             if state.phase == Phase::Queued {
                 let queued_at = events
                     .iter()
@@ -569,7 +620,96 @@ impl Hub {
                 },
             );
         }
+        self.evict();
+        self.publish_sizes();
         Ok(())
+    }
+
+    /// Reads a visitor's conversations back from the store when they are not in memory (a
+    /// visitor seen for the first time since start-up, or one [`Hub::evict`] dropped). Only
+    /// visitors with no queued or served chat are evicted, so what is read here is in the
+    /// robot phase or ended: no queue or agent index needs it.
+    async fn load_visitor(&mut self, visitor_id: &str) -> Result<()> {
+        if self.visitor_conversations.contains_key(visitor_id) {
+            return Ok(());
+        }
+        let mut ids = Vec::new();
+        for conversation_id in self.store.conversations_of_visitor(visitor_id).await? {
+            if !self.conversations.contains_key(&conversation_id) {
+                let events = self.store.events_after(&conversation_id, 0).await?;
+                if events.is_empty() {
+                    // Never started (see `restore`).
+                    continue;
+                }
+                self.conversations.insert(
+                    conversation_id.clone(),
+                    Conversation {
+                        state: conversation::fold(&events),
+                        visitor_id: visitor_id.to_owned(),
+                        read_seq: 0,
+                    },
+                );
+            }
+            ids.push(conversation_id);
+        }
+        self.visitor_conversations
+            .insert(visitor_id.to_owned(), ids);
+        self.recency.touch(visitor_id);
+        Ok(())
+    }
+
+    /// Drops visitors from memory, least recently seen first, while there are more than
+    /// `visitors_in_memory`: their profile, their conversation list and their conversations'
+    /// folded state (all of it is in the store). A visitor who is connected or has a queued
+    /// or served chat is kept (and counted as seen now, so the next look starts past them).
+    fn evict(&mut self) {
+        let cap = self.settings.visitors_in_memory;
+        let mut kept = 0;
+        while self.recency.len() > cap && kept < EVICTION_SCAN.min(self.recency.len()) {
+            let Some(visitor_id) = self.recency.oldest() else {
+                break;
+            };
+            let ids = self
+                .visitor_conversations
+                .get(&visitor_id)
+                .cloned()
+                .unwrap_or_default();
+            let busy = self.customers.has_owner(&visitor_id)
+                || ids.iter().any(|id| {
+                    self.conversations
+                        .get(id)
+                        .is_some_and(|c| matches!(c.state.phase, Phase::Queued | Phase::Human))
+                });
+            if busy {
+                self.recency.touch(&visitor_id);
+                kept += 1;
+                continue;
+            }
+            for id in &ids {
+                self.conversations.remove(id);
+            }
+            self.visitor_conversations.remove(&visitor_id);
+            self.visitor_profiles.remove(&visitor_id);
+            self.queue_visitor_gone_since.remove(&visitor_id);
+            self.recency.remove(&visitor_id);
+        }
+    }
+
+    /// Publishes the sizes of the live maps as gauges of `/metrics`.
+    fn publish_sizes(&self) {
+        Metrics::set(
+            &self.metrics.live_visitors,
+            self.visitor_conversations.len() as u64,
+        );
+        Metrics::set(
+            &self.metrics.live_visitors_cap,
+            self.settings.visitors_in_memory as u64,
+        );
+        Metrics::set(
+            &self.metrics.live_conversations,
+            self.conversations.len() as u64,
+        );
+        Metrics::set(&self.metrics.live_queued, self.queues.len() as u64);
     }
 
     async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
@@ -583,6 +723,7 @@ impl Hub {
                 },
                 _ = tick.tick() => self.tick().await,
             }
+            self.publish_sizes();
         }
     }
 
@@ -610,6 +751,7 @@ impl Hub {
                 {
                     tracing::warn!(error = format!("{error:#}"), "could not tell the agent");
                 }
+                self.evict();
             }
             Request::AgentHello {
                 conn,
@@ -714,6 +856,10 @@ impl Hub {
                 .map_err(internal)?,
         };
         let visitor_id = record.id.clone();
+        // Back in memory if they were evicted, and seen now.
+        self.load_visitor(&visitor_id).await.map_err(internal)?;
+        self.recency.touch(&visitor_id);
+        self.queue_visitor_gone_since.remove(&visitor_id);
         let conversation_ids = self
             .visitor_conversations
             .get(&visitor_id)
@@ -1354,6 +1500,15 @@ impl Hub {
         client_msg_id: Option<String>,
     ) {
         let now = self.clock.now_ms();
+        // An ended chat of an evicted visitor is read back, so the agent gets the same answer
+        // as before the eviction.
+        if !self.conversations.contains_key(conversation_id)
+            && let Ok(Some(visitor_id)) = self.store.visitor_of_conversation(conversation_id).await
+            && let Err(error) = self.load_visitor(&visitor_id).await
+        {
+            send(outbox, internal_frame(error, client_msg_id));
+            return;
+        }
         let Some(conversation) = self.conversations.get(conversation_id) else {
             send(
                 outbox,
@@ -1694,8 +1849,71 @@ impl Hub {
                 );
             }
         }
+        self.expire_abandoned_queue(now).await;
         if !self.queues.is_empty() {
             self.route().await;
+        }
+        self.evict();
+    }
+
+    /// Ends the queued chats whose visitor has had no connection for
+    /// `queue_visitor_grace_seconds` (counted from the first tick that saw them gone), with
+    /// kefu-core's [`Command::VisitorLeftQueue`]: the chat leaves the queue (the positions
+    /// of those behind it move up) and its visitor sees it ended when they come back.
+    async fn expire_abandoned_queue(&mut self, now: i64) {
+        let grace = i64::from(self.settings.queue_visitor_grace_seconds) * 1000;
+        let mut waiting = HashMap::new();
+        for entry in self.queues.entries() {
+            if let Some(conversation) = self.conversations.get(&entry.conversation_id)
+                && !self.customers.has_owner(&conversation.visitor_id)
+            {
+                waiting.insert(
+                    conversation.visitor_id.clone(),
+                    entry.conversation_id.clone(),
+                );
+            }
+        }
+        // Visitors who came back or whose chat left the queue are forgotten.
+        self.queue_visitor_gone_since
+            .retain(|visitor_id, _| waiting.contains_key(visitor_id));
+        let mut expired = Vec::new();
+        for (visitor_id, conversation_id) in waiting {
+            let since = *self
+                .queue_visitor_gone_since
+                .entry(visitor_id)
+                .or_insert(now);
+            if now - since >= grace {
+                expired.push(conversation_id);
+            }
+        }
+        for conversation_id in expired {
+            let Some(conversation) = self.conversations.get(&conversation_id) else {
+                continue;
+            };
+            let visitor_id = conversation.visitor_id.clone();
+            let settings = self.conversation_settings(&conversation.state.group, Some(&visitor_id));
+            let ctx = Ctx {
+                now,
+                settings: &settings,
+                availability: Availability::default(),
+                robot: None,
+            };
+            match conversation::decide(&conversation.state, &Command::VisitorLeftQueue, &ctx) {
+                Ok(events) => {
+                    if let Err(error) = self.commit(&conversation_id, events).await {
+                        tracing::error!(
+                            error = format!("{error:#}"),
+                            conversation_id,
+                            "ending an abandoned queued chat failed"
+                        );
+                    } else {
+                        self.queue_visitor_gone_since.remove(&visitor_id);
+                    }
+                }
+                Err(rejection) => {
+                    tracing::warn!(%rejection, conversation_id, "abandoned queued chat not ended")
+                }
+            }
         }
     }
 
@@ -1935,7 +2153,7 @@ fn agent_profile(live: &AgentLive) -> AgentProfile {
 /// is dropped and the connection task is told to close the socket, so the client reconnects
 /// and resumes from its last seq without missing anything.
 fn send(outbox: &Outbox, frame: ServerFrame) {
-    if let Err(mpsc::error::TrySendError::Full(_)) = outbox.frames.try_send(frame) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = outbox.frames.try_send(Box::new(frame)) {
         tracing::warn!("a connection's outbox is full; closing it so the client resumes");
         outbox.close();
     }

@@ -13,6 +13,11 @@ pub struct Metrics {
     pub frames_rate_limited: AtomicU64,
     pub events_appended: AtomicU64,
     pub conversations_started: AtomicU64,
+    /// The hub's live state (see `hub::Hub::publish_sizes`), set after every request.
+    pub live_visitors: AtomicU64,
+    pub live_visitors_cap: AtomicU64,
+    pub live_conversations: AtomicU64,
+    pub live_queued: AtomicU64,
 }
 
 impl Metrics {
@@ -22,6 +27,10 @@ impl Metrics {
 
     pub fn sub(counter: &AtomicU64, n: u64) {
         counter.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    pub fn set(gauge: &AtomicU64, n: u64) {
+        gauge.store(n, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition of every metric.
@@ -68,6 +77,30 @@ impl Metrics {
                 "counter",
                 "Conversations started.",
                 &self.conversations_started,
+            ),
+            (
+                "kefu_live_visitors",
+                "gauge",
+                "Visitors whose profile and conversation list the server holds in memory.",
+                &self.live_visitors,
+            ),
+            (
+                "kefu_live_visitors_cap",
+                "gauge",
+                "visitors_in_memory from kefu.toml: above it, visitors who are not connected and have no queued or served chat are evicted (least recently seen first).",
+                &self.live_visitors_cap,
+            ),
+            (
+                "kefu_live_conversations",
+                "gauge",
+                "Conversations whose folded state the server holds in memory.",
+                &self.live_conversations,
+            ),
+            (
+                "kefu_live_queued",
+                "gauge",
+                "Conversations waiting in the queues.",
+                &self.live_queued,
             ),
         ];
         let mut text = String::new();

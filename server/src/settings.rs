@@ -68,6 +68,18 @@ pub struct Settings {
     /// arrived for this many seconds is closed with code 1000 (PROTOCOL.md; 60 by default).
     #[serde(default = "default_idle_close_seconds")]
     pub idle_close_seconds: u32,
+    /// How many visitors the server keeps in memory (profile, conversation list, folded
+    /// conversations). Above it, visitors who have no connection and no queued or served
+    /// chat are evicted, least recently seen first; a returning visitor is read back from
+    /// the database. Connected visitors and those with a queued or served chat are never
+    /// evicted, so the count can pass the cap while they last (10,000 by default).
+    #[serde(default = "default_visitors_in_memory")]
+    pub visitors_in_memory: usize,
+    /// A queued chat whose visitor has had no connection for this many seconds ends (its
+    /// visitor sees it ended when they come back): no agent is given a chat nobody is in
+    /// (120 by default).
+    #[serde(default = "default_queue_visitor_grace_seconds")]
+    pub queue_visitor_grace_seconds: u32,
 }
 
 impl Settings {
@@ -112,6 +124,14 @@ fn default_hello_timeout_seconds() -> u32 {
 
 fn default_idle_close_seconds() -> u32 {
     60
+}
+
+fn default_visitors_in_memory() -> usize {
+    10_000
+}
+
+fn default_queue_visitor_grace_seconds() -> u32 {
+    120
 }
 
 fn default_listen() -> SocketAddr {
@@ -207,6 +227,12 @@ identity_secret = "{identity_secret}"
 # a connection may stay silent (clients ping every 25 seconds) before it is closed.
 # hello_timeout_seconds = 10
 # idle_close_seconds = 60
+
+# Live state: how many visitors are kept in memory (above it, visitors with no connection
+# and no queued or served chat are dropped, least recently seen first, and read back from the
+# database when they return), and how long a queued chat waits for a visitor who left.
+# visitors_in_memory = 10000
+# queue_visitor_grace_seconds = 120
 "#
     )
 }

@@ -494,6 +494,15 @@ impl Store {
         rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
     }
 
+    /// The visitor a conversation belongs to, if it exists.
+    pub async fn visitor_of_conversation(&self, conversation_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT visitor_id FROM conversations WHERE id = ?")
+            .bind(conversation_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok(row.try_get("visitor_id")?)).transpose()
+    }
+
     /// Every conversation with its visitor, for rebuilding live state at start-up.
     pub async fn all_conversations(&self) -> Result<Vec<(String, String, String)>> {
         let rows = sqlx::query(

@@ -34,6 +34,27 @@ const MAX_TRANSPORT_BYTES: usize = 4 * MAX_FRAME_BYTES;
 /// and events never find the outbox full of refusals.
 const REPLIES_CAPACITY: usize = 64;
 
+/// The transport's read buffer, allocated up front for every connection (tungstenite's
+/// default is 128 KiB, which made an idle connection cost ~140 KiB). Chat frames are small;
+/// a larger frame is read in several chunks into the message buffer, which grows only for
+/// that message.
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Frames are written once this many bytes wait (or on flush, which every send does).
+pub const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// The most bytes that may wait to be written: the write buffer and one largest frame.
+/// Past it a send fails and the connection ends (its client resumes), instead of growing.
+pub const MAX_WRITE_BUFFER_BYTES: usize = WRITE_BUFFER_BYTES + MAX_TRANSPORT_BYTES;
+
+/// The buffer sizes and limits every WebSocket of this server uses (see the constants).
+fn small(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(MAX_TRANSPORT_BYTES)
+        .max_frame_size(MAX_TRANSPORT_BYTES)
+}
+
 pub async fn customer_upgrade(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -48,16 +69,13 @@ pub async fn customer_upgrade(
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .and_then(kefu_core::useragent::describe);
-    upgrade
-        .max_message_size(MAX_TRANSPORT_BYTES)
-        .max_frame_size(MAX_TRANSPORT_BYTES)
-        .on_upgrade(move |socket| {
-            let forwarded_for = headers
-                .get("x-forwarded-for")
-                .and_then(|value| value.to_str().ok());
-            let ip = state.settings.client_ip(peer.ip(), forwarded_for);
-            customer_connection(state, socket, ip, browser)
-        })
+    small(upgrade).on_upgrade(move |socket| {
+        let forwarded_for = headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok());
+        let ip = state.settings.client_ip(peer.ip(), forwarded_for);
+        customer_connection(state, socket, ip, browser)
+    })
 }
 
 pub async fn agent_upgrade(
@@ -73,10 +91,7 @@ pub async fn agent_upgrade(
     if origin.is_some_and(|origin| origin != own && !is_loopback_alias(origin, &own)) {
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    upgrade
-        .max_message_size(MAX_TRANSPORT_BYTES)
-        .max_frame_size(MAX_TRANSPORT_BYTES)
-        .on_upgrade(move |socket| agent_connection(state, socket))
+    small(upgrade).on_upgrade(move |socket| agent_connection(state, socket))
 }
 
 /// Browsers always send Origin on a WebSocket upgrade; a page of a site that is not allowed
@@ -113,6 +128,10 @@ fn is_loopback_alias(origin: &str, own: &str) -> bool {
     swap(origin) == swap(own)
 }
 
+/// Every phase's future is boxed: a task's future is as large as its largest state, and
+/// an idle connection would otherwise carry the hello phase's (a decoded `hello`, the
+/// request to the hub) for its whole life, several KiB each (see ARCHITECTURE.md, small
+/// idle connections).
 async fn customer_connection(
     state: Arc<AppState>,
     socket: WebSocket,
@@ -123,7 +142,13 @@ async fn customer_connection(
     let conn = state.hub.next_conn_id();
     let (outbox, receiver) = Outbox::new();
     let (mut sink, mut stream) = socket.split();
-    let hello = match first_frame(&state, &mut stream, protocol::decode_customer_frame).await {
+    let hello = match Box::pin(first_frame(
+        &state,
+        &mut stream,
+        protocol::decode_customer_frame,
+    ))
+    .await
+    {
         Ok(CustomerFrame::Hello {
             visitor_token,
             resume,
@@ -141,35 +166,33 @@ async fn customer_connection(
             browser,
         },
         Ok(_) => {
-            close_with(
+            Box::pin(close_with(
                 &mut sink,
                 FrameError::new(ErrorCode::BadFrame, "the first frame must be hello"),
-            )
+            ))
             .await;
             Metrics::sub(&state.metrics.customer_connections, 1);
             return;
         }
         Err(refusal) => {
-            refuse(&mut sink, refusal).await;
+            Box::pin(refuse(&mut sink, refusal)).await;
             Metrics::sub(&state.metrics.customer_connections, 1);
             return;
         }
     };
     let (reply, answer) = oneshot::channel();
-    state
-        .hub
-        .send(Request::CustomerHello {
-            conn,
-            hello,
-            outbox: outbox.clone(),
-            reply,
-        })
-        .await;
+    Box::pin(state.hub.send(Request::CustomerHello {
+        conn,
+        hello,
+        outbox: outbox.clone(),
+        reply,
+    }))
+    .await;
     match answer.await {
         Ok(Ok((visitor_id, first))) => {
-            if !write_first(&mut sink, first).await {
+            if !Box::pin(write_first(&mut sink, first)).await {
                 drop(receiver);
-                state.hub.send(Request::CustomerGone { conn }).await;
+                Box::pin(state.hub.send(Request::CustomerGone { conn })).await;
                 Metrics::sub(&state.metrics.customer_connections, 1);
                 return;
             }
@@ -192,18 +215,18 @@ async fn customer_connection(
                 }
             };
             drop(outbox);
-            run_connection(
+            Box::pin(run_connection(
                 reader,
                 write_frames(sink, receiver, replies_receiver, close_reason),
                 close,
-            )
+            ))
             .await;
-            state.hub.send(Request::CustomerGone { conn }).await;
+            Box::pin(state.hub.send(Request::CustomerGone { conn })).await;
         }
-        Ok(Err(error)) => close_with(&mut sink, error).await,
+        Ok(Err(error)) => Box::pin(close_with(&mut sink, error)).await,
         Err(_) => {
             let error = FrameError::new(ErrorCode::Internal, "the server is shutting down");
-            close_with_code(&mut sink, error, 1001).await
+            Box::pin(close_with_code(&mut sink, error, 1001)).await
         }
     }
     Metrics::sub(&state.metrics.customer_connections, 1);
@@ -393,7 +416,7 @@ const SESSION_CHECK: Duration = Duration::from_secs(2);
 async fn session_ended(
     state: &AppState,
     token: &str,
-    replies: &mpsc::Sender<ServerFrame>,
+    replies: &mpsc::Sender<Box<ServerFrame>>,
 ) -> CloseFrame {
     loop {
         tokio::time::sleep(SESSION_CHECK).await;
@@ -406,7 +429,7 @@ async fn session_ended(
                 ErrorCode::Unauthorized,
                 "the session has ended; log in again",
             );
-            let _ = replies.send(error.to_server_frame(None)).await;
+            let _ = replies.send(Box::new(error.to_server_frame(None))).await;
             return CloseFrame {
                 code: 1008,
                 reason: "session ended".into(),
@@ -427,7 +450,7 @@ struct RateKey {
 async fn read_frames<T>(
     state: &AppState,
     stream: &mut Stream,
-    replies: &mpsc::Sender<ServerFrame>,
+    replies: &mpsc::Sender<Box<ServerFrame>>,
     decode: fn(&str) -> Result<T, FrameError>,
     limit: Option<&RateKey>,
     request: impl Fn(T) -> Request,
@@ -481,13 +504,16 @@ async fn read_frames<T>(
                 "too many frames; slow down and retry in a moment",
             );
             let _ = replies
-                .send(error.to_server_frame(protocol::client_msg_id_of(text.as_str())))
+                .send(Box::new(
+                    error.to_server_frame(protocol::client_msg_id_of(text.as_str())),
+                ))
                 .await;
             continue;
         }
         match decode(text.as_str()) {
             Ok(frame) => {
-                if !state.hub.send(request(frame)).await {
+                // Boxed: the request is only alive while it is sent (see customer_connection).
+                if !Box::pin(state.hub.send(request(frame))).await {
                     return None;
                 }
             }
@@ -506,12 +532,14 @@ async fn read_frames<T>(
 
 async fn reject(
     state: &AppState,
-    replies: &mpsc::Sender<ServerFrame>,
+    replies: &mpsc::Sender<Box<ServerFrame>>,
     error: FrameError,
     client_msg_id: Option<String>,
 ) {
     Metrics::add(&state.metrics.frames_rejected, 1);
-    let _ = replies.send(error.to_server_frame(client_msg_id)).await;
+    let _ = replies
+        .send(Box::new(error.to_server_frame(client_msg_id)))
+        .await;
 }
 
 /// Writes the answer to `hello` (welcome and resumed log, see [`crate::hub::Hello`]) with
@@ -541,7 +569,7 @@ async fn write_first(sink: &mut Sink, frames: Vec<ServerFrame>) -> bool {
 async fn write_frames(
     mut sink: Sink,
     mut receiver: OutboxReceiver,
-    mut replies: mpsc::Receiver<ServerFrame>,
+    mut replies: mpsc::Receiver<Box<ServerFrame>>,
     mut close: oneshot::Receiver<CloseFrame>,
 ) {
     loop {
