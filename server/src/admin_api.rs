@@ -700,6 +700,10 @@ struct KnowledgeView {
     #[serde(flatten)]
     item: KnowledgeItem,
     hit_count: u64,
+    /// Customers' 有用 / 没用 on this item's answers (`vote` frames); absent from the
+    /// created and updated item's answer, where it is read as none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    votes: Option<kefu_core::feedback::Tally>,
 }
 
 fn folded(text: &str) -> String {
@@ -714,6 +718,10 @@ async fn list_knowledge(
 ) -> Response {
     let items = match state.store.knowledge().await {
         Ok(items) => items,
+        Err(error) => return internal(error),
+    };
+    let tallies = match state.store.vote_tallies().await {
+        Ok(tallies) => tallies,
         Err(error) => return internal(error),
     };
     let mut categories: Vec<String> = items
@@ -734,7 +742,11 @@ async fn list_knowledge(
                     .chain(&item.similar)
                     .any(|text| folded(text).contains(&wanted))
         })
-        .map(|(item, hit_count)| KnowledgeView { item, hit_count })
+        .map(|(item, hit_count)| KnowledgeView {
+            votes: Some(tallies.get(&item.id).copied().unwrap_or_default()),
+            item,
+            hit_count,
+        })
         .collect();
     Json(json!({ "items": matching, "categories": categories })).into_response()
 }
@@ -831,7 +843,11 @@ async fn add_knowledge(
     state.hub.reload().await;
     (
         StatusCode::CREATED,
-        Json(KnowledgeView { item, hit_count: 0 }),
+        Json(KnowledgeView {
+            item,
+            hit_count: 0,
+            votes: None,
+        }),
     )
         .into_response()
 }
@@ -868,7 +884,12 @@ async fn update_knowledge(
     );
     audit(&state, &admin, &format!("knowledge.update {id}"), &summary).await;
     state.hub.reload().await;
-    Json(KnowledgeView { item, hit_count }).into_response()
+    Json(KnowledgeView {
+        item,
+        hit_count,
+        votes: None,
+    })
+    .into_response()
 }
 
 #[derive(Deserialize)]

@@ -70,6 +70,9 @@ pub struct KnowledgeView {
     #[serde(flatten)]
     pub item: KnowledgeItem,
     pub hit_count: u64,
+    /// Customers' 有用 / 没用 on the item's answers.
+    #[serde(default)]
+    pub votes: kefu_core::feedback::Tally,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

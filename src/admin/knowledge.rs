@@ -89,7 +89,9 @@ pub fn KnowledgePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
             <table class="kefu-knowledge-table">
                 <thead><tr>
                     <th scope="col">{move || t().question}</th><th scope="col">{move || t().category}</th>
-                    <th scope="col">{move || t().hits}</th><th scope="col">{move || t().state}</th><th scope="col"></th>
+                    <th scope="col">{move || t().hits}</th>
+                    <th scope="col">{move || t().helpful_votes}</th><th scope="col">{move || t().unhelpful_votes}</th>
+                    <th scope="col">{move || t().state}</th><th scope="col"></th>
                 </tr></thead>
                 <tbody>
                     <For each=move || items.get() key=|view| format!("{view:?}{}", 0) children={
@@ -105,6 +107,8 @@ pub fn KnowledgePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
                                     <td>{question.clone()}</td>
                                     <td>{item.category.clone()}</td>
                                     <td>{view.hit_count}</td>
+                                    <td>{view.votes.helpful}</td>
+                                    <td>{view.votes.not_helpful}</td>
                                     <td>{move || if enabled { t().enabled } else { t().disabled }}</td>
                                     <td>
                                         <button type="button" aria-label=move || fill(t().edit_item, "q", &q_edit)
