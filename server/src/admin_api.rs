@@ -22,8 +22,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use axum::{Extension, Json, Router};
 use kefu_core::config::{
-    AgentConfig, Config, KnowledgeItem, MAX_CONCURRENT_CHATS_LIMIT, ServiceRule, ServiceSettings,
-    SkillGroup, WidgetSettings, WorkingHours,
+    AgentConfig, Config, KnowledgeItem, MAX_CONCURRENT_CHATS_LIMIT, ProblemKind, ServiceRule,
+    ServiceSettings, SkillGroup, WidgetSettings, WorkingHours,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -107,10 +107,23 @@ async fn only_admins(
 
 // ---- problems, audit, helpers ---------------------------------------------------------------
 
+/// A refused setting: where (`path`), what in English (`message`, for logs and scripts)
+/// and what as data (`kind`, which the admin pages say in the admin's language).
 #[derive(Serialize)]
 struct Problem {
     path: String,
     message: String,
+    kind: ProblemKind,
+}
+
+impl Problem {
+    fn new(path: impl Into<String>, kind: ProblemKind) -> Problem {
+        Problem {
+            path: path.into(),
+            message: kind.to_string(),
+            kind,
+        }
+    }
 }
 
 /// `422` with every problem and its field path.
@@ -137,10 +150,7 @@ fn problems_of(config: &Config, prefix: &str, rename: &str) -> Vec<Problem> {
             .into_iter()
             .filter_map(|problem| {
                 let rest = problem.path.strip_prefix(prefix)?;
-                Some(Problem {
-                    path: format!("{rename}{rest}"),
-                    message: problem.message,
-                })
+                Some(Problem::new(format!("{rename}{rest}"), problem.kind))
             })
             .collect(),
     }
@@ -426,10 +436,7 @@ async fn hours_preview(
 ) -> Response {
     let problems: Vec<Problem> = kefu_core::hours::check_working_hours(&hours)
         .into_iter()
-        .map(|(path, message)| Problem {
-            path: format!("working_hours{path}"),
-            message,
-        })
+        .map(|(path, kind)| Problem::new(format!("working_hours{path}"), kind))
         .collect();
     if !problems.is_empty() {
         return invalid(problems);
@@ -533,16 +540,20 @@ async fn add_agent(
         .as_ref()
         .is_some_and(|password| password.chars().count() < MIN_PASSWORD_CHARS)
     {
-        problems.push(Problem {
-            path: "password".to_owned(),
-            message: format!("must have at least {MIN_PASSWORD_CHARS} characters"),
-        });
+        problems.push(Problem::new(
+            "password",
+            ProblemKind::PasswordTooShort {
+                min_chars: MIN_PASSWORD_CHARS,
+            },
+        ));
     }
     match state.store.agent_by_login(&login).await {
-        Ok(Some(_)) => problems.push(Problem {
-            path: "login".to_owned(),
-            message: format!("the login \"{login}\" is taken"),
-        }),
+        Ok(Some(_)) => problems.push(Problem::new(
+            "login",
+            ProblemKind::Taken {
+                value: login.clone(),
+            },
+        )),
         Ok(None) => {}
         Err(error) => return internal(error),
     }
@@ -657,10 +668,12 @@ async fn reset_password(
         .as_ref()
         .is_some_and(|password| password.chars().count() < MIN_PASSWORD_CHARS)
     {
-        return invalid(vec![Problem {
-            path: "password".to_owned(),
-            message: format!("must have at least {MIN_PASSWORD_CHARS} characters"),
-        }]);
+        return invalid(vec![Problem::new(
+            "password",
+            ProblemKind::PasswordTooShort {
+                min_chars: MIN_PASSWORD_CHARS,
+            },
+        )]);
     }
     let generated = request.password.is_none();
     let password = request
@@ -817,11 +830,21 @@ async fn add_knowledge(
     }
     match state.store.knowledge().await {
         Ok(items) if items.iter().any(|(existing, _)| existing.id == item.id) => {
-            return api_error(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("the id \"{}\" is taken", item.id),
+            let problem = Problem::new(
+                "id",
+                ProblemKind::Taken {
+                    value: item.id.clone(),
+                },
             );
+            return (
+                StatusCode::CONFLICT,
+                Json(json!({
+                    "error": "conflict",
+                    "message": format!("id: {}", problem.message),
+                    "problems": [problem],
+                })),
+            )
+                .into_response();
         }
         Ok(_) => {}
         Err(error) => return internal(error),

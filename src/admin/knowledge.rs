@@ -185,7 +185,7 @@ pub fn ItemEditor(
                 <datalist id="kefu-knowledge-categories">
                     {move || categories.get().into_iter().map(|each| view! { <option value=each/> }).collect_view()}
                 </datalist>
-                <crate::admin::FieldError problems path="category"/>
+                <crate::admin::FieldError lang problems path="category"/>
             </div>
             <TextField label=Signal::derive(move || t().question.to_owned()) value=item.question.clone() problems path="question"
                 on_input=Callback::new(move |value: String| edit(Box::new(move |item| item.question = value.clone())))/>
@@ -304,7 +304,8 @@ pub fn ImportExport(lang: RwSignal<Lang>, token: String, reload: Callback<()>) -
                     <ul>
                         {move || problems.get().into_iter().map(|problem| {
                             let place = problem.line.map(|line| format!("{} {line}: ", t().line)).unwrap_or_default();
-                            view! { <li>{place}{problem.message}</li> }
+                            let text = crate::admin::problem_text(&problem, lang.get());
+                            view! { <li>{place}{text}</li> }
                         }).collect_view()}
                     </ul>
                 </div>
