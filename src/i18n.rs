@@ -1107,7 +1107,7 @@ pub fn describe_problem_kind(kind: &kefu_core::config::ProblemKind, lang: Lang) 
             K::NotAnOrigin { value } => format!(
                 "“{value}” is not a site address such as https://www.example.com (no path, no trailing slash)"
             ),
-            K::NotAColour => "is not a colour such as #1f6feb".to_owned(),
+            K::NotAColour => "must be a colour such as #1f6feb".to_owned(),
             K::NoLanguage => "at least one language is needed".to_owned(),
             K::UnknownLanguage { value } => {
                 format!("the language “{value}” is not supported; use zh-CN or en")
