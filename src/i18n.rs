@@ -69,6 +69,14 @@ pub struct Texts {
     pub sending: &'static str,
     pub not_sent: &'static str,
     pub did_you_mean: &'static str,
+    /// The group of 有用 / 没用 under a robot knowledge answer.
+    pub was_it_helpful: &'static str,
+    pub helpful: &'static str,
+    pub not_helpful: &'static str,
+    /// After 没用, when there are other questions or a person to offer.
+    pub not_helpful_offer: &'static str,
+    /// After 没用, when there is nothing to offer.
+    pub not_helpful_rephrase: &'static str,
     pub transfer_requested: &'static str,
     pub queued: &'static str,
     pub agent_joined: &'static str,
@@ -199,6 +207,11 @@ pub static ZH: Texts = Texts {
     sending: "发送中",
     not_sent: "未发送",
     did_you_mean: "您是不是想问：",
+    was_it_helpful: "这个回答有用吗？",
+    helpful: "有用",
+    not_helpful: "没用",
+    not_helpful_offer: "抱歉没帮上忙。您还可以：",
+    not_helpful_rephrase: "抱歉没帮上忙，换个说法再问问看？",
     transfer_requested: "正在为您转接人工客服…",
     queued: "已进入排队，请稍候。",
     agent_joined: "客服 {name} 已接入，为您服务。",
@@ -327,6 +340,11 @@ pub static EN: Texts = Texts {
     sending: "Sending",
     not_sent: "Not sent",
     did_you_mean: "Did you mean:",
+    was_it_helpful: "Was this answer helpful?",
+    helpful: "Helpful",
+    not_helpful: "Not helpful",
+    not_helpful_offer: "Sorry that did not help. You can also:",
+    not_helpful_rephrase: "Sorry that did not help. Try asking in other words?",
     transfer_requested: "Connecting you to an agent…",
     queued: "You are in line, please wait.",
     agent_joined: "{name} joined the conversation.",
@@ -563,6 +581,9 @@ pub struct AdminTexts {
     pub similar: &'static str,
     pub answer: &'static str,
     pub hits: &'static str,
+    /// Column headers: customers' 有用 / 没用 on the item's answers.
+    pub helpful_votes: &'static str,
+    pub unhelpful_votes: &'static str,
     pub state: &'static str,
     pub enabled: &'static str,
     pub disabled: &'static str,
@@ -711,6 +732,8 @@ pub static ADMIN_ZH: AdminTexts = AdminTexts {
     similar: "相似问法（每行一个）",
     answer: "答案",
     hits: "命中次数",
+    helpful_votes: "有用",
+    unhelpful_votes: "没用",
     state: "状态",
     enabled: "启用",
     disabled: "已停用",
@@ -822,6 +845,7 @@ pub static ADMIN_ZH: AdminTexts = AdminTexts {
         ("disabled", "停用"),
         ("login", "账号"),
         ("password", "密码"),
+        ("id", "编号"),
         // An import's counts and the changes past the eighth in one entry.
         ("items", "导入条目"),
         ("added", "新增"),
@@ -913,6 +937,8 @@ pub static ADMIN_EN: AdminTexts = AdminTexts {
     similar: "Similar questions (one per line)",
     answer: "Answer",
     hits: "Hits",
+    helpful_votes: "Helpful",
+    unhelpful_votes: "Not helpful",
     state: "State",
     enabled: "Enabled",
     disabled: "Disabled",
@@ -1024,6 +1050,7 @@ pub static ADMIN_EN: AdminTexts = AdminTexts {
         ("disabled", "disabled"),
         ("login", "login"),
         ("password", "password"),
+        ("id", "id"),
         // An import's counts and the changes past the eighth in one entry.
         ("items", "items imported"),
         ("added", "added"),
@@ -1045,3 +1072,101 @@ pub static ADMIN_EN: AdminTexts = AdminTexts {
     ],
     modes: ["Robot first", "Robot only", "Agents only"],
 };
+
+/// What is wrong with a setting ([`ProblemKind`], from kefu-core's validation or the admin
+/// API), said for people in `lang`; the place comes from the problem's path.
+pub fn describe_problem_kind(kind: &kefu_core::config::ProblemKind, lang: Lang) -> String {
+    use kefu_core::config::ProblemKind as K;
+    match lang {
+        Lang::Zh => match kind {
+            K::Empty => "不能为空".to_owned(),
+            K::TooLong { max_chars } => format!("太长了，最多 {max_chars} 个字"),
+            K::DuplicateRule { name } => format!("规则名称「{name}」重复了"),
+            K::DuplicateGroup { name } => format!("技能组「{name}」重复了"),
+            K::DuplicateLogin { login } => format!("账号「{login}」重复了"),
+            K::DuplicateKnowledgeId { id } => format!("知识编号「{id}」重复了"),
+            K::UnknownRule { name } => format!("没有名为「{name}」的规则"),
+            K::UnknownGroup { name } => format!("没有名为「{name}」的技能组"),
+            K::UnknownAgent { login } => format!("没有账号为「{login}」的客服"),
+            K::NoSkillGroup => "至少需要一个技能组".to_owned(),
+            K::ChatsOutOfRange { max } => format!("应在 1 到 {max} 之间"),
+            K::NotAnOrigin { value } => format!(
+                "「{value}」不是网站地址，应类似 https://www.example.com（不带路径，结尾没有斜杠）"
+            ),
+            K::NotAColour => "颜色格式不对，应类似 #1f6feb".to_owned(),
+            K::NoLanguage => "至少需要一种语言".to_owned(),
+            K::UnknownLanguage { value } => format!("不支持语言「{value}」，请用 zh-CN 或 en"),
+            K::UnknownTimeZone { zone } => format!("时区「{zone}」不存在，应类似 Asia/Shanghai"),
+            K::NoDays => "至少选一天".to_owned(),
+            K::InvalidTime { value, latest } => {
+                format!("格式不对（「{value}」），应为 00:00 到 {latest} 之间的“时:分”，如 09:00")
+            }
+            K::EmptyRange { from, to } => {
+                format!("时段 {from}–{to} 是空的；全天请用 00:00–24:00")
+            }
+            K::InvalidDate { value } => format!("日期「{value}」格式不对，应类似 2025-10-01"),
+            K::DuplicateDate { date } => format!("{date} 设置了两次"),
+            K::Taken { value } => format!("「{value}」已被占用"),
+            K::PasswordTooShort { min_chars } => format!("至少需要 {min_chars} 个字符"),
+        },
+        Lang::En => match kind {
+            K::Empty => "must not be empty".to_owned(),
+            K::TooLong { max_chars } => format!("is too long: at most {max_chars} characters"),
+            K::DuplicateRule { name } => format!("the rule name “{name}” is used twice"),
+            K::DuplicateGroup { name } => format!("the skill group “{name}” is used twice"),
+            K::DuplicateLogin { login } => format!("the login “{login}” is used twice"),
+            K::DuplicateKnowledgeId { id } => format!("the knowledge id “{id}” is used twice"),
+            K::UnknownRule { name } => format!("there is no rule named “{name}”"),
+            K::UnknownGroup { name } => format!("there is no skill group named “{name}”"),
+            K::UnknownAgent { login } => format!("there is no agent with the login “{login}”"),
+            K::NoSkillGroup => "at least one skill group is needed".to_owned(),
+            K::ChatsOutOfRange { max } => format!("must be between 1 and {max}"),
+            K::NotAnOrigin { value } => format!(
+                "“{value}” is not a site address such as https://www.example.com (no path, no trailing slash)"
+            ),
+            K::NotAColour => "must be a colour such as #1f6feb".to_owned(),
+            K::NoLanguage => "at least one language is needed".to_owned(),
+            K::UnknownLanguage { value } => {
+                format!("the language “{value}” is not supported; use zh-CN or en")
+            }
+            K::UnknownTimeZone { zone } => {
+                format!("there is no time zone “{zone}”; use one such as Asia/Shanghai")
+            }
+            K::NoDays => "pick at least one day".to_owned(),
+            K::InvalidTime { value, latest } => format!(
+                "“{value}” is not a time: use hours:minutes from 00:00 to {latest}, such as 09:00"
+            ),
+            K::EmptyRange { from, to } => {
+                format!("the range {from}–{to} is empty; use 00:00–24:00 for a whole day")
+            }
+            K::InvalidDate { value } => {
+                format!("“{value}” is not a date such as 2025-10-01")
+            }
+            K::DuplicateDate { date } => format!("{date} is set twice"),
+            K::Taken { value } => format!("“{value}” is already taken"),
+            K::PasswordTooShort { min_chars } => {
+                format!("must have at least {min_chars} characters")
+            }
+        },
+    }
+}
+
+/// A failed admin call without problems (`{"error": code}`), said for people in `lang`;
+/// `None` for a code without a sentence (the server's message is shown then).
+pub fn describe_admin_error(code: &str, lang: Lang) -> Option<&'static str> {
+    Some(match (lang, code) {
+        (Lang::Zh, "not_found") => "找不到这一项，可能已被别人删除；请刷新页面。",
+        (Lang::En, "not_found") => {
+            "This item is gone, perhaps removed by someone else; reload the page."
+        }
+        (Lang::Zh, "unauthorized") => "登录已过期，请重新登录。",
+        (Lang::En, "unauthorized") => "Your session has ended; log in again.",
+        (Lang::Zh, "forbidden") => "只有管理员可以修改设置。",
+        (Lang::En, "forbidden") => "Only admins can change the settings.",
+        (Lang::Zh, "bad_request") => "请求的格式不对，请刷新页面后重试。",
+        (Lang::En, "bad_request") => "The request was malformed; reload the page and try again.",
+        (Lang::Zh, "internal") => "服务器出错了，请稍后再试。",
+        (Lang::En, "internal") => "The server failed; try again later.",
+        _ => return None,
+    })
+}

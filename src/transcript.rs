@@ -74,8 +74,13 @@ pub struct Line {
     pub opens_at: Option<i64>,
     /// When the event happened (unix ms), for the line's time stamp.
     pub at: i64,
-    /// The event's seq, for read receipts.
+    /// The event's seq, for read receipts and votes.
     pub seq: u64,
+    /// The conversation the event belongs to.
+    pub conversation_id: String,
+    /// A robot answer from a knowledge item: the customer may say 有用 / 没用 about it
+    /// ([`kefu_core::feedback::is_votable`]).
+    pub votable: bool,
     /// Set on the first line of each day by [`mark_days`]: "今天", "昨天" or the date.
     pub day: Option<String>,
 }
@@ -143,6 +148,8 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
             opens_at: None,
             at: event.at,
             seq: event.seq,
+            conversation_id: log.id.clone(),
+            votable: false,
             day: None,
         };
         let notice = |text: &str| line(Side::Notice, texts.system, text);
@@ -159,6 +166,7 @@ pub fn lines(log: &ConversationLog, viewer: Viewer, texts: &Texts) -> Vec<Line> 
                 let mut robot = line(Side::Theirs, texts.robot, text);
                 robot.rich = true;
                 robot.suggestions = suggestions.clone();
+                robot.votable = kefu_core::feedback::is_votable(event);
                 lines.push(robot);
             }
             EventBody::TransferRequested { .. } => lines.push(notice(match viewer {

@@ -31,6 +31,8 @@ fn problem(path: &str, message: &str) -> Problem {
         path: path.to_owned(),
         line: None,
         message: message.to_owned(),
+        kind: None,
+        code: None,
     }
 }
 

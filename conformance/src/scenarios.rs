@@ -98,6 +98,8 @@ scenarios! {
         "in robot_first, a message containing a transfer keyword requests a transfer (reason keyword)";
     "conversations/typing-is-ephemeral", Customer,
         "typing is accepted without an answer and never becomes an event";
+    "conversations/vote", Customer,
+        "vote on a robot_answer with a knowledge_id is accepted without an answer (again, replacing it); on any other seq or another's conversation it is not_found; seq 0 is bad_frame";
     "agents/login-refused-401", Agent,
         "a wrong password is answered with HTTP 401 and {\"error\": \"unauthorized\"}";
     "agents/unknown-session-refused", AgentWire,
@@ -196,6 +198,7 @@ pub(crate) async fn play<T: Target>(s: &Session<'_, T>, name: &str) -> Check {
         "conversations/transfer-button" => transfer_button(s).await,
         "conversations/transfer-keyword" => transfer_keyword(s).await,
         "conversations/typing-is-ephemeral" => typing_is_ephemeral(s).await,
+        "conversations/vote" => vote(s).await,
         "agents/login-refused-401" => login_refused(s).await,
         "agents/unknown-session-refused" => unknown_session(s).await,
         "agents/welcome-fields" => agent_welcome_fields(s).await,
@@ -953,6 +956,39 @@ async fn typing_is_ephemeral<T: Target>(s: &Session<'_, T>) -> Check {
     ensure(answers.is_empty(), || {
         format!("typing was answered: {answers:?}")
     })?;
+    DONE
+}
+
+async fn vote<T: Target>(s: &Session<'_, T>) -> Check {
+    let mut customer = s.customer("customer").await?;
+    let (conversation_id, events) = chat(&mut customer, &[("v-1", "请问退款多久到账？")]).await?;
+    let vote = |seq: u64, verdict: &str| json!({"v": 1, "type": "vote", "conversation_id": conversation_id, "seq": seq, "verdict": verdict});
+    // The customer's own message is never votable.
+    let question = events
+        .iter()
+        .find(|event| event["kind"] == "customer_message")
+        .and_then(|event| event["seq"].as_u64())
+        .ok_or_else(|| format!("no customer_message: {events:?}"))?;
+    customer.send(&vote(question, "helpful")).await?;
+    customer.expect_error("not_found", None).await?;
+    customer.send(&vote(0, "helpful")).await?;
+    customer.expect_error("bad_frame", None).await?;
+    let answer = events
+        .iter()
+        .find(|event| event["kind"] == "robot_answer" && event["knowledge_id"].is_string())
+        .and_then(|event| event["seq"].as_u64());
+    if let Some(seq) = answer {
+        customer.send(&vote(seq, "not_helpful")).await?;
+        customer.send(&vote(seq, "helpful")).await?;
+        let answers = customer.until_pong().await?;
+        ensure(answers.is_empty(), || {
+            format!("a vote on a knowledge answer was answered: {answers:?}")
+        })?;
+        let mut stranger = s.customer("stranger").await?;
+        stranger.send(&vote(seq, "helpful")).await?;
+        stranger.expect_error("not_found", None).await?;
+    }
+    end_open(&mut customer).await?;
     DONE
 }
 

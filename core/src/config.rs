@@ -499,13 +499,148 @@ pub fn demo_knowledge() -> Vec<KnowledgeItem> {
 /// would otherwise drown one person in chats.
 pub const MAX_CONCURRENT_CHATS_LIMIT: u32 = 100;
 
+/// What is wrong with one setting, as data: the admin pages say it in the admin's language
+/// (with the place from the problem's path), the CLI and logs in English ([`fmt::Display`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ProblemKind {
+    Empty,
+    TooLong {
+        max_chars: usize,
+    },
+    DuplicateRule {
+        name: String,
+    },
+    DuplicateGroup {
+        name: String,
+    },
+    DuplicateLogin {
+        login: String,
+    },
+    DuplicateKnowledgeId {
+        id: String,
+    },
+    UnknownRule {
+        name: String,
+    },
+    UnknownGroup {
+        name: String,
+    },
+    UnknownAgent {
+        login: String,
+    },
+    NoSkillGroup,
+    ChatsOutOfRange {
+        max: u32,
+    },
+    NotAnOrigin {
+        value: String,
+    },
+    NotAColour,
+    NoLanguage,
+    UnknownLanguage {
+        value: String,
+    },
+    UnknownTimeZone {
+        zone: String,
+    },
+    NoDays,
+    /// A time not `HH:MM` between 00:00 and `latest` (23:59 for a start, 24:00 for an end).
+    InvalidTime {
+        value: String,
+        latest: String,
+    },
+    EmptyRange {
+        from: String,
+        to: String,
+    },
+    InvalidDate {
+        value: String,
+    },
+    DuplicateDate {
+        date: String,
+    },
+    /// A login or a knowledge id already in use (found by the server's store).
+    Taken {
+        value: String,
+    },
+    PasswordTooShort {
+        min_chars: usize,
+    },
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProblemKind::Empty => write!(formatter, "must not be empty"),
+            ProblemKind::TooLong { max_chars } => {
+                write!(formatter, "is longer than {max_chars} characters")
+            }
+            ProblemKind::DuplicateRule { name } => {
+                write!(formatter, "duplicate rule name \"{name}\"")
+            }
+            ProblemKind::DuplicateGroup { name } => {
+                write!(formatter, "duplicate skill group \"{name}\"")
+            }
+            ProblemKind::DuplicateLogin { login } => {
+                write!(formatter, "duplicate agent login \"{login}\"")
+            }
+            ProblemKind::DuplicateKnowledgeId { id } => {
+                write!(formatter, "duplicate knowledge id \"{id}\"")
+            }
+            ProblemKind::UnknownRule { name } => write!(formatter, "unknown rule \"{name}\""),
+            ProblemKind::UnknownGroup { name } => {
+                write!(formatter, "unknown skill group \"{name}\"")
+            }
+            ProblemKind::UnknownAgent { login } => write!(formatter, "unknown agent \"{login}\""),
+            ProblemKind::NoSkillGroup => write!(formatter, "at least one skill group is needed"),
+            ProblemKind::ChatsOutOfRange { max } => {
+                write!(formatter, "must be between 1 and {max}")
+            }
+            ProblemKind::NotAnOrigin { value } => write!(
+                formatter,
+                "\"{value}\" is not an origin such as https://www.example.com (no path, no trailing slash)"
+            ),
+            ProblemKind::NotAColour => write!(formatter, "must be a colour such as #1f6feb"),
+            ProblemKind::NoLanguage => write!(formatter, "at least one language is needed"),
+            ProblemKind::UnknownLanguage { value } => {
+                write!(formatter, "unknown language \"{value}\"; use zh-CN or en")
+            }
+            ProblemKind::UnknownTimeZone { zone } => {
+                write!(formatter, "unknown IANA time zone \"{zone}\"")
+            }
+            ProblemKind::NoDays => write!(formatter, "must list at least one day"),
+            ProblemKind::InvalidTime { value, latest } => write!(
+                formatter,
+                "invalid time \"{value}\", expected HH:MM from 00:00 to {latest}"
+            ),
+            ProblemKind::EmptyRange { from, to } => write!(
+                formatter,
+                "empty range {from}–{to}; use 00:00–24:00 for a whole day"
+            ),
+            ProblemKind::InvalidDate { value } => {
+                write!(formatter, "invalid date \"{value}\", expected YYYY-MM-DD")
+            }
+            ProblemKind::DuplicateDate { date } => {
+                write!(formatter, "date {date} has two exceptions")
+            }
+            ProblemKind::Taken { value } => write!(formatter, "\"{value}\" is taken"),
+            ProblemKind::PasswordTooShort { min_chars } => {
+                write!(formatter, "must have at least {min_chars} characters")
+            }
+        }
+    }
+}
+
 /// One problem found by [`Config::validate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
     /// Where the problem is, such as `skill_groups[2].rule`.
     pub path: String,
-    /// What is wrong, such as `unknown rule "vip"`.
+    /// What is wrong, such as `unknown rule "vip"` (the English of `kind`).
     pub message: String,
+    /// What is wrong, as data.
+    pub kind: ProblemKind,
 }
 
 impl fmt::Display for ConfigProblem {
@@ -525,18 +660,19 @@ pub struct ConfigErrors {
 struct Problems(Vec<ConfigProblem>);
 
 impl Problems {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    fn add(&mut self, path: impl Into<String>, kind: ProblemKind) {
         self.0.push(ConfigProblem {
             path: path.into(),
-            message: message.into(),
+            message: kind.to_string(),
+            kind,
         });
     }
 
     fn require_text(&mut self, path: &str, value: &str, max_chars: usize) {
         if value.trim().is_empty() {
-            self.add(path, "must not be empty");
+            self.add(path, ProblemKind::Empty);
         } else if char_count(value) > max_chars {
-            self.add(path, format!("is longer than {max_chars} characters"));
+            self.add(path, ProblemKind::TooLong { max_chars });
         }
     }
 
@@ -580,7 +716,9 @@ impl Config {
             if !rule.name.trim().is_empty() && !names.insert(rule.name.as_str()) {
                 problems.add(
                     format!("{path}.name"),
-                    format!("duplicate rule name \"{}\"", rule.name),
+                    ProblemKind::DuplicateRule {
+                        name: rule.name.clone(),
+                    },
                 );
             }
             for (field, value) in [
@@ -590,8 +728,8 @@ impl Config {
             ] {
                 problems.require_text(&format!("{path}.{field}"), value, MAX_MESSAGE_CHARS);
             }
-            for (field, message) in hours::check_working_hours(&rule.working_hours) {
-                problems.add(format!("{path}.working_hours{field}"), message);
+            for (field, kind) in hours::check_working_hours(&rule.working_hours) {
+                problems.add(format!("{path}.working_hours{field}"), kind);
             }
         }
         names
@@ -604,7 +742,7 @@ impl Config {
     ) -> BTreeSet<&str> {
         let mut names = BTreeSet::new();
         if self.skill_groups.is_empty() {
-            problems.add("skill_groups", "at least one skill group is needed");
+            problems.add("skill_groups", ProblemKind::NoSkillGroup);
         }
         for (index, group) in self.skill_groups.iter().enumerate() {
             let path = format!("skill_groups[{index}]");
@@ -612,7 +750,9 @@ impl Config {
             if !group.name.trim().is_empty() && !names.insert(group.name.as_str()) {
                 problems.add(
                     format!("{path}.name"),
-                    format!("duplicate skill group \"{}\"", group.name),
+                    ProblemKind::DuplicateGroup {
+                        name: group.name.clone(),
+                    },
                 );
             }
             problems.require_text(
@@ -623,7 +763,9 @@ impl Config {
             if !rule_names.contains(group.rule.as_str()) {
                 problems.add(
                     format!("{path}.rule"),
-                    format!("unknown rule \"{}\"", group.rule),
+                    ProblemKind::UnknownRule {
+                        name: group.rule.clone(),
+                    },
                 );
             }
         }
@@ -642,7 +784,9 @@ impl Config {
             if !agent.login.trim().is_empty() && !logins.insert(agent.login.as_str()) {
                 problems.add(
                     format!("{path}.login"),
-                    format!("duplicate agent login \"{}\"", agent.login),
+                    ProblemKind::DuplicateLogin {
+                        login: agent.login.clone(),
+                    },
                 );
             }
             problems.require_text(
@@ -655,14 +799,18 @@ impl Config {
             {
                 problems.add(
                     format!("{path}.max_concurrent_chats"),
-                    format!("must be between 1 and {MAX_CONCURRENT_CHATS_LIMIT}"),
+                    ProblemKind::ChatsOutOfRange {
+                        max: MAX_CONCURRENT_CHATS_LIMIT,
+                    },
                 );
             }
             for (group_index, group) in agent.groups.iter().enumerate() {
                 if !group_names.contains(group.as_str()) {
                     problems.add(
                         format!("{path}.groups[{group_index}]"),
-                        format!("unknown skill group \"{group}\""),
+                        ProblemKind::UnknownGroup {
+                            name: group.clone(),
+                        },
                     );
                 }
             }
@@ -676,7 +824,9 @@ impl Config {
                 if !agent_logins.contains(member.as_str()) {
                     problems.add(
                         format!("skill_groups[{index}].members[{member_index}]"),
-                        format!("unknown agent \"{member}\""),
+                        ProblemKind::UnknownAgent {
+                            login: member.clone(),
+                        },
                     );
                 }
             }
@@ -707,7 +857,9 @@ impl Config {
         {
             problems.add(
                 "service.robot.skill_group",
-                format!("unknown skill group \"{group}\""),
+                ProblemKind::UnknownGroup {
+                    name: group.clone(),
+                },
             );
         }
     }
@@ -720,7 +872,9 @@ impl Config {
             if !item.id.trim().is_empty() && !ids.insert(item.id.as_str()) {
                 problems.add(
                     format!("{path}.id"),
-                    format!("duplicate knowledge id \"{}\"", item.id),
+                    ProblemKind::DuplicateKnowledgeId {
+                        id: item.id.clone(),
+                    },
                 );
             }
             problems.require_text(
@@ -752,7 +906,9 @@ impl Config {
             {
                 problems.add(
                     format!("{path}.owner"),
-                    format!("unknown agent \"{owner}\""),
+                    ProblemKind::UnknownAgent {
+                        login: owner.clone(),
+                    },
                 );
             }
         }
@@ -764,13 +920,15 @@ impl Config {
             if !is_web_origin(origin) {
                 problems.add(
                     format!("widget.allowed_origins[{index}]"),
-                    format!("\"{origin}\" is not an origin such as https://www.example.com (no path, no trailing slash)"),
+                    ProblemKind::NotAnOrigin {
+                        value: origin.clone(),
+                    },
                 );
             }
         }
         let color = widget.accent_color.as_bytes();
         if color.len() != 7 || color[0] != b'#' || !color[1..].iter().all(u8::is_ascii_hexdigit) {
-            problems.add("widget.accent_color", "must be a colour such as #1f6feb");
+            problems.add("widget.accent_color", ProblemKind::NotAColour);
         }
         problems.require_text("widget.launcher_text", &widget.launcher_text, 20);
         problems.require_text("widget.greeting", &widget.greeting, MAX_MESSAGE_CHARS);
@@ -808,18 +966,20 @@ impl Config {
             if char_count(text) > max_chars {
                 problems.add(
                     format!("widget.english.{field}"),
-                    format!("is longer than {max_chars} characters"),
+                    ProblemKind::TooLong { max_chars },
                 );
             }
         }
         if widget.languages.is_empty() {
-            problems.add("widget.languages", "at least one language is needed");
+            problems.add("widget.languages", ProblemKind::NoLanguage);
         }
         for (index, language) in widget.languages.iter().enumerate() {
             if !WIDGET_LANGUAGES.contains(&language.as_str()) {
                 problems.add(
                     format!("widget.languages[{index}]"),
-                    format!("unknown language \"{language}\"; use zh-CN or en"),
+                    ProblemKind::UnknownLanguage {
+                        value: language.clone(),
+                    },
                 );
             }
         }

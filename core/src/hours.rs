@@ -23,7 +23,7 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use std::collections::BTreeMap;
 
-use crate::config::{TimeRange, Weekday, WorkingHours};
+use crate::config::{ProblemKind, TimeRange, Weekday, WorkingHours};
 
 /// How far [`next_opening`] looks ahead before answering "not within a year".
 const LOOKAHEAD_DAYS: i32 = 400;
@@ -59,7 +59,7 @@ pub struct Schedule {
 #[error("invalid working hours: {}", .problems.iter().map(|(path, message)| format!("{path}: {message}")).collect::<Vec<_>>().join("; "))]
 pub struct HoursError {
     /// (path inside the working hours such as `.weekly[0].from`, message).
-    pub problems: Vec<(String, String)>,
+    pub problems: Vec<(String, ProblemKind)>,
 }
 
 /// Parses `HH:MM` (00:00 to 24:00) into minutes since midnight.
@@ -87,20 +87,26 @@ fn parse_range(
     from: &str,
     to: &str,
     path: &str,
-    problems: &mut Vec<(String, String)>,
+    problems: &mut Vec<(String, ProblemKind)>,
 ) -> Option<Range> {
     let from_minute = parse_time_of_day(from);
     let to_minute = parse_time_of_day(to);
     if from_minute.is_none() || from_minute == Some(MINUTES_PER_DAY) {
         problems.push((
             format!("{path}.from"),
-            format!("invalid time \"{from}\", expected HH:MM from 00:00 to 23:59"),
+            ProblemKind::InvalidTime {
+                value: from.to_owned(),
+                latest: "23:59".to_owned(),
+            },
         ));
     }
     if to_minute.is_none() {
         problems.push((
             format!("{path}.to"),
-            format!("invalid time \"{to}\", expected HH:MM from 00:00 to 24:00"),
+            ProblemKind::InvalidTime {
+                value: to.to_owned(),
+                latest: "24:00".to_owned(),
+            },
         ));
     }
     let (from_minute, to_minute) = (from_minute?, to_minute?);
@@ -116,7 +122,10 @@ fn parse_range(
     if to_minute == from_minute {
         problems.push((
             path.to_owned(),
-            format!("empty range {from}–{to}; use 00:00–24:00 for a whole day"),
+            ProblemKind::EmptyRange {
+                from: from.to_owned(),
+                to: to.to_owned(),
+            },
         ));
         return None;
     }
@@ -129,7 +138,7 @@ fn parse_range(
 fn parse_ranges<'a>(
     ranges: impl Iterator<Item = (&'a str, &'a str)>,
     path: &str,
-    problems: &mut Vec<(String, String)>,
+    problems: &mut Vec<(String, ProblemKind)>,
 ) -> Vec<Range> {
     let mut parsed: Vec<Range> = ranges
         .enumerate()
@@ -164,14 +173,16 @@ impl Schedule {
     }
 
     /// Compiles what can be compiled and lists the rest; `None` only when the zone is unknown.
-    fn compile(hours: &WorkingHours) -> (Option<Schedule>, Vec<(String, String)>) {
+    fn compile(hours: &WorkingHours) -> (Option<Schedule>, Vec<(String, ProblemKind)>) {
         let mut problems = Vec::new();
         let zone = match TimeZone::get(&hours.time_zone) {
             Ok(zone) => Some(zone),
             Err(_) => {
                 problems.push((
                     ".time_zone".to_owned(),
-                    format!("unknown IANA time zone \"{}\"", hours.time_zone),
+                    ProblemKind::UnknownTimeZone {
+                        zone: hours.time_zone.clone(),
+                    },
                 ));
                 None
             }
@@ -180,10 +191,7 @@ impl Schedule {
         for (index, weekly_hours) in hours.weekly.iter().enumerate() {
             let path = format!(".weekly[{index}]");
             if weekly_hours.days.is_empty() {
-                problems.push((
-                    format!("{path}.days"),
-                    "must list at least one day".to_owned(),
-                ));
+                problems.push((format!("{path}.days"), ProblemKind::NoDays));
             }
             if let Some(range) =
                 parse_range(&weekly_hours.from, &weekly_hours.to, &path, &mut problems)
@@ -212,13 +220,17 @@ impl Schedule {
                     if exceptions.insert(date, ranges).is_some() {
                         problems.push((
                             format!("{path}.date"),
-                            format!("date {} has two exceptions", exception.date),
+                            ProblemKind::DuplicateDate {
+                                date: exception.date.clone(),
+                            },
                         ));
                     }
                 }
                 None => problems.push((
                     format!("{path}.date"),
-                    format!("invalid date \"{}\", expected YYYY-MM-DD", exception.date),
+                    ProblemKind::InvalidDate {
+                        value: exception.date.clone(),
+                    },
                 )),
             }
         }
@@ -319,7 +331,7 @@ fn parse_date(text: &str) -> Option<Date> {
 
 /// Every problem of a working-hours definition as (path suffix, message), for
 /// [`crate::config::Config::validate`].
-pub fn check_working_hours(hours: &WorkingHours) -> Vec<(String, String)> {
+pub fn check_working_hours(hours: &WorkingHours) -> Vec<(String, ProblemKind)> {
     Schedule::compile(hours).1
 }
 

@@ -39,6 +39,7 @@
 
 pub mod config;
 pub mod conversation;
+pub mod feedback;
 pub mod hours;
 pub mod presence;
 pub mod protocol;

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use crate::config::ServiceMode;
 use crate::conversation::{Event, Phase};
+use crate::feedback::Verdict;
 use crate::text::char_count;
 
 /// The protocol version this crate speaks. A peer sending another version gets
@@ -224,6 +225,13 @@ pub enum CustomerFrame {
     Read {
         conversation_id: String,
         seq: u64,
+    },
+    /// 有用 / 没用 on the robot's knowledge answer at `seq` of the visitor's conversation
+    /// `conversation_id` (see [`crate::feedback`]); a second vote on it replaces the first.
+    Vote {
+        conversation_id: String,
+        seq: u64,
+        verdict: Verdict,
     },
     Ping {},
 }
@@ -505,8 +513,9 @@ pub fn decode_server_frame(text: &str) -> Result<ServerFrame, FrameError> {
     decode_versioned(text, SERVER_FRAME_TYPES)
 }
 
-const CUSTOMER_FRAME_TYPES: &[&str] =
-    &["hello", "send", "transfer", "end", "typing", "read", "ping"];
+const CUSTOMER_FRAME_TYPES: &[&str] = &[
+    "hello", "send", "transfer", "end", "typing", "read", "vote", "ping",
+];
 const AGENT_FRAME_TYPES: &[&str] = &[
     "hello",
     "set_status",
@@ -739,6 +748,20 @@ fn check_customer_frame(frame: &CustomerFrame) -> Result<(), FrameError> {
         CustomerFrame::Read {
             conversation_id, ..
         } => check_id("conversation_id", conversation_id),
+        CustomerFrame::Vote {
+            conversation_id,
+            seq,
+            ..
+        } => {
+            check_id("conversation_id", conversation_id)?;
+            if *seq == 0 {
+                return Err(FrameError::new(
+                    ErrorCode::BadFrame,
+                    "\"seq\" must be 1 or more",
+                ));
+            }
+            Ok(())
+        }
         CustomerFrame::End {} | CustomerFrame::Typing { .. } | CustomerFrame::Ping {} => Ok(()),
     }
 }

@@ -418,3 +418,58 @@ fn english_visitors_read_the_operators_english_texts_or_the_built_in_ones() {
     let problems = config.validate().unwrap_err().problems;
     assert_eq!(problems[0].path, "widget.english.chat_title");
 }
+
+/// Every problem carries its kind as data (the admin pages say it in the admin's language),
+/// and its English message is the kind's English: the two cannot disagree.
+#[test]
+fn problems_carry_a_typed_kind_whose_english_is_the_message() {
+    let mut config = Config::demo();
+    config.rules[0].working_hours.weekly[0].from = "9点".into();
+    config.rules[0].working_hours.weekly[0].to = "25:00".into();
+    config.skill_groups[0].rule = "vip".into();
+    config.widget.accent_color = "blue".into();
+    let problems = config.validate().unwrap_err().problems;
+    let kinds: Vec<(&str, &ProblemKind)> = problems
+        .iter()
+        .map(|problem| (problem.path.as_str(), &problem.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (
+                "rules[0].working_hours.weekly[0].from",
+                &ProblemKind::InvalidTime {
+                    value: "9点".into(),
+                    latest: "23:59".into()
+                }
+            ),
+            (
+                "rules[0].working_hours.weekly[0].to",
+                &ProblemKind::InvalidTime {
+                    value: "25:00".into(),
+                    latest: "24:00".into()
+                }
+            ),
+            (
+                "skill_groups[0].rule",
+                &ProblemKind::UnknownRule { name: "vip".into() }
+            ),
+            ("widget.accent_color", &ProblemKind::NotAColour),
+        ]
+    );
+    for problem in &problems {
+        assert_eq!(problem.message, problem.kind.to_string());
+    }
+    assert_eq!(
+        problems[0].message,
+        "invalid time \"9点\", expected HH:MM from 00:00 to 23:59"
+    );
+    // The kind travels as JSON with a type tag (the admin API's `problems[].kind`).
+    let json = serde_json::to_value(&problems[0].kind).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"type": "invalid_time", "value": "9点", "latest": "23:59"})
+    );
+    let back: ProblemKind = serde_json::from_value(json).unwrap();
+    assert_eq!(back, problems[0].kind);
+}

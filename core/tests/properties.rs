@@ -11,6 +11,7 @@ use kefu_core::conversation::{
     Availability, Command, ConversationSettings, Ctx, Event, EventBody, Phase, Rejection, State,
     apply, decide, fold,
 };
+use kefu_core::feedback::{Verdict, Votes, decide_vote};
 use kefu_core::hours;
 use kefu_core::protocol::{self, CustomerFrame, ServerFrame};
 use kefu_core::robot::{Hit, RobotResult};
@@ -297,6 +298,41 @@ proptest! {
     }
 
     #[test]
+    fn votes_count_only_knowledge_answers_once_each_with_the_latest_verdict(
+        mode in mode(),
+        steps in prop::collection::vec(step(), 0..30),
+        ballots in prop::collection::vec((0u64..40, any::<bool>(), any::<bool>()), 0..30),
+    ) {
+        let (log, _) = run(mode, &steps);
+        let mut votes = Votes::default();
+        let mut latest = std::collections::BTreeMap::<u64, (String, Verdict)>::new();
+        for (seq, owned, helpful) in ballots {
+            let verdict = if helpful { Verdict::Helpful } else { Verdict::NotHelpful };
+            let event = log.iter().find(|event| event.seq == seq);
+            match decide_vote("c", owned, seq, event, verdict) {
+                Ok(vote) => {
+                    let is_knowledge_answer = matches!(
+                        event.map(|event| &event.body),
+                        Some(EventBody::RobotAnswer { knowledge_id: Some(id), .. }) if *id == vote.knowledge_id
+                    );
+                    prop_assert!(owned && is_knowledge_answer);
+                    latest.insert(seq, (vote.knowledge_id.clone(), verdict));
+                    votes.record(vote);
+                }
+                Err(_) => prop_assert!(
+                    !owned || !event.is_some_and(kefu_core::feedback::is_votable)
+                ),
+            }
+        }
+        let tallies = votes.tallies();
+        let counted: u64 = tallies.values().map(|tally| tally.helpful + tally.not_helpful).sum();
+        prop_assert_eq!(counted, latest.len() as u64);
+        for (seq, (_, verdict)) in &latest {
+            prop_assert_eq!(votes.verdict("c", *seq), Some(*verdict));
+        }
+    }
+
+    #[test]
     fn decoding_arbitrary_text_never_panics(text in ".{0,300}") {
         let _ = protocol::decode_customer_frame(&text);
         let _ = protocol::decode_agent_frame(&text);
@@ -305,9 +341,9 @@ proptest! {
 
     #[test]
     fn decoding_frame_like_json_never_panics(
-        frame_type in prop::sample::select(vec!["hello", "send", "transfer", "end", "typing", "ping", "set_status", "event", "x"]),
+        frame_type in prop::sample::select(vec!["hello", "send", "transfer", "end", "typing", "vote", "ping", "set_status", "event", "x"]),
         version in prop::sample::select(vec!["1", "2", "\"1\"", "null", "1.0", "-1", "18446744073709551616"]),
-        field in prop::sample::select(vec!["text", "client_msg_id", "resume", "typing", "status", "conversation_id", "user", "page"]),
+        field in prop::sample::select(vec!["text", "client_msg_id", "resume", "typing", "status", "conversation_id", "user", "page", "seq", "verdict"]),
         value in prop::sample::select(vec!["null", "1", "\"\"", "\"x\"", "[]", "{}", "true", "[{\"conversation_id\":\"c\",\"after_seq\":-1}]", "{\"id\":\"\"}"]),
     ) {
         let json = format!(r#"{{"v":{version},"type":"{frame_type}","{field}":{value}}}"#);

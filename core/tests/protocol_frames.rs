@@ -54,6 +54,11 @@ fn customer_frames() -> Vec<CustomerFrame> {
             conversation_id: "c1".into(),
             seq: 7,
         },
+        CustomerFrame::Vote {
+            conversation_id: "c1".into(),
+            seq: 3,
+            verdict: kefu_core::feedback::Verdict::NotHelpful,
+        },
         CustomerFrame::Ping {},
     ]
 }
@@ -465,6 +470,37 @@ fn empty_texts_and_ids_are_bad_frames() {
     assert_code(
         decode_agent_frame(r#"{"v":1,"type":"end","conversation_id":""}"#),
         ErrorCode::BadFrame,
+    );
+}
+
+#[test]
+fn bad_votes_are_bad_frames() {
+    for bad in [
+        r#"{"v":1,"type":"vote","conversation_id":"","seq":3,"verdict":"helpful"}"#,
+        r#"{"v":1,"type":"vote","conversation_id":"c1","seq":0,"verdict":"helpful"}"#,
+        r#"{"v":1,"type":"vote","conversation_id":"c1","seq":-1,"verdict":"helpful"}"#,
+        r#"{"v":1,"type":"vote","conversation_id":"c1","seq":3,"verdict":"meh"}"#,
+        r#"{"v":1,"type":"vote","conversation_id":"c1","seq":3}"#,
+        r#"{"v":1,"type":"vote","conversation_id":"c1","verdict":"helpful"}"#,
+    ] {
+        assert_code(decode_customer_frame(bad), ErrorCode::BadFrame);
+    }
+    let long_id = "c".repeat(MAX_ID_CHARS + 1);
+    assert_code(
+        decode_customer_frame(&format!(
+            r#"{{"v":1,"type":"vote","conversation_id":"{long_id}","seq":3,"verdict":"helpful"}}"#
+        )),
+        ErrorCode::BadFrame,
+    );
+    assert_eq!(
+        decode_customer_frame(
+            r#"{"v":1,"type":"vote","conversation_id":"c1","seq":3,"verdict":"helpful"}"#
+        ),
+        Ok(CustomerFrame::Vote {
+            conversation_id: "c1".into(),
+            seq: 3,
+            verdict: kefu_core::feedback::Verdict::Helpful,
+        })
     );
 }
 

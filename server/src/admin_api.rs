@@ -22,8 +22,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use axum::{Extension, Json, Router};
 use kefu_core::config::{
-    AgentConfig, Config, KnowledgeItem, MAX_CONCURRENT_CHATS_LIMIT, ServiceRule, ServiceSettings,
-    SkillGroup, WidgetSettings, WorkingHours,
+    AgentConfig, Config, KnowledgeItem, MAX_CONCURRENT_CHATS_LIMIT, ProblemKind, ServiceRule,
+    ServiceSettings, SkillGroup, WidgetSettings, WorkingHours,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -107,10 +107,23 @@ async fn only_admins(
 
 // ---- problems, audit, helpers ---------------------------------------------------------------
 
+/// A refused setting: where (`path`), what in English (`message`, for logs and scripts)
+/// and what as data (`kind`, which the admin pages say in the admin's language).
 #[derive(Serialize)]
 struct Problem {
     path: String,
     message: String,
+    kind: ProblemKind,
+}
+
+impl Problem {
+    fn new(path: impl Into<String>, kind: ProblemKind) -> Problem {
+        Problem {
+            path: path.into(),
+            message: kind.to_string(),
+            kind,
+        }
+    }
 }
 
 /// `422` with every problem and its field path.
@@ -137,10 +150,7 @@ fn problems_of(config: &Config, prefix: &str, rename: &str) -> Vec<Problem> {
             .into_iter()
             .filter_map(|problem| {
                 let rest = problem.path.strip_prefix(prefix)?;
-                Some(Problem {
-                    path: format!("{rename}{rest}"),
-                    message: problem.message,
-                })
+                Some(Problem::new(format!("{rename}{rest}"), problem.kind))
             })
             .collect(),
     }
@@ -440,10 +450,7 @@ async fn hours_preview(
 ) -> Response {
     let problems: Vec<Problem> = kefu_core::hours::check_working_hours(&hours)
         .into_iter()
-        .map(|(path, message)| Problem {
-            path: format!("working_hours{path}"),
-            message,
-        })
+        .map(|(path, kind)| Problem::new(format!("working_hours{path}"), kind))
         .collect();
     if !problems.is_empty() {
         return invalid(problems);
@@ -547,16 +554,20 @@ async fn add_agent(
         .as_ref()
         .is_some_and(|password| password.chars().count() < MIN_PASSWORD_CHARS)
     {
-        problems.push(Problem {
-            path: "password".to_owned(),
-            message: format!("must have at least {MIN_PASSWORD_CHARS} characters"),
-        });
+        problems.push(Problem::new(
+            "password",
+            ProblemKind::PasswordTooShort {
+                min_chars: MIN_PASSWORD_CHARS,
+            },
+        ));
     }
     match state.store.agent_by_login(&login).await {
-        Ok(Some(_)) => problems.push(Problem {
-            path: "login".to_owned(),
-            message: format!("the login \"{login}\" is taken"),
-        }),
+        Ok(Some(_)) => problems.push(Problem::new(
+            "login",
+            ProblemKind::Taken {
+                value: login.clone(),
+            },
+        )),
         Ok(None) => {}
         Err(error) => return internal(error),
     }
@@ -672,10 +683,12 @@ async fn reset_password(
         .as_ref()
         .is_some_and(|password| password.chars().count() < MIN_PASSWORD_CHARS)
     {
-        return invalid(vec![Problem {
-            path: "password".to_owned(),
-            message: format!("must have at least {MIN_PASSWORD_CHARS} characters"),
-        }]);
+        return invalid(vec![Problem::new(
+            "password",
+            ProblemKind::PasswordTooShort {
+                min_chars: MIN_PASSWORD_CHARS,
+            },
+        )]);
     }
     let generated = request.password.is_none();
     let password = request
@@ -709,6 +722,10 @@ struct KnowledgeView {
     #[serde(flatten)]
     item: KnowledgeItem,
     hit_count: u64,
+    /// Customers' 有用 / 没用 on this item's answers (`vote` frames); absent from the
+    /// created and updated item's answer, where it is read as none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    votes: Option<kefu_core::feedback::Tally>,
 }
 
 fn folded(text: &str) -> String {
@@ -723,6 +740,10 @@ async fn list_knowledge(
 ) -> Response {
     let items = match state.store.knowledge().await {
         Ok(items) => items,
+        Err(error) => return internal(error),
+    };
+    let tallies = match state.store.vote_tallies().await {
+        Ok(tallies) => tallies,
         Err(error) => return internal(error),
     };
     let mut categories: Vec<String> = items
@@ -743,7 +764,11 @@ async fn list_knowledge(
                     .chain(&item.similar)
                     .any(|text| folded(text).contains(&wanted))
         })
-        .map(|(item, hit_count)| KnowledgeView { item, hit_count })
+        .map(|(item, hit_count)| KnowledgeView {
+            votes: Some(tallies.get(&item.id).copied().unwrap_or_default()),
+            item,
+            hit_count,
+        })
         .collect();
     Json(json!({ "items": matching, "categories": categories })).into_response()
 }
@@ -814,11 +839,21 @@ async fn add_knowledge(
     }
     match state.store.knowledge().await {
         Ok(items) if items.iter().any(|(existing, _)| existing.id == item.id) => {
-            return api_error(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("the id \"{}\" is taken", item.id),
+            let problem = Problem::new(
+                "id",
+                ProblemKind::Taken {
+                    value: item.id.clone(),
+                },
             );
+            return (
+                StatusCode::CONFLICT,
+                Json(json!({
+                    "error": "conflict",
+                    "message": format!("id: {}", problem.message),
+                    "problems": [problem],
+                })),
+            )
+                .into_response();
         }
         Ok(_) => {}
         Err(error) => return internal(error),
@@ -840,7 +875,11 @@ async fn add_knowledge(
     state.hub.reload().await;
     (
         StatusCode::CREATED,
-        Json(KnowledgeView { item, hit_count: 0 }),
+        Json(KnowledgeView {
+            item,
+            hit_count: 0,
+            votes: None,
+        }),
     )
         .into_response()
 }
@@ -877,7 +916,12 @@ async fn update_knowledge(
     );
     audit(&state, &admin, &format!("knowledge.update {id}"), &summary).await;
     state.hub.reload().await;
-    Json(KnowledgeView { item, hit_count }).into_response()
+    Json(KnowledgeView {
+        item,
+        hit_count,
+        votes: None,
+    })
+    .into_response()
 }
 
 #[derive(Deserialize)]

@@ -1090,6 +1090,43 @@ impl Hub {
                     self.send_to_agent(&agent_id, &frame);
                 }
             }
+            CustomerFrame::Vote {
+                conversation_id,
+                seq,
+                verdict,
+            } => {
+                let owned = self
+                    .visitor_conversations
+                    .get(&visitor_id)
+                    .is_some_and(|ids| ids.contains(&conversation_id));
+                let event = if owned {
+                    match self.store.event_at(&conversation_id, seq).await {
+                        Ok(event) => event,
+                        Err(error) => return send(&outbox, internal_frame(error, None)),
+                    }
+                } else {
+                    None
+                };
+                let vote = kefu_core::feedback::decide_vote(
+                    &conversation_id,
+                    owned,
+                    seq,
+                    event.as_ref(),
+                    verdict,
+                );
+                match vote {
+                    Ok(vote) => {
+                        if let Err(error) = self.store.record_vote(&vote, self.clock.now_ms()).await
+                        {
+                            send(&outbox, internal_frame(error, None));
+                        }
+                    }
+                    Err(refusal) => send(
+                        &outbox,
+                        error_frame(refusal.error_code(), &refusal.to_string(), None),
+                    ),
+                }
+            }
             CustomerFrame::Ping {} => send(&outbox, ServerFrame::Pong {}),
         }
     }

@@ -561,6 +561,68 @@ impl Store {
             .collect()
     }
 
+    /// A conversation's event at `seq`, if there is one.
+    pub async fn event_at(&self, conversation_id: &str, seq: u64) -> Result<Option<Event>> {
+        let Ok(seq) = i64::try_from(seq) else {
+            return Ok(None);
+        };
+        let row =
+            sqlx::query("SELECT at, body_json FROM events WHERE conversation_id = ? AND seq = ?")
+                .bind(conversation_id)
+                .bind(seq)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| {
+            Ok(Event {
+                seq: seq as u64,
+                at: row.try_get("at")?,
+                body: serde_json::from_str(row.try_get::<&str, _>("body_json")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    // ---- votes on robot answers -----------------------------------------------------------
+
+    /// Stores a vote decided by [`kefu_core::feedback::decide_vote`]; a later vote on the
+    /// same answer replaces the earlier one.
+    pub async fn record_vote(&self, vote: &kefu_core::feedback::Vote, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO answer_votes (conversation_id, seq, knowledge_id, verdict, at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (conversation_id, seq) DO UPDATE SET verdict = excluded.verdict, at = excluded.at",
+        )
+        .bind(&vote.conversation_id)
+        .bind(vote.seq as i64)
+        .bind(&vote.knowledge_id)
+        .bind(vote.verdict.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// How each knowledge item's answers were judged (items without votes are absent).
+    pub async fn vote_tallies(
+        &self,
+    ) -> Result<std::collections::HashMap<String, kefu_core::feedback::Tally>> {
+        let rows = sqlx::query(
+            "SELECT knowledge_id, verdict, COUNT(*) AS n FROM answer_votes GROUP BY knowledge_id, verdict",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tallies = std::collections::HashMap::<String, kefu_core::feedback::Tally>::new();
+        for row in rows {
+            let count = row.try_get::<i64, _>("n")?.max(0) as u64;
+            let tally = tallies.entry(row.try_get("knowledge_id")?).or_default();
+            match kefu_core::feedback::Verdict::parse(row.try_get("verdict")?) {
+                Some(kefu_core::feedback::Verdict::Helpful) => tally.helpful += count,
+                Some(kefu_core::feedback::Verdict::NotHelpful) => tally.not_helpful += count,
+                None => {}
+            }
+        }
+        Ok(tallies)
+    }
+
     // ---- knowledge ----------------------------------------------------------------------
 
     /// Copies `items` into the knowledge table once in the database's life (the first run);

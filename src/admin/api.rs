@@ -19,6 +19,12 @@ pub struct Problem {
     #[serde(default)]
     pub line: Option<u64>,
     pub message: String,
+    /// What is wrong, as data: shown in the admin's language instead of `message`.
+    #[serde(default)]
+    pub kind: Option<kefu_core::config::ProblemKind>,
+    /// For a failed call without problems: the answer's `error` code.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// Why a call failed.
@@ -26,18 +32,20 @@ pub struct Problem {
 pub enum AdminError {
     /// The change was refused; nothing was saved.
     Invalid(Vec<Problem>),
-    /// Anything else, as a sentence.
-    Other(String),
+    /// Anything else: the answer's `error` code, if any, and its message.
+    Other(Option<String>, String),
 }
 
 impl AdminError {
     pub fn problems(&self) -> Vec<Problem> {
         match self {
             AdminError::Invalid(problems) => problems.clone(),
-            AdminError::Other(message) => vec![Problem {
+            AdminError::Other(code, message) => vec![Problem {
                 path: String::new(),
                 line: None,
                 message: message.clone(),
+                kind: None,
+                code: code.clone(),
             }],
         }
     }
@@ -70,6 +78,9 @@ pub struct KnowledgeView {
     #[serde(flatten)]
     pub item: KnowledgeItem,
     pub hit_count: u64,
+    /// Customers' 有用 / 没用 on the item's answers.
+    #[serde(default)]
+    pub votes: kefu_core::feedback::Tally,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -102,7 +113,7 @@ fn authorized(builder: RequestBuilder, token: &str) -> RequestBuilder {
 async fn answer<T: DeserializeOwned>(
     response: Result<Response, gloo_net::Error>,
 ) -> Result<T, AdminError> {
-    let response = response.map_err(|error| AdminError::Other(error.to_string()))?;
+    let response = response.map_err(|error| AdminError::Other(None, error.to_string()))?;
     if !response.ok() {
         let body = response
             .json::<serde_json::Value>()
@@ -118,12 +129,13 @@ async fn answer<T: DeserializeOwned>(
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| format!("HTTP {}", response.status()));
-        return Err(AdminError::Other(message));
+        let code = body["error"].as_str().map(str::to_owned);
+        return Err(AdminError::Other(code, message));
     }
     response
         .json::<T>()
         .await
-        .map_err(|error| AdminError::Other(error.to_string()))
+        .map_err(|error| AdminError::Other(None, error.to_string()))
 }
 
 fn escape(text: &str) -> String {
@@ -143,7 +155,7 @@ async fn send_json<T: DeserializeOwned>(
 ) -> Result<T, AdminError> {
     let request = authorized(builder, token)
         .json(body)
-        .map_err(|error| AdminError::Other(error.to_string()))?;
+        .map_err(|error| AdminError::Other(None, error.to_string()))?;
     answer(request.send().await).await
 }
 
@@ -266,7 +278,7 @@ pub async fn import_knowledge(
     )
     .header("Content-Type", "text/plain; charset=utf-8")
     .body(text)
-    .map_err(|error| AdminError::Other(error.to_string()))?;
+    .map_err(|error| AdminError::Other(None, error.to_string()))?;
     answer(request.send().await).await
 }
 
@@ -278,14 +290,17 @@ pub async fn export_knowledge(token: &str, format: &str) -> Result<String, Admin
     )
     .send()
     .await
-    .map_err(|error| AdminError::Other(error.to_string()))?;
+    .map_err(|error| AdminError::Other(None, error.to_string()))?;
     if !response.ok() {
-        return Err(AdminError::Other(format!("HTTP {}", response.status())));
+        return Err(AdminError::Other(
+            None,
+            format!("HTTP {}", response.status()),
+        ));
     }
     response
         .text()
         .await
-        .map_err(|error| AdminError::Other(error.to_string()))
+        .map_err(|error| AdminError::Other(None, error.to_string()))
 }
 
 pub async fn ask_robot(token: &str, question: &str) -> Result<RobotReply, AdminError> {

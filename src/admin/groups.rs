@@ -55,7 +55,7 @@ pub fn GroupsPage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
     view! {
         <section class="kefu-admin-page" aria-labelledby="kefu-admin-groups">
             <h2 id="kefu-admin-groups">{move || t().page_groups}</h2>
-            <FieldError problems path="skill_groups"/>
+            <FieldError lang problems path="skill_groups"/>
             {move || {
                 loaded.get();
                 (0..count.get()).map(|index| view! { <GroupEditor lang groups index rules agents problems loaded/> }).collect_view()
@@ -131,7 +131,7 @@ pub fn GroupEditor(
                         }).collect_view()}
                     </select>
                 </label>
-                <FieldError problems path=format!("{path}.rule")/>
+                <FieldError lang problems path=format!("{path}.rule")/>
             </div>
             <div role="group" aria-label={ let n = n.clone(); move || fill(t().members, "n", &n) } class="kefu-members">
                 <span>{{ let n = n.clone(); move || fill(t().members, "n", &n) }}</span>

@@ -89,7 +89,9 @@ pub fn KnowledgePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
             <table class="kefu-knowledge-table">
                 <thead><tr>
                     <th scope="col">{move || t().question}</th><th scope="col">{move || t().category}</th>
-                    <th scope="col">{move || t().hits}</th><th scope="col">{move || t().state}</th><th scope="col"></th>
+                    <th scope="col">{move || t().hits}</th>
+                    <th scope="col">{move || t().helpful_votes}</th><th scope="col">{move || t().unhelpful_votes}</th>
+                    <th scope="col">{move || t().state}</th><th scope="col"></th>
                 </tr></thead>
                 <tbody>
                     <For each=move || items.get() key=|view| format!("{view:?}{}", 0) children={
@@ -105,6 +107,8 @@ pub fn KnowledgePage(lang: RwSignal<Lang>, token: String) -> impl IntoView {
                                     <td>{question.clone()}</td>
                                     <td>{item.category.clone()}</td>
                                     <td>{view.hit_count}</td>
+                                    <td>{view.votes.helpful}</td>
+                                    <td>{view.votes.not_helpful}</td>
                                     <td>{move || if enabled { t().enabled } else { t().disabled }}</td>
                                     <td>
                                         <button type="button" aria-label=move || fill(t().edit_item, "q", &q_edit)
@@ -181,7 +185,7 @@ pub fn ItemEditor(
                 <datalist id="kefu-knowledge-categories">
                     {move || categories.get().into_iter().map(|each| view! { <option value=each/> }).collect_view()}
                 </datalist>
-                <crate::admin::FieldError problems path="category"/>
+                <crate::admin::FieldError lang problems path="category"/>
             </div>
             <TextField label=Signal::derive(move || t().question.to_owned()) value=item.question.clone() problems path="question"
                 on_input=Callback::new(move |value: String| edit(Box::new(move |item| item.question = value.clone())))/>
@@ -300,7 +304,8 @@ pub fn ImportExport(lang: RwSignal<Lang>, token: String, reload: Callback<()>) -
                     <ul>
                         {move || problems.get().into_iter().map(|problem| {
                             let place = problem.line.map(|line| format!("{} {line}: ", t().line)).unwrap_or_default();
-                            view! { <li>{place}{problem.message}</li> }
+                            let text = crate::admin::problem_text(&problem, lang.get());
+                            view! { <li>{place}{text}</li> }
                         }).collect_view()}
                     </ul>
                 </div>

@@ -32,14 +32,27 @@ pub fn is_admin() -> bool {
 /// The problems of the last refused Save of a page.
 pub type Problems = RwSignal<Vec<Problem>>;
 
-/// The messages of the problems at exactly `path`.
-pub fn problem_at(problems: &[Problem], path: &str) -> Option<String> {
-    let messages: Vec<&str> = problems
+/// What is wrong, in `lang`: the problem's kind said for people, or the sentence of the
+/// failed call's code; the server's (English) message only for what neither knows.
+pub fn problem_text(problem: &Problem, lang: Lang) -> String {
+    if let Some(kind) = &problem.kind {
+        return crate::i18n::describe_problem_kind(kind, lang);
+    }
+    problem
+        .code
+        .as_deref()
+        .and_then(|code| crate::i18n::describe_admin_error(code, lang))
+        .map_or_else(|| problem.message.clone(), str::to_owned)
+}
+
+/// The problems at exactly `path`, in `lang`.
+pub fn problem_at(problems: &[Problem], path: &str, lang: Lang) -> Option<String> {
+    let messages: Vec<String> = problems
         .iter()
         .filter(|problem| problem.path == path)
-        .map(|problem| problem.message.as_str())
+        .map(|problem| problem_text(problem, lang))
         .collect();
-    (!messages.is_empty()).then(|| messages.join("; "))
+    (!messages.is_empty()).then(|| messages.join(if lang == Lang::Zh { "；" } else { "; " }))
 }
 
 /// A path of the configuration as a person reads it, in the page's language:
@@ -116,8 +129,18 @@ pub fn texts(lang: RwSignal<Lang>) -> &'static AdminTexts {
 
 /// The problem of one field, shown right under it.
 #[component]
-pub fn FieldError(problems: Problems, #[prop(into)] path: String) -> impl IntoView {
-    let message = move || problems.with(|problems| problem_at(problems, &path));
+pub fn FieldError(
+    /// The page's language; by default the one [`AdminArea`] provides (English without it).
+    #[prop(optional)]
+    lang: Option<RwSignal<Lang>>,
+    problems: Problems,
+    #[prop(into)] path: String,
+) -> impl IntoView {
+    let lang = lang.or_else(use_context::<RwSignal<Lang>>);
+    let message = move || {
+        let lang = lang.map_or(Lang::En, |lang| lang.get());
+        problems.with(|problems| problem_at(problems, &path, lang))
+    };
     view! {
         {move || message().map(|message| view! { <p class="kefu-field-error" role="alert">{message}</p> })}
     }
@@ -151,12 +174,14 @@ pub fn SaveBar(
                     <p>{move || t().not_saved}</p>
                     <ul>
                         {move || problems.get().into_iter().map(|problem| {
+                            let colon = if lang.get() == Lang::Zh { "：" } else { ": " };
                             let place = match (problem.line, problem.path.is_empty()) {
-                                (Some(line), _) => format!("{} {line}: ", t().line),
-                                (None, false) => format!("{}: ", describe_path(&problem.path, t())),
+                                (Some(line), _) => format!("{} {line}{colon}", t().line),
+                                (None, false) => format!("{}{colon}", describe_path(&problem.path, t())),
                                 (None, true) => String::new(),
                             };
-                            view! { <li>{place}{problem.message}</li> }
+                            let text = problem_text(&problem, lang.get());
+                            view! { <li>{place}{text}</li> }
                         }).collect_view()}
                     </ul>
                 </div>
@@ -216,6 +241,8 @@ pub fn AdminToggle(lang: RwSignal<Lang>, open: RwSignal<bool>) -> impl IntoView 
 /// The settings area: a tab per page, the current page below.
 #[component]
 pub fn AdminArea(lang: RwSignal<Lang>, #[prop(into)] token: String) -> impl IntoView {
+    // Every field's problem is said in the page's language (see [`FieldError`]).
+    provide_context(lang);
     let page = RwSignal::new(Page::Groups);
     let t = move || texts(lang);
     view! {

@@ -109,7 +109,7 @@ pub fn ModeEditor(
         <TextField label=Signal::derive(move || t().transfer_keywords.to_owned()) value=robot.transfer_keywords.join(", ")
             problems path="service.robot.transfer_keywords"
             on_input=Callback::new(move |value: String| edit(Box::new(move |service| service.robot.transfer_keywords = parse_keywords(&value))))/>
-        {(0..8).map(|index| view! { <FieldError problems path=format!("service.robot.transfer_keywords[{index}]")/> }).collect_view()}
+        {(0..8).map(|index| view! { <FieldError lang problems path=format!("service.robot.transfer_keywords[{index}]")/> }).collect_view()}
         <CheckField label=Signal::derive(move || t().transfer_button.to_owned()) checked=robot.transfer_button
             on_change=Callback::new(move |on: bool| edit(Box::new(move |service| service.robot.transfer_button = on)))/>
         <TextField label=Signal::derive(move || t().misses_before_transfer.to_owned()) kind="number" value=robot.misses_before_transfer.to_string()
@@ -129,7 +129,7 @@ pub fn ModeEditor(
                     }).collect_view()}
                 </select>
             </label>
-            <FieldError problems path="service.robot.skill_group"/>
+            <FieldError lang problems path="service.robot.skill_group"/>
         </div>
     }
 }

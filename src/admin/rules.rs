@@ -206,7 +206,7 @@ pub fn RuleEditor(
                             <TextField label=Signal::derive(move || fill(t().range_to, "n", &n_to)) value=current.to.clone()
                                 problems path=format!("{range_path}.to")
                                 on_input=Callback::new(move |value: String| edit_range(Box::new(move |weekly| weekly.to = value.trim().to_owned())))/>
-                            <FieldError problems path=range_path.clone()/>
+                            <FieldError lang problems path=range_path.clone()/>
                             <button type="button" on:click=move |_| {
                                 edit(Box::new(move |rule| { rule.working_hours.weekly.remove(range); }));
                                 redraw.update(|count| *count += 1);

@@ -86,7 +86,7 @@ pub fn WidgetEditor(
         <TextField label=Signal::derive(move || t().allowed_origins.to_owned()) multiline=true value=start.allowed_origins.join("\n")
             problems path="widget.allowed_origins"
             on_input=Callback::new(move |value: String| edit(Box::new(move |widget| widget.allowed_origins = parse_origins(&value))))/>
-        {(0..start.allowed_origins.len().max(1) + 4).map(|index| view! { <FieldError problems path=format!("widget.allowed_origins[{index}]")/> }).collect_view()}
+        {(0..start.allowed_origins.len().max(1) + 4).map(|index| view! { <FieldError lang problems path=format!("widget.allowed_origins[{index}]")/> }).collect_view()}
         <TextField label=Signal::derive(move || t().accent_color.to_owned()) value=start.accent_color.clone() problems path="widget.accent_color"
             on_input=Callback::new(move |value: String| edit(Box::new(move |widget| widget.accent_color = value.trim().to_owned())))/>
         <TextField label=Signal::derive(move || t().launcher_text.to_owned()) value=start.launcher_text.clone() problems path="widget.launcher_text"
@@ -103,7 +103,7 @@ pub fn WidgetEditor(
                     })))/>
             }).collect_view()}
         </div>
-        <FieldError problems path="widget.languages"/>
+        <FieldError lang problems path="widget.languages"/>
         // What English visitors read; an empty field is the built-in English text.
         <fieldset class="kefu-english-texts">
             <legend>{move || t().english_texts}</legend>

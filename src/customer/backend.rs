@@ -19,6 +19,7 @@ use kefu_core::config::{Config, ServiceMode};
 use kefu_core::conversation::{
     self, Availability, Command, ConversationSettings, Ctx, Event, Phase, Rejection, State,
 };
+use kefu_core::feedback::{self, Votes};
 use kefu_core::protocol::{self, CustomerFrame, ErrorCode, ServerFrame};
 use kefu_core::robot::KnowledgeIndex;
 
@@ -154,6 +155,8 @@ struct World {
     visitor_token: String,
     /// The language of the panel's last `hello`, for the texts the visitor reads.
     locale: Option<String>,
+    /// 有用 / 没用 on the robot's answers, each answer's latest (kept in memory).
+    votes: Votes,
 }
 
 const LOCAL_VISITOR_ID: &str = "local-visitor";
@@ -178,6 +181,7 @@ impl LocalBackend {
                 (js_sys::Math::random() * (1u64 << 52) as f64) as u64
             ),
             locale: None,
+            votes: Votes::default(),
         };
         LocalBackend {
             world: Rc::new(RefCell::new(world)),
@@ -394,6 +398,26 @@ impl World {
             // No agent reads receipts here.
             CustomerFrame::Read { .. } => Vec::new(),
             CustomerFrame::Typing { .. } => Vec::new(),
+            CustomerFrame::Vote {
+                conversation_id,
+                seq,
+                verdict,
+            } => {
+                let log = self
+                    .conversations
+                    .iter()
+                    .find(|(id, _, _)| *id == conversation_id);
+                let event = log.and_then(|(_, _, events)| events.iter().find(|e| e.seq == seq));
+                match feedback::decide_vote(&conversation_id, log.is_some(), seq, event, verdict) {
+                    Ok(vote) => {
+                        self.votes.record(vote);
+                        Vec::new()
+                    }
+                    Err(refusal) => {
+                        vec![error(refusal.error_code(), &refusal.to_string(), None)]
+                    }
+                }
+            }
         }
     }
 

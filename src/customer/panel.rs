@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use kefu_core::config::ServiceMode;
 use kefu_core::conversation::Phase;
+use kefu_core::feedback::Verdict;
 use kefu_core::protocol::{CustomerFrame, ServerFrame, TypingParty};
 
 use crate::customer::backend::{self, Backend, Listener};
@@ -267,6 +268,24 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
         mark_days(&mut lines, js_sys::Date::now() as i64, lang.get());
         lines
     };
+    // The visitor's 有用 / 没用 per answer (conversation id, seq), shown pressed; a second
+    // vote on an answer replaces the first (kefu_core::feedback).
+    let votes = RwSignal::new(std::collections::HashMap::<(String, u64), Verdict>::new());
+    let vote = move |conversation_id: String, seq: u64, verdict: Verdict| {
+        votes.update(|votes| {
+            votes.insert((conversation_id.clone(), seq), verdict);
+        });
+        let frame = CustomerFrame::Vote {
+            conversation_id,
+            seq,
+            verdict,
+        };
+        backend.with_value(|backend| backend.send(&frame));
+        // The offer after 没用 grows the transcript: a reader at the bottom stays there.
+        if follow.at_bottom() {
+            follow.to_end();
+        }
+    };
     let pending = move || session.with(|session| session.pending.clone());
     // Every change of the session shows the latest line; while the visitor sees the panel,
     // the agent learns that their messages were read.
@@ -307,6 +326,20 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                     let suggestions = line.suggestions.clone();
                     let has_suggestions = !suggestions.is_empty();
                     let time = clock_time(line.at, lang.get_untracked());
+                    let answer = (line.conversation_id.clone(), line.seq);
+                    let verdict = {
+                        let answer = answer.clone();
+                        Memo::new(move |_| votes.with(|votes| votes.get(&answer).copied()))
+                    };
+                    // After 没用 the suggestions move into the offer below the buttons.
+                    let offering = move || verdict.get() == Some(Verdict::NotHelpful);
+                    let chips = move |suggestions: Vec<kefu_core::conversation::Suggestion>| {
+                        suggestions.into_iter().map(|suggestion| {
+                            let question = suggestion.question.clone();
+                            view! { <button type="button" class="kefu-chip" on:click=move |_| send_text(question.clone())>{suggestion.question.clone()}</button> }
+                        }).collect_view()
+                    };
+                    let offer_suggestions = suggestions.clone();
                     view! {
                         {line.day.clone().map(|day| view! { <p class="kefu-day">{day}</p> })}
                         <div class=class>
@@ -315,14 +348,37 @@ pub fn CustomerPanel(#[prop(optional)] backend: Option<Rc<dyn Backend>>) -> impl
                             {line.opens_at.map(|at| view! {
                                 <p class="kefu-text kefu-opens">{move || fill(texts().off_hours_next_opening, "when", &format_opening(at, js_sys::Date::now() as i64, lang.get()))}</p>
                             })}
-                            {has_suggestions.then(|| view! {
+                            {move || (has_suggestions && !offering()).then(|| view! {
                                 <div class="kefu-suggestions">
                                     <span class="kefu-suggestions-label">{move || texts().did_you_mean}</span>
-                                    {suggestions.into_iter().map(|suggestion| {
-                                        let question = suggestion.question.clone();
-                                        view! { <button type="button" class="kefu-chip" on:click=move |_| send_text(question.clone())>{suggestion.question.clone()}</button> }
-                                    }).collect_view()}
+                                    {chips(suggestions.clone())}
                                 </div>
+                            })}
+                            {line.votable.then(|| {
+                                let (helpful_answer, unhelpful_answer) = (answer.clone(), answer.clone());
+                                view! {
+                                    <div class="kefu-vote" role="group" aria-label=move || texts().was_it_helpful>
+                                        <button type="button" class="kefu-vote-button"
+                                            aria-pressed=move || (verdict.get() == Some(Verdict::Helpful)).to_string()
+                                            on:click=move |_| vote(helpful_answer.0.clone(), helpful_answer.1, Verdict::Helpful)>{move || texts().helpful}</button>
+                                        <button type="button" class="kefu-vote-button"
+                                            aria-pressed=move || (verdict.get() == Some(Verdict::NotHelpful)).to_string()
+                                            on:click=move |_| vote(unhelpful_answer.0.clone(), unhelpful_answer.1, Verdict::NotHelpful)>{move || texts().not_helpful}</button>
+                                    </div>
+                                }
+                            })}
+                            {move || offering().then(|| {
+                                let offers_person = show_transfer();
+                                let nothing = offer_suggestions.is_empty() && !offers_person;
+                                view! {
+                                    <div class="kefu-suggestions kefu-offer" role="group" aria-label=move || texts().not_helpful_offer>
+                                        <span class="kefu-suggestions-label">{move || if nothing { texts().not_helpful_rephrase } else { texts().not_helpful_offer }}</span>
+                                        {chips(offer_suggestions.clone())}
+                                        {offers_person.then(|| view! {
+                                            <button type="button" class="kefu-chip" on:click=transfer>{move || texts().talk_to_person}</button>
+                                        })}
+                                    </div>
+                                }
                             })}
                         </div>
                     }
