@@ -4,27 +4,9 @@
 
 mod common;
 
-use common::{TestServer, demo_config, http};
+use common::{TestServer, admin_token, demo_config, http};
 use kefu_core::conversation::{EventBody, NoticeKind};
 use kefu_server::admin_api::ADMIN_ROUTES;
-
-/// A session of the first-run admin (`demo`).
-async fn admin_token(server: &TestServer) -> String {
-    let admin = server
-        .state
-        .store
-        .agent_by_login("demo")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(admin.is_admin);
-    server
-        .state
-        .store
-        .create_agent_session(&admin.id, server.clock.now_ms(), 3_600_000)
-        .await
-        .unwrap()
-}
 
 fn concrete(path: &str) -> String {
     path.replace("{section}", "rules")

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, TestServer, demo_config, http, transfer_by_keyword};
+use common::{Client, TestServer, admin_token, demo_config, http, transfer_by_keyword};
 use kefu_core::config::{Config, ServiceRule, WorkingHours};
 use kefu_core::conversation::{EndedBy, EventBody, NoticeKind};
 use kefu_core::protocol::{AgentFrame, AgentStatus, CustomerFrame, ServerFrame};
@@ -16,23 +16,6 @@ use kefu_core::protocol::{AgentFrame, AgentStatus, CustomerFrame, ServerFrame};
 const SUNDAY_NOON_SHANGHAI: i64 = 1_795_924_800_000;
 /// Monday 2026-11-30 09:00 in Asia/Shanghai: when those office hours open next.
 const MONDAY_NINE_SHANGHAI: i64 = 1_796_000_400_000;
-
-/// A session of the first-run admin (`demo`).
-async fn admin_token(server: &TestServer) -> String {
-    let admin = server
-        .state
-        .store
-        .agent_by_login("demo")
-        .await
-        .unwrap()
-        .unwrap();
-    server
-        .state
-        .store
-        .create_agent_session(&admin.id, server.clock.now_ms(), 3_600_000)
-        .await
-        .unwrap()
-}
 
 /// A customer connected with a `hello` asking for `group` (the host page's `data-group`),
 /// past its `welcome`; returns the client and the welcome's `group_display_name`.

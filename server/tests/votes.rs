@@ -5,26 +5,10 @@
 
 mod common;
 
-use common::{TestServer, demo_config, http};
+use common::{TestServer, admin_token, demo_config, http};
 use kefu_core::conversation::EventBody;
 use kefu_core::feedback::Verdict;
 use kefu_core::protocol::{CustomerFrame, ErrorCode, ServerFrame};
-
-async fn admin_token(server: &TestServer) -> String {
-    let admin = server
-        .state
-        .store
-        .agent_by_login("demo")
-        .await
-        .unwrap()
-        .unwrap();
-    server
-        .state
-        .store
-        .create_agent_session(&admin.id, server.clock.now_ms(), 3_600_000)
-        .await
-        .unwrap()
-}
 
 /// (helpful, not helpful) of a knowledge item, as the admin's knowledge list says.
 async fn counts(server: &TestServer, admin: &str, id: &str) -> (u64, u64) {
@@ -96,66 +80,26 @@ async fn a_vote_is_stored_counted_and_replaced_and_a_bad_vote_gets_an_error() {
     customer
         .send_customer(&vote(&conversation_id, question_seq, Verdict::NotHelpful))
         .await;
-    let error = customer.expect_error().await;
-    assert!(
-        matches!(
-            &error,
-            ServerFrame::Error {
-                code: ErrorCode::NotFound,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    customer.expect_error_code(ErrorCode::NotFound).await;
     // A seq past the log.
     customer
         .send_customer(&vote(&conversation_id, 999, Verdict::NotHelpful))
         .await;
-    let error = customer.expect_error().await;
-    assert!(
-        matches!(
-            &error,
-            ServerFrame::Error {
-                code: ErrorCode::NotFound,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    customer.expect_error_code(ErrorCode::NotFound).await;
     // A bad frame: seq 0.
     customer
         .send_text(format!(
             r#"{{"v":1,"type":"vote","conversation_id":"{conversation_id}","seq":0,"verdict":"not_helpful"}}"#
         ))
         .await;
-    let error = customer.expect_error().await;
-    assert!(
-        matches!(
-            &error,
-            ServerFrame::Error {
-                code: ErrorCode::BadFrame,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    customer.expect_error_code(ErrorCode::BadFrame).await;
 
     // Another visitor cannot vote on this visitor's answer.
     let mut stranger = server.customer().await;
     stranger
         .send_customer(&vote(&conversation_id, answer.seq, Verdict::NotHelpful))
         .await;
-    let error = stranger.expect_error().await;
-    assert!(
-        matches!(
-            &error,
-            ServerFrame::Error {
-                code: ErrorCode::NotFound,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    stranger.expect_error_code(ErrorCode::NotFound).await;
     settled(&mut customer).await;
     assert_eq!(counts(&server, &admin, "kb-001").await, (1, 0));
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use kefu_core::config::Config;
 use kefu_core::conversation::{Event, EventBody};
-use kefu_core::protocol::{self, AgentFrame, CustomerFrame, ServerFrame};
+use kefu_core::protocol::{self, AgentFrame, CustomerFrame, ErrorCode, ServerFrame};
 use kefu_server::app::{self, AppState, ServeOptions};
 use kefu_server::clock::Clock;
 use kefu_server::store::{NewAgent, Store};
@@ -369,6 +369,16 @@ impl Client {
             .await
     }
 
+    /// Reads frames until an error, and asserts it has `code`.
+    pub async fn expect_error_code(&mut self, code: ErrorCode) -> ServerFrame {
+        let error = self.expect_error().await;
+        assert!(
+            matches!(&error, ServerFrame::Error { code: got, .. } if *got == code),
+            "expected a {code:?} error, got {error:?}"
+        );
+        error
+    }
+
     /// Reads frames until an event whose body matches, and returns the event.
     pub async fn expect_event(&mut self, matches: impl Fn(&EventBody) -> bool) -> (String, Event) {
         match self
@@ -411,6 +421,23 @@ impl Client {
         }
         frames
     }
+}
+
+/// A session of the first-run admin (`demo`).
+pub async fn admin_token(server: &TestServer) -> String {
+    let admin = server
+        .state
+        .store
+        .agent_by_login("demo")
+        .await
+        .unwrap()
+        .unwrap();
+    server
+        .state
+        .store
+        .create_agent_session(&admin.id, server.clock.now_ms(), 3_600_000)
+        .await
+        .unwrap()
 }
 
 /// A plain HTTP/1.1 request over TCP (`Connection: close`); returns the status and the body.
