@@ -174,6 +174,13 @@ impl Agent {
         browser
     }
 
+    /// Adds the admin `boss` with the command line, logs in and opens the admin settings.
+    pub fn admin_settings(server: &KefuServer) -> Browser {
+        let browser = Agent::log_in_new(server, "boss", "Boss", &["--admin"]);
+        browser.find_by_role("button", "Admin settings").click();
+        browser
+    }
+
     /// Sets a logged-in workspace online and waits until it says so.
     pub fn go_online(browser: &Browser) {
         browser.find_by_role("button", "Go online").click();

@@ -13,13 +13,6 @@ use serde_json::json;
 #[path = "../../server/src/admin_routes.rs"]
 mod admin_routes;
 
-/// An admin logged in to the workspace with the settings open.
-fn admin(server: &KefuServer) -> Browser {
-    let browser = Agent::log_in_new(server, "boss", "Boss", &["--admin"]);
-    browser.find_by_role("button", "Admin settings").click();
-    browser
-}
-
 /// Replaces what a field holds.
 fn set_field(browser: &Browser, label: &str, text: &str) {
     let field = browser.find_by_label(label);
@@ -36,7 +29,7 @@ fn open_page(browser: &Browser, tab: &str, heading: &str) {
 fn settings_changed_in_the_browser_decide_the_next_transfers_and_answers_without_a_restart() {
     let server = KefuServer::start();
     let mei = Agent::online(&server, "mei", "小美", 2);
-    let boss = admin(&server);
+    let boss = Agent::admin_settings(&server);
 
     // Close the hours: the only range goes, the preview says so, and the next transfer gets
     // the off-hours message.
@@ -224,7 +217,7 @@ fn a_non_admin_gets_403_from_every_admin_route_and_never_sees_the_settings() {
 #[test]
 fn screenshots_of_every_settings_page_in_english_and_chinese() {
     let server = KefuServer::start();
-    let boss = admin(&server);
+    let boss = Agent::admin_settings(&server);
     let pages = [
         ("groups", "Skill groups", "技能组"),
         ("rules", "Service rules", "人工服务规则"),
@@ -340,7 +333,7 @@ impl Loaded {
 #[test]
 fn a_customer_asking_for_a_person_while_no_agent_is_online_gets_the_operators_message() {
     let server = KefuServer::start();
-    let boss = admin(&server);
+    let boss = Agent::admin_settings(&server);
     open_page(&boss, "Service rules", "Service rules");
     let message = "客服都下班了，请留下您的问题，我们明早回复。";
     set_field(&boss, "No-agent-online message", message);
@@ -375,7 +368,7 @@ fn a_customer_asking_for_a_person_while_no_agent_is_online_gets_the_operators_me
 fn the_service_mode_switched_in_the_browser_takes_the_person_away_from_customers() {
     let server = KefuServer::start();
     let mei = Agent::online(&server, "mei", "小美", 2);
-    let boss = admin(&server);
+    let boss = Agent::admin_settings(&server);
 
     // Before: robot first, with the button.
     let before = Customer::visit(&server);

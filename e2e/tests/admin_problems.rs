@@ -2,30 +2,12 @@
 //! rule with a bad time reads where and what in Chinese (under the field and by Save), with
 //! no JSON path and no English from the server. Screenshot: `admin-problem-zh.png`.
 
-use kefu_e2e::{Browser, KefuServer};
-
-const ADMIN_PASSWORD: &str = "boss-password-1";
+use kefu_e2e::{Agent, KefuServer};
 
 #[test]
 fn a_chinese_admin_saving_a_bad_time_reads_the_problem_in_chinese_without_a_json_path() {
     let server = KefuServer::start();
-    server.run_cli_ok([
-        "agent",
-        "add",
-        "--login",
-        "boss",
-        "--name",
-        "Boss",
-        "--password",
-        ADMIN_PASSWORD,
-        "--admin",
-    ]);
-    let boss = Browser::start();
-    boss.goto(&server.url("/agent"));
-    boss.find_by_role("textbox", "Login").type_text("boss");
-    boss.find_by_label("Password").type_text(ADMIN_PASSWORD);
-    boss.find_by_role("button", "Log in").click();
-    boss.find_by_role("button", "Admin settings").click();
+    let boss = Agent::admin_settings(&server);
     boss.find_by_role("button", "中文").click();
     boss.find_by_role("button", "人工服务规则").click();
     boss.find_by_role("heading", "人工服务规则");

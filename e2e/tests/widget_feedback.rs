@@ -4,10 +4,8 @@
 //! sees the vote counted next to the item in the knowledge settings, in English and Chinese.
 //! Screenshots: `widget-feedback-offer.png`, `admin-knowledge-votes-en.png`.
 
-use kefu_e2e::{Browser, Customer, KefuServer};
+use kefu_e2e::{Agent, Browser, Customer, KefuServer};
 use serde_json::json;
-
-const ADMIN_PASSWORD: &str = "boss-password-1";
 
 /// The text of the cell under the column header `header` in the row of the item whose
 /// question cell is `question`.
@@ -66,23 +64,7 @@ fn a_customer_says_an_answer_did_not_help_gets_the_next_steps_and_the_admin_sees
     panel.wait_for_text("正在为您转接人工客服");
 
     // The admin sees the vote next to the item.
-    server.run_cli_ok([
-        "agent",
-        "add",
-        "--login",
-        "boss",
-        "--name",
-        "Boss",
-        "--password",
-        ADMIN_PASSWORD,
-        "--admin",
-    ]);
-    let boss = Browser::start();
-    boss.goto(&server.url("/agent"));
-    boss.find_by_role("textbox", "Login").type_text("boss");
-    boss.find_by_label("Password").type_text(ADMIN_PASSWORD);
-    boss.find_by_role("button", "Log in").click();
-    boss.find_by_role("button", "Admin settings").click();
+    let boss = Agent::admin_settings(&server);
     boss.find_by_role("button", "Knowledge base").click();
     boss.find_by_role("heading", "Knowledge base");
     boss.find_by_role("columnheader", "Helpful");
